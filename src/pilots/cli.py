@@ -1,0 +1,257 @@
+"""The ``pilots`` command: the root group, its context object, and error translation.
+
+Commands parse options, call one library function and print its result.
+Library errors (:class:`pilots.errors.PilotsError`) become one Japanese line
+beginning ``エラー:`` and exit status 1 here, and only here; ``--debug`` shows
+the traceback instead. Heavy libraries are imported inside the commands that
+need them so that ``pilots --help`` is instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from pilots import __version__
+from pilots.config import Settings
+from pilots.errors import PilotsError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class App:
+    """What every command shares: the settings and the database, opened on first use."""
+
+    settings: Settings
+    db_url: str
+    debug: bool = False
+    _engine: Engine | None = field(default=None, repr=False)
+    _factory: sessionmaker[Session] | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, with the schema brought up to date the first time it is used."""
+        if self._engine is None:
+            from pilots import db
+
+            engine = db.make_engine(
+                self.db_url, busy_timeout=self.settings.get("sqlite_busy_timeout")
+            )
+            db.upgrade(engine)
+            self._engine = engine
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction on the database (committed at the end of the block)."""
+        from pilots import db
+
+        if self._factory is None:
+            self._factory = db.session_factory(self.engine)
+        with db.session_scope(self._factory) as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def json_option(func: F) -> F:
+    """``--json``: print the result as JSON instead of a table."""
+    return click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力します。")(func)
+
+
+def _translate_sqlalchemy(exc: Exception) -> str | None:
+    # Checked by module name so that the CLI does not import SQLAlchemy up front.
+    if type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
+        "OperationalError",
+        "InterfaceError",
+        "ProgrammingError",
+        "DatabaseError",
+        "IntegrityError",
+    ):
+        orig = getattr(exc, "orig", None) or exc
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return f"データベースエラー: {first}"
+    return None
+
+
+class PilotsGroup(click.Group):
+    """A group that turns library errors into one ``エラー:`` line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PilotsError as exc:
+            if _debug(ctx):
+                raise
+            click.echo(f"エラー: {exc}", err=True)
+            ctx.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("中断しました", err=True)
+            ctx.exit(130)
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            message = _translate_sqlalchemy(exc)
+            if message is None:
+                message = (
+                    f"予期しないエラーです（{type(exc).__name__}: {exc}）。"
+                    "--debug で詳細を表示します"
+                )
+            click.echo(f"エラー: {message}", err=True)
+            ctx.exit(1)
+
+
+def _debug(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("debug"))
+
+
+@click.group(cls=PilotsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="データベースURL（環境変数 PILOTS_DATABASE_URL、既定は <data_dir>/pilots.db の SQLite）。",
+)
+@click.option("--debug", is_flag=True, help="エラー時にトレースバックを表示します。")
+@click.version_option(__version__, "--version", prog_name="pilots", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, debug: bool) -> None:
+    """pilots — IT実証事業（音声認識・RPA）の効果測定ツール。
+
+    録音から議事録案を作り、RPAの実行ログと満足度調査から効果を集計し、
+    中間・最終の効果測定レポートを書き出します。すべてオフラインで動きます。
+    """
+    settings = Settings()
+    app = App(settings=settings, db_url=db_url or settings.database_url(), debug=debug)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+@cli.command("init")
+@pass_app
+def init_command(app: App) -> None:
+    """データベースを作成し、スキーマを最新にします（各コマンドも初回に自動で行います）。"""
+    from pilots import db
+
+    engine = db.make_engine(app.db_url, busy_timeout=app.settings.get("sqlite_busy_timeout"))
+    try:
+        migrated = db.upgrade(engine)
+        with engine.connect() as conn:
+            revision = db.current_revision(conn)
+    finally:
+        engine.dispose()
+    state = "スキーマを更新しました" if migrated else "スキーマは最新です"
+    click.echo(f"{state}: {db.describe(engine)}（リビジョン {revision}）")
+
+
+@cli.command("settings")
+@json_option
+@click.option("--markdown", is_flag=True, help="README 用の設定一覧（Markdown）を出力します。")
+@pass_app
+def settings_command(app: App, as_json: bool, markdown: bool) -> None:
+    """設定の一覧（環境変数、既定値、現在の値）を表示します。"""
+    from pilots.config import SETTINGS, settings_markdown
+    from pilots.output import format_table, to_json
+
+    if markdown:
+        click.echo(settings_markdown(), nl=False)
+        return
+    rows = [
+        {
+            "name": s.name,
+            "env": s.env,
+            "default": s.default,
+            "value": str(app.settings.get(s.name)),
+            "source": app.settings.source(s.name),
+            "help": s.help,
+        }
+        for s in SETTINGS
+    ]
+    if as_json:
+        click.echo(to_json(rows))
+    else:
+        click.echo(
+            format_table(
+                ["環境変数", "値", "由来"], [(r["env"], r["value"], r["source"]) for r in rows]
+            )
+        )
+
+
+@cli.group("org")
+def org_group() -> None:
+    """所属（部署）の取り込みと一覧。"""
+
+
+@org_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@pass_app
+def org_import_command(app: App, file: str, as_json: bool) -> None:
+    """所属の一覧（CSV または xlsx）を取り込みます。
+
+    列: code / 所属コード, name / 所属名, parent_code / 上位所属コード（任意）。
+    同じ所属コードは更新され、1行でも誤りがあればファイル全体を取り込みません。
+    """
+    from pilots.org import import_org
+    from pilots.output import to_json
+
+    with app.session() as session:
+        result = import_org(session, file)
+    if as_json:
+        click.echo(to_json(result))
+    else:
+        click.echo(
+            f"{file}: {result.rows}行（追加 {result.added}、更新 {result.updated}、"
+            f"変更なし {result.unchanged}）"
+        )
+
+
+@org_group.command("list")
+@json_option
+@pass_app
+def org_list_command(app: App, as_json: bool) -> None:
+    """所属の一覧を表示します。"""
+    from pilots.org import list_departments
+    from pilots.output import format_table, to_json
+
+    with app.session() as session:
+        rows = list_departments(session)
+    if as_json:
+        click.echo(to_json(rows))
+        return
+    if not rows:
+        click.echo("所属はまだ登録されていません（pilots org import FILE）")
+        return
+    click.echo(
+        format_table(
+            ["所属コード", "所属名", "上位所属コード", "登録元"],
+            [(r.code or "", r.name, r.parent_code or "", r.created_by) for r in rows],
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``pilots``)."""
+    cli.main(args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,118 @@
+"""The command line: help texts, errors as one Japanese line, and a light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from pilots.cli import cli
+from tests.conftest import Pilots
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((prefix + name, command))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, prefix + name + " "))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(cli))
+def test_every_command_has_help(name: str, command: click.Command) -> None:
+    assert command.help and command.help.strip(), f"pilots {name} has no help text"
+    result = CliRunner().invoke(cli, [*name.split(), "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("pilots ")
+
+
+def test_importing_cli_stays_light() -> None:
+    code = (
+        "import sys, pilots.cli\n"
+        "heavy = [m for m in ('faster_whisper', 'ctranslate2', 'pandas', 'matplotlib',"
+        " 'openpyxl', 'sqlalchemy', 'docx') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nonsense", "エラー: データベースURLを解釈できません: 'nonsense'"),
+        ("oracle://u:p@h/x", "エラー: 対応していないデータベースです"),
+        ("postgresql://u:secret@127.0.0.1:1/x", "エラー: データベースに接続できません"),
+    ],
+)
+def test_bad_db_url_gives_one_error_line(url: str, message: str) -> None:
+    result = CliRunner().invoke(cli, ["--db", url, "org", "list"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(message)
+    assert "secret" not in result.stderr
+
+
+def test_db_url_from_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    result = CliRunner().invoke(cli, ["init"], env={"PILOTS_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env.db").is_file()
+
+
+def test_default_database_is_created_in_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PILOTS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PILOTS_DATA_DIR", raising=False)
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "pilots.db").is_file()
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = CliRunner().invoke(cli, ["--debug", "--db", "nonsense", "org", "list"])
+    assert result.exit_code == 1
+    assert result.exception is not None
+    assert type(result.exception).__name__ == "DatabaseError"
+
+
+def test_org_import_and_list_end_to_end(pilots: Pilots, tmp_path: Path) -> None:
+    path = tmp_path / "org.csv"
+    path.write_bytes(
+        "所属コード,所属名,上位所属コード\r\n100,総務部,\r\n110,人事課,100\r\n".encode("cp932")
+    )
+    out = pilots("org", "import", str(path)).output
+    assert "2行（追加 2、更新 0、変更なし 0）" in out
+    listing = pilots("org", "list").output
+    assert "人事課" in listing and "100" in listing
+    again = pilots("org", "import", str(path), "--json").output
+    assert '"unchanged": 2' in again
+
+
+def test_bad_org_row_is_one_line_naming_file_and_row(pilots: Pilots, tmp_path: Path) -> None:
+    path = tmp_path / "org.csv"
+    path.write_text("所属コード,所属名\n100,総務部\n,人事課\n", encoding="utf-8")
+    result = pilots("org", "import", str(path), ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"エラー: {path} 3行目（列「所属コード」）: 所属コードが空です"
+    assert "人事課" not in pilots("org", "list").output  # nothing half-written
+
+
+def test_missing_file_is_named(pilots: Pilots, tmp_path: Path) -> None:
+    result = pilots("org", "import", str(tmp_path / "nope.csv"), ok=False)
+    assert result.exit_code == 1
+    assert "nope.csv: ファイルがありません" in result.stderr
