@@ -34,9 +34,10 @@ come from a seeded RNG.  All meeting content is fictional.
 
 Fillers are marked in the script text as ``{えー}``; the clean reference drops
 the marker and the ``、`` after it, the verbatim one keeps the word.  Where the
-TTS front end misreads the written form (e.g. ``WinActor``, ``1,800``,
-``%``, ``2人``), an utterance carries a separate ``tts`` string that is only
-used for synthesis; the reference text stays in 公用文 style.
+TTS front end misreads the written form (e.g. ``WinActor``, ``1,800``, ``%``,
+``2人``, and ``N月``, which it reads as つき), an utterance carries a separate
+``tts`` string that is only used for synthesis; the reference text stays in
+公用文 style.
 """
 
 from __future__ import annotations
@@ -198,7 +199,11 @@ MEETINGS: tuple[Meeting, ...] = (
             ),
             U("部長", "地域包括支援センターからの相談件数も増えていますね。"),
             U("健康増進課", "{まあ}、特に南部の町村では、ケアマネジャーの確保が課題です。"),
-            U("部長", "資料は11月の部長会議に提出します。"),
+            U(
+                "部長",
+                "資料は11月の部長会議に提出します。",
+                "資料は、じゅういちがつの部長会議に提出します。",
+            ),
         ),
     ),
     Meeting(
@@ -240,7 +245,7 @@ MEETINGS: tuple[Meeting, ...] = (
             U(
                 "課長",
                 "分かりました。それでは、次回は12月3日に進捗を確認します。",
-                "分かりました。それでは、次回は12月みっかに進捗を確認します。",
+                "分かりました。それでは、次回は、じゅうにがつみっかに進捗を確認します。",
             ),
         ),
     ),
@@ -248,7 +253,6 @@ MEETINGS: tuple[Meeting, ...] = (
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     ("WinActor", "ウィンアクター"),
-    ("RPA", "アールピーエー"),
     ("会計年度任用職員", "かいけいねんどにんようしょくいん"),
     ("電子決裁", "でんしけっさい"),
     ("庁内LAN", "ちょうないラン"),
@@ -263,7 +267,6 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("データヘルス計画", "データヘルスけいかく"),
     ("国民健康保険団体連合会", "こくみんけんこうほけんだんたいれんごうかい"),
     ("県央保健所", "けんおうほけんじょ"),
-    ("勧奨通知", "かんしょうつうち"),
     ("道路台帳", "どうろだいちょう"),
     ("幅員", "ふくいん"),
     ("占用許可", "せんようきょか"),
@@ -286,7 +289,8 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
     Returns:
         Clipped, rounded int16 samples.
     """
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    pcm: np.ndarray = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return pcm
 
 
 def render_meeting(

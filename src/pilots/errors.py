@@ -64,3 +64,11 @@ class InputFileError(PilotsError):
 
 class NotFoundError(PilotsError):
     """A record a user named (a job, a survey, a task) does not exist."""
+
+
+class OutputFileError(PilotsError):
+    """An output file cannot be written (no permission, disk full, held open by Word)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: 書き込めません（{reason}）")
+        self.path = str(path)

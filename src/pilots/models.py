@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String, func
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Explicit constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -45,3 +57,265 @@ class Department(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
     parent: Mapped[Department | None] = relationship(remote_side=[id])
+
+
+class AsrJob(Base):
+    """One meeting recording turned into a minutes draft (SPEC §3 "job").
+
+    ``source`` is ``pilots`` for a recording transcribed by this toolkit and
+    ``import`` for one a department reported from another service. A
+    transcribed recording is identified by the SHA-256 of its audio, so running
+    it again updates its job instead of counting the meeting twice.
+
+    ``correction_minutes`` is the clerk's reported time to correct the draft
+    (修正時間); None until reported — such a job counts as usage, never as savings.
+    """
+
+    __tablename__ = "asr_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), default="pilots")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    meeting_date: Mapped[date] = mapped_column(Date, index=True)
+    audio_seconds: Mapped[float] = mapped_column(Float)
+    processing_seconds: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(200))
+    flag_count: Mapped[int | None] = mapped_column(Integer)
+    outputs: Mapped[str] = mapped_column(Text, default="")
+    audio_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    import_file: Mapped[str | None] = mapped_column(String(500))
+    import_line: Mapped[int | None] = mapped_column(Integer)
+    correction_minutes: Mapped[float | None] = mapped_column(Float)
+    corrected_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+    department: Mapped[Department | None] = relationship()
+
+
+class AsrBaseline(Base):
+    """A department's baseline rate (従来作業時間): hours of minutes work per hour of audio.
+
+    Measured in the pre-adoption survey and loaded by ``pilots asr baseline``;
+    a department without a row here uses the ``default_baseline_rate`` setting
+    (SPEC §3). ``source_file`` and ``source_line`` say where the figure came from.
+    """
+
+    __tablename__ = "asr_baselines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), unique=True)
+    hours_per_audio_hour: Mapped[float] = mapped_column(Float)
+    source_file: Mapped[str] = mapped_column(String(500), default="")
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+    department: Mapped[Department] = relationship()
+
+
+class AsrImportReject(Base):
+    """A row of a usage report (``pilots asr import``) that could not be read.
+
+    Kept so that the effect report's data-quality section can list it; importing
+    the same file again replaces the rejects of that file.
+    """
+
+    __tablename__ = "asr_import_rejects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_file: Mapped[str] = mapped_column(String(500), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    # The row's cells as the file had them (JSON list of text), for the person fixing it.
+    raw: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class Survey(Base):
+    """One satisfaction survey (満足度調査) as imported by ``pilots survey import``.
+
+    ``question`` is the header of the column answered on the 5-point scale
+    (SPEC §5); every import into the survey must use the same question.
+    """
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    question: Mapped[str] = mapped_column(Text)
+    department_column: Mapped[str | None] = mapped_column(Text)
+    source_file: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+
+class SurveyResponse(Base):
+    """One respondent's row of a survey export.
+
+    ``response_key`` identifies the row across re-imports: the form's response
+    ID when the export has one, else a hash of the row's content and its
+    occurrence among identical rows. ``status`` is ``valid`` (a scale answer,
+    normalised into ``answer``), ``non_response`` (blank, 無回答, 未回答,
+    該当なし) or ``unrecognised`` (anything else; kept in ``answer_raw``).
+    Names and e-mail addresses in the export are not stored.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint(
+            "survey_id", "response_key", name="uq_survey_responses_survey_id_response_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    response_key: Mapped[str] = mapped_column(String(64))
+    respondent_id: Mapped[str | None] = mapped_column(String(200))
+    import_file: Mapped[str] = mapped_column(String(500), default="")
+    line: Mapped[int] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    department_text: Mapped[str] = mapped_column(Text, default="")
+    answer_raw: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    # JSON list of {"question": header, "text": the answer verbatim} (untrusted text).
+    comments: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+    survey: Mapped[Survey] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+class RpaTask(Base):
+    """An automated business task (業務) of the RPA task catalog (業務台帳, SPEC §4).
+
+    The minutes are the catalog's per-case and per-run figures from the
+    pre-adoption work survey; ``pilots rpa summary`` applies them to the runs
+    matched to the task through its scenario names (:class:`RpaTaskScenario`).
+    """
+
+    __tablename__ = "rpa_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(100), unique=True)
+    task_name: Mapped[str] = mapped_column(String(300))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    manual_minutes_per_case: Mapped[float] = mapped_column(Float)
+    cases_per_run: Mapped[float] = mapped_column(Float)
+    residual_minutes_per_run: Mapped[float] = mapped_column(Float)
+    exception_minutes_per_failure: Mapped[float] = mapped_column(Float)
+    source_file: Mapped[str] = mapped_column(String(500), default="")
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+    department: Mapped[Department] = relationship()
+    scenarios: Mapped[list[RpaTaskScenario]] = relationship(
+        back_populates="task", cascade="all, delete-orphan"
+    )
+
+
+class RpaTaskScenario(Base):
+    """One scenario / process / flow name that belongs to a task.
+
+    ``scenario_key`` is the name after Unicode NFKC and trimming; runs are
+    matched to tasks by it when the summary is computed, so a catalog imported
+    after the logs (or corrected later) applies to every run already stored.
+    """
+
+    __tablename__ = "rpa_task_scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_pk: Mapped[int] = mapped_column(ForeignKey("rpa_tasks.id", ondelete="CASCADE"), index=True)
+    scenario: Mapped[str] = mapped_column(String(300))
+    scenario_key: Mapped[str] = mapped_column(String(300), unique=True)
+
+    task: Mapped[RpaTask] = relationship(back_populates="scenarios")
+
+
+class RpaImport(Base):
+    """One bot run log file as ``pilots rpa ingest`` read it, and what it added."""
+
+    __tablename__ = "rpa_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file: Mapped[str] = mapped_column(String(500))
+    format: Mapped[str] = mapped_column(String(16))
+    encoding: Mapped[str | None] = mapped_column(String(16))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    runs_added: Mapped[int] = mapped_column(Integer, default=0)
+    runs_updated: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class RpaRun(Base):
+    """One bot run from a vendor's log (SPEC §4 "run").
+
+    ``(format, run_key)`` identifies the run across re-imports: the export's own
+    id (WinActor タスクID, UiPath Key, Power Automate flowsessionid) or, where a
+    format has none, a hash of the run's content. ``status`` is the normalised
+    ``success``/``failure``/``other``; ``status_raw`` is the value as exported.
+    ``final`` is false for a state that can still change (waiting, running): a
+    later export may then replace the run. Times are naive Japan time;
+    ``run_day`` (YYYYMMDD) is the day of the start time, else the end time,
+    else the creation time, and decides the fiscal period the run belongs to.
+    ``cases`` is the log's item count, None when the log has none.
+    """
+
+    __tablename__ = "rpa_runs"
+    __table_args__ = (UniqueConstraint("format", "run_key", name="uq_rpa_runs_format_run_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("rpa_imports.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(16))
+    run_key: Mapped[str] = mapped_column(String(100))
+    scenario: Mapped[str] = mapped_column(String(300))
+    scenario_key: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(8))
+    status_raw: Mapped[str] = mapped_column(String(64))
+    final: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    run_day: Mapped[int | None] = mapped_column(Integer)
+    cases: Mapped[int | None] = mapped_column(Integer)
+    robot: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    updated_import_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RpaReject(Base):
+    """A row of a bot run log that could not be read (impossible date, no scenario …).
+
+    Listed by ``pilots rpa rejects`` and counted in the summary, never dropped.
+    ``row_hash`` (format and the row's cells) keeps a re-imported file from
+    adding the same reject twice.
+    """
+
+    __tablename__ = "rpa_rejects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("rpa_imports.id"))
+    file: Mapped[str] = mapped_column(String(500))
+    line: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

@@ -67,7 +67,7 @@ class DepartmentResolver:
             found = Department(name=name.strip(), name_key=key, created_by=self.created_by)
             self.session.add(found)
             self.session.flush()
-            self.created.append(key)
+            self.created.append(found.name)
         self._cache[key] = found
         return found
 

@@ -1,0 +1,1 @@
+"""Speech recognition: meeting recordings to minutes drafts, and the time they save."""

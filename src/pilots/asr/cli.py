@@ -1,0 +1,274 @@
+"""``pilots asr``: transcribe recordings into minutes drafts, and list the speech models."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from pilots.asr.result import format_duration
+from pilots.cli import App, json_option, pass_app
+from pilots.errors import ConfigError, PilotsError
+
+FORMAT_CHOICES = ("docx", "md", "txt", "srt", "vtt", "json")
+
+
+@click.group("asr")
+def asr_group() -> None:
+    """音声認識: 会議の録音から議事録案を作ります。"""
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr: audio time done / total, and the time left."""
+
+    def __init__(self, label: str, stream: TextIO, *, enabled: bool) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, done: float, total: float | None) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        if total:
+            share = min(done / total, 1.0)
+            bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
+            elapsed = now - self.started
+            left = elapsed * (total - done) / done if done > 0 else None
+            eta = f"  残り約 {format_duration(left)}" if left is not None else ""
+            text = f"{self.label} [{bar}] {format_duration(done)} / {format_duration(total)}{eta}"
+        else:
+            text = f"{self.label} {format_duration(done)}"
+        self.stream.write("\r" + text + " " * 4)
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.enabled and self._last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _meeting_date(value: str | None) -> date | None:
+    from pilots.calendar import parse_date
+    from pilots.errors import CalendarError
+
+    if not value:
+        return None
+    try:
+        return parse_date(value)
+    except CalendarError as exc:
+        raise ConfigError("--date", str(exc)) from None
+
+
+@asr_group.command("transcribe")
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output-dir",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="議事録案を書き出すフォルダ。",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(FORMAT_CHOICES),
+    help="出力形式（複数指定可、既定 docx）。txt は本文だけ、json は単語の時刻付き。",
+)
+@click.option(
+    "--model",
+    default="base",
+    show_default=True,
+    help="モデル名（base または PILOTS_MODEL_DIR 内のフォルダ名）かモデルのフォルダ。",
+)
+@click.option(
+    "--glossary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="用語集（1行に「表記<TAB>よみ」、# はコメント）。認識後の表記補正に使います。",
+)
+@click.option(
+    "--fillers",
+    type=click.Choice(["remove", "keep"]),
+    default="remove",
+    show_default=True,
+    help="「えー」「あのー」などのフィラーを削除するか、そのまま残すか。",
+)
+@click.option("--dept", default="", help="所属名（ジョブの記録と議事録の見出しに使います）。")
+@click.option("--title", default="", help="会議名。")
+@click.option(
+    "--date", "meeting_date", help="会議の日付（2019-05-01、令和元年5月1日、R1.5.1 など）。"
+)
+@click.option("--place", default="", help="場所。")
+@click.option("--attendees", default="", help="出席者。")
+@click.option("--language", default="ja", show_default=True, help="言語コード。")
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda", "auto"]),
+    default="cpu",
+    show_default=True,
+    help="計算に使う装置。",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=None,
+    help="CPUスレッド数（0 は自動、既定は PILOTS_ASR_THREADS）。",
+)
+@click.option("--no-log", is_flag=True, help="ジョブとして記録しません（効果測定の対象外）。")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="進捗を標準エラーに表示します（既定: 端末のときだけ）。",
+)
+@pass_app
+@click.pass_context
+def transcribe_command(
+    ctx: click.Context,
+    app: App,
+    audio: tuple[Path, ...],
+    out_dir: Path,
+    formats: tuple[str, ...],
+    model: str,
+    glossary: Path | None,
+    fillers: str,
+    dept: str,
+    title: str,
+    meeting_date: str | None,
+    place: str,
+    attendees: str,
+    language: str,
+    device: str,
+    threads: int | None,
+    no_log: bool,
+    progress: bool | None,
+) -> None:
+    """録音ファイル（wav, flac, mp3, m4a, ogg, mp4 …）から議事録案を作ります。
+
+    録音ごと・形式ごとに OUTPUT_DIR/<録音のファイル名>.<拡張子> を書き出し、
+    ジョブとして記録します（--no-log で記録しません）。
+    失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
+    """
+    from pilots.asr.jobs import record_transcription
+    from pilots.asr.minutes import write_outputs
+    from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+    from pilots.asr.result import MeetingInfo
+    from pilots.asr.transcribe import TranscribeOptions, Transcriber
+
+    formats = formats or ("docx",)
+    stems: dict[str, Path] = {}
+    for path in audio:
+        if path.stem in stems:
+            raise ConfigError(
+                "AUDIO", f"{stems[path.stem]} と {path} は出力ファイル名（{path.stem}.*）が同じです"
+            )
+        stems[path.stem] = path
+    meeting = MeetingInfo(
+        title=title,
+        date=_meeting_date(meeting_date),
+        place=place,
+        attendees=attendees,
+        department=dept,
+    )
+    terms = Glossary.load(glossary) if glossary else None
+    filler_list = (
+        load_fillers(app.settings.optional_path("fillers_file")) if fillers == "remove" else None
+    )
+    pipeline = TextPipeline(fillers=filler_list, glossary=terms)
+    options = TranscribeOptions(language=language, word_timestamps="json" in formats)
+    transcriber = Transcriber(
+        model,
+        app.settings.model_dir,
+        device=device,
+        threads=app.settings.get("asr_threads") if threads is None else threads,
+    )
+    show = sys.stderr.isatty() if progress is None else progress
+    failed = 0
+    for path in audio:
+        bar = ProgressBar(path.name, sys.stderr, enabled=show)
+        try:
+            transcript = transcriber.transcribe(
+                path,
+                pipeline,
+                options=options,
+                meeting=meeting,
+                fillers=fillers,
+                glossary_terms=len(terms.terms) if terms else 0,
+                progress=bar,
+            )
+            bar.close()
+            written = write_outputs(
+                transcript,
+                out_dir,
+                formats,
+                template_dir=app.settings.optional_path("template_dir"),
+            )
+            job_text = ""
+            if not no_log:
+                try:
+                    with app.session() as session:
+                        record = record_transcription(
+                            session, transcript, written, today=date.today()
+                        )
+                except BaseException:
+                    for p in written:  # a draft without its job would escape the measurement
+                        p.unlink(missing_ok=True)
+                    raise
+                job_text = f"、ジョブ #{record.job_id}" + ("" if record.created else "（更新）")
+                if record.department_created:
+                    job_text += f"、所属「{record.department_created}」を新規登録"
+            click.echo(
+                f"{path}: 録音 {format_duration(transcript.duration)}、"
+                f"処理 {transcript.processing_seconds:.1f}秒、"
+                f"要確認 {transcript.flag_count}箇所{job_text} → "
+                + ", ".join(str(p) for p in written)
+            )
+        except PilotsError as exc:
+            bar.close()
+            failed += 1
+            click.echo(f"エラー: {exc}", err=True)
+    if failed:
+        click.echo(f"{len(audio)}件中 {failed}件が失敗しました", err=True)
+        ctx.exit(1)
+
+
+@asr_group.command("models")
+@json_option
+@click.option("--verify", is_flag=True, help="base の SHA-256 を計算し直して確認します。")
+@pass_app
+def models_command(app: App, as_json: bool, verify: bool) -> None:
+    """このPCにある音声認識モデルの一覧（名前、場所、大きさ、検証結果）。"""
+    from pilots.asr.models import list_models
+    from pilots.output import format_table, to_json
+
+    infos = list_models(app.settings.model_dir, verify=verify)
+    if as_json:
+        click.echo(to_json(infos))
+        return
+    labels = {True: "OK", False: "不一致", None: "-"}
+    states = {"ready": "利用可", "not assembled": "初回使用時に組み立て", "broken": "要再組み立て"}
+    click.echo(
+        format_table(
+            ["名前", "状態", "大きさ", "検証", "場所"],
+            [
+                (
+                    m.name,
+                    states[m.state],
+                    f"{m.size_bytes / 1e6:,.0f} MB",
+                    labels[m.verified],
+                    m.path,
+                )
+                for m in infos
+            ],
+        )
+    )

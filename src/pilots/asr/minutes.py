@@ -1,0 +1,615 @@
+"""Writing the minutes draft (議事録案) of a transcript in every output format.
+
+Formats:
+
+* ``docx`` – the draft a clerk edits, filled into a Word template
+  (``templates/minutes.docx``) that an office may replace with its own;
+* ``md`` – the same draft as Markdown, from a Jinja2 template
+  (``templates/minutes.md.j2``), also replaceable;
+* ``txt`` – the plain transcript, one utterance a line;
+* ``srt`` and ``vtt`` – subtitles, to check a passage against the recording;
+* ``json`` – everything known, for other tools and the job log.
+
+Every call writes all its files or none (see :func:`pilots.files.atomic_write_all`).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pilots.asr.result import Transcript, Utterance, format_duration, format_timestamp
+from pilots.calendar import format_date
+from pilots.errors import ConfigError, InputFileError, OutputFileError
+from pilots.files import Writer, atomic_write_all
+
+if TYPE_CHECKING:
+    import jinja2
+
+FORMATS: tuple[str, ...] = ("docx", "md", "txt", "srt", "vtt", "json")
+
+DOCX_TEMPLATE = "minutes.docx"
+MARKDOWN_TEMPLATE = "minutes.md.j2"
+
+BODY_MARKER = "本文"
+"""The docx placeholder (``{{本文}}``) whose paragraph the body replaces."""
+
+FILLERS_LABELS: dict[str, str] = {"remove": "除去", "keep": "そのまま"}
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+# Control characters XML cannot hold (Word would refuse the file; lxml refuses to write it).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# --------------------------------------------------------------------------
+# What every draft format shows
+
+
+@dataclass(frozen=True)
+class MinutesLine:
+    """One paragraph of the draft's body (one utterance).
+
+    Attributes:
+        start: the start as ``hh:mm:ss``.
+        end: the end as ``hh:mm:ss``.
+        text: the utterance on one line.
+        flag_reasons: why the clerk should check it (要確認), in Japanese.
+    """
+
+    start: str
+    end: str
+    text: str
+    flag_reasons: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the clerk should check this paragraph first."""
+        return bool(self.flag_reasons)
+
+    @property
+    def flag_note(self) -> str:
+        """The reasons joined for display: ``繰り返しの疑い、無音区間の文字``."""
+        return "、".join(self.flag_reasons)
+
+
+def one_line(text: str) -> str:
+    """Put ``text`` on one line: the draft has one paragraph (or cue) per utterance.
+
+    Control characters are dropped on the way: no format can show them.
+    """
+    parts = (part.strip() for part in _CONTROL.sub("", text).splitlines())
+    return " ".join(part for part in parts if part)
+
+
+def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
+    """The body of the draft: one line per utterance that has text or a flag.
+
+    An utterance left empty by filler removal is dropped, unless it is flagged:
+    the clerk must still see where the model wrote something doubtful.
+    """
+    lines = []
+    for utterance in transcript.utterances:
+        text = one_line(utterance.text)
+        if not text and not utterance.flags:
+            continue
+        lines.append(
+            MinutesLine(
+                start=format_timestamp(utterance.start),
+                end=format_timestamp(utterance.end),
+                text=text,
+                flag_reasons=tuple(dict.fromkeys(flag.reason for flag in utterance.flags)),
+            )
+        )
+    return lines
+
+
+def placeholder_values(transcript: Transcript) -> dict[str, str]:
+    """The values of the template placeholders, by their Japanese names.
+
+    Header: 会議名, 日時 (Japanese era), 場所, 出席者, 所属 — empty where not
+    given, so that the template shows a blank to write on. Closing: モデル,
+    録音時間 and 処理時間 (h:mm:ss), 要確認箇所 (a bare count; the template adds
+    件), フィラー, 用語集, and 音声ファイル.
+    """
+    meeting = transcript.meeting
+    if transcript.glossary_terms:
+        glossary = f"{transcript.glossary_terms}語（置換 {transcript.glossary_replacements}件）"
+    else:
+        glossary = "なし"
+    return {
+        "会議名": meeting.title,
+        "日時": format_date(meeting.date) if meeting.date else "",
+        "場所": meeting.place,
+        "出席者": meeting.attendees,
+        "所属": meeting.department,
+        "モデル": transcript.model,
+        "録音時間": format_duration(transcript.duration),
+        "処理時間": format_duration(transcript.processing_seconds),
+        "要確認箇所": str(transcript.flag_count),
+        "フィラー": FILLERS_LABELS.get(transcript.fillers, transcript.fillers),
+        "用語集": glossary,
+        "音声ファイル": transcript.audio.name,
+    }
+
+
+# --------------------------------------------------------------------------
+# Templates: an office's own first, then the shipped one
+
+
+def _shipped_template(name: str) -> Traversable:
+    return resources.files("pilots.asr").joinpath("templates", name)
+
+
+def _office_template(template_dir: Path | None, name: str) -> Path | None:
+    if template_dir is None:
+        return None
+    if not template_dir.is_dir():
+        raise InputFileError(template_dir, "テンプレートのフォルダがありません")
+    candidate = template_dir / name
+    return candidate if candidate.is_file() else None
+
+
+# --------------------------------------------------------------------------
+# Markdown
+
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+_MARKDOWN_ENTITY = re.compile(r"&(?=#?\w+;)")
+_MARKDOWN_LINE_START = re.compile(r"^(?:([#+=-])|(\d+)([.)]))")
+
+
+def markdown_escape(text: str) -> str:
+    """Backslash-escape what would turn user text into Markdown markup.
+
+    Only the characters that change inline layout (emphasis, links, code,
+    tables, HTML) and a block marker at the very start are escaped, so that the
+    source stays readable for a clerk who opens the ``.md`` in a text editor.
+    """
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    text = _MARKDOWN_ENTITY.sub(r"\\&", text)
+    return _MARKDOWN_LINE_START.sub(
+        lambda m: "\\" + m.group(1) if m.group(1) else f"{m.group(2)}\\{m.group(3)}", text
+    )
+
+
+def _markdown_finalize(value: Any) -> Any:
+    # Escaping every {{ ... }} here, the way autoescape does for HTML, means an
+    # office's own template cannot forget it; `|safe` opts out.
+    from markupsafe import Markup
+
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return str(value)
+    return markdown_escape(str(value))
+
+
+def _markdown_environment(template_dir: Path | None) -> jinja2.Environment:
+    import jinja2
+
+    loaders: list[jinja2.BaseLoader] = []
+    if _office_template(template_dir, MARKDOWN_TEMPLATE) is not None:
+        # utf-8-sig: Windows Notepad may save the office's template with a BOM.
+        loaders.append(jinja2.FileSystemLoader(str(template_dir), encoding="utf-8-sig"))
+    loaders.append(jinja2.PackageLoader("pilots.asr", "templates"))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,  # Markdown, not HTML: _markdown_finalize escapes instead
+        finalize=_markdown_finalize,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_markdown(transcript: Transcript, template_dir: Path | None = None) -> str:
+    """Render the Markdown draft.
+
+    The template sees ``meeting`` (title, date, place, attendees, department as
+    display strings), ``lines`` (:class:`MinutesLine`), ``closing`` (model,
+    duration, processing, flag_count, fillers, glossary), ``fields`` (the
+    :func:`placeholder_values`) and ``transcript`` itself.
+
+    Raises:
+        InputFileError: the template has a syntax error or an unknown name.
+    """
+    import jinja2
+
+    values = placeholder_values(transcript)
+    context = {
+        "meeting": {
+            "title": values["会議名"],
+            "date": values["日時"],
+            "place": values["場所"],
+            "attendees": values["出席者"],
+            "department": values["所属"],
+        },
+        "lines": minutes_lines(transcript),
+        "closing": {
+            "model": values["モデル"],
+            "duration": values["録音時間"],
+            "processing": values["処理時間"],
+            "flag_count": transcript.flag_count,
+            "fillers": values["フィラー"],
+            "glossary": values["用語集"],
+        },
+        "fields": values,
+        "transcript": transcript,
+    }
+    environment = _markdown_environment(template_dir)
+    try:
+        template = environment.get_template(MARKDOWN_TEMPLATE)
+    except jinja2.TemplateSyntaxError as error:
+        raise InputFileError(
+            error.filename or MARKDOWN_TEMPLATE,
+            f"テンプレートの書き方に誤りがあります: {error.message}",
+            line=error.lineno,
+        ) from error
+    try:
+        return str(template.render(context))
+    except jinja2.UndefinedError as error:
+        raise InputFileError(
+            template.filename or MARKDOWN_TEMPLATE,
+            f"テンプレートに使えない名前があります: {error.message}",
+        ) from error
+
+
+# --------------------------------------------------------------------------
+# Word
+
+
+def _open_docx_template(template_dir: Path | None) -> tuple[Any, str]:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    office = _office_template(template_dir, DOCX_TEMPLATE)
+    if office is not None:
+        source: str | io.BytesIO = str(office)
+        where = str(office)
+    else:
+        shipped = _shipped_template(DOCX_TEMPLATE)
+        source = io.BytesIO(shipped.read_bytes())
+        where = str(shipped)
+    try:
+        return docx.Document(source), where
+    # SyntaxError covers lxml's XMLSyntaxError (a damaged part inside the zip).
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as error:
+        raise InputFileError(where, "Word の文書（.docx）として読めません") from error
+
+
+def _xml_parts(document: Any) -> list[Any]:
+    """The root elements of the document body, its headers and its footers."""
+    from docx.opc.constants import CONTENT_TYPE
+    from docx.opc.part import XmlPart
+
+    wanted = {
+        CONTENT_TYPE.WML_DOCUMENT_MAIN,
+        CONTENT_TYPE.WML_HEADER,
+        CONTENT_TYPE.WML_FOOTER,
+    }
+    return [
+        part.element
+        for part in document.part.package.iter_parts()
+        if isinstance(part, XmlPart) and part.content_type in wanted
+    ]
+
+
+def _paragraphs(root: Any) -> list[Any]:
+    # Every w:p below root: table cells (nested too) and text boxes included,
+    # where letterheads often put their fields.
+    from docx.oxml.ns import qn
+
+    return list(root.iter(qn("w:p")))
+
+
+def _paragraph_text(paragraph: Any) -> str:
+    return "".join(run.text for run in paragraph.r_lst)
+
+
+def _replace_placeholders(paragraph: Any, values: dict[str, str]) -> None:
+    """Replace the known ``{{name}}`` placeholders in one paragraph.
+
+    Word often splits a placeholder over several runs (spell checking, a
+    language change between the braces and the name), so the match is made on
+    the paragraph's text and the value goes into the run where the
+    placeholder starts, keeping that run's formatting; the rest of the
+    placeholder is cut out of the runs that follow. Unknown names stay as they are.
+    """
+    runs = list(paragraph.r_lst)
+    original = [run.text for run in runs]
+    matches = [m for m in _PLACEHOLDER.finditer("".join(original)) if m.group(1) in values]
+    if not matches:
+        return
+    owner = [index for index, text in enumerate(original) for _ in text]
+    offsets = [sum(len(text) for text in original[:index]) for index in range(len(original))]
+    texts = list(original)
+    # From the last match back, so the offsets of the earlier ones stay valid.
+    for match in reversed(matches):
+        first, last = owner[match.start()], owner[match.end() - 1]
+        head = texts[first][: match.start() - offsets[first]]
+        tail = texts[last][match.end() - offsets[last] :]
+        value = values[match.group(1)]
+        if first == last:
+            texts[first] = head + value + tail
+        else:
+            texts[first] = head + value
+            for middle in range(first + 1, last):
+                texts[middle] = ""
+            texts[last] = tail
+    for run, old, new in zip(runs, original, texts, strict=True):
+        if old != new:
+            run.text = new
+
+
+def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> Any:
+    """A copy of the marker paragraph (style, indents, font) holding one line."""
+    from docx.enum.text import WD_COLOR_INDEX
+    from docx.oxml.ns import qn
+
+    paragraph = copy.deepcopy(marker)
+    for child in list(paragraph):
+        if child.tag != qn("w:pPr"):
+            paragraph.remove(child)
+    # Word's paragraph ids must stay unique; it makes new ones when they are absent.
+    for name in [n for n in paragraph.attrib if n.startswith("{http://schemas.microsoft.com/")]:
+        del paragraph.attrib[name]
+    properties = paragraph.pPr
+    if properties is not None and not keep_section and properties.sectPr is not None:
+        # A section break on the marker belongs after the body, not after every line.
+        properties.remove(properties.sectPr)
+    run_properties = next((r.rPr for r in marker.r_lst if r.rPr is not None), None)
+
+    def add(text: str, *, bold: bool = False) -> None:
+        element = paragraph.add_r()
+        if run_properties is not None:
+            element.insert(0, copy.deepcopy(run_properties))
+        element.text = text
+        if line.flagged:
+            element.get_or_add_rPr().highlight_val = WD_COLOR_INDEX.YELLOW
+        if bold:
+            element.get_or_add_rPr().b_val = True
+
+    add(f"[{line.start}] ")
+    if line.flagged:
+        add(f"【要確認: {line.flag_note}】", bold=True)
+    if line.text:
+        add(line.text)
+    return paragraph
+
+
+def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
+    """Fill the Word template and return the ``docx.Document``.
+
+    Placeholders (see :func:`placeholder_values`) are replaced in the body,
+    tables, text boxes, headers and footers. The first paragraph holding
+    ``{{本文}}`` is replaced by one paragraph per utterance,
+    ``[hh:mm:ss] text``, each a copy of that paragraph's formatting; a flagged
+    one is highlighted in yellow and marked 【要確認: reason】.
+
+    Raises:
+        InputFileError: the template cannot be read or has no ``{{本文}}``.
+    """
+    document, where = _open_docx_template(template_dir)
+    values = {
+        name: _CONTROL.sub("", value) for name, value in placeholder_values(transcript).items()
+    }
+    marker = None
+    for root in _xml_parts(document):
+        for paragraph in _paragraphs(root):
+            # The marker is found before, and the body inserted after, the values
+            # go in: a meeting title or a speaker may well contain "{{本文}}".
+            if marker is None and root is document.element:
+                names = _PLACEHOLDER.findall(_paragraph_text(paragraph))
+                if BODY_MARKER in names:
+                    marker = paragraph
+            _replace_placeholders(paragraph, values)
+    if marker is None:
+        raise InputFileError(where, "テンプレートに {{本文}} がありません")
+
+    lines = minutes_lines(transcript)
+    for index, line in enumerate(lines):
+        keep_section = index == len(lines) - 1
+        marker.addprevious(_body_paragraph(marker, line, keep_section=keep_section))
+    if lines:
+        marker.getparent().remove(marker)
+    else:
+        # A table cell must keep one paragraph; an empty body is an empty paragraph.
+        for run in list(marker.r_lst):
+            marker.remove(run)
+
+    properties = document.core_properties
+    properties.title = f"議事録（案）{values['会議名']}".strip()
+    properties.created = properties.modified = datetime.now().replace(microsecond=0)
+    properties.revision = 1
+    return document
+
+
+# --------------------------------------------------------------------------
+# Plain text, subtitles, JSON
+
+
+def render_txt(transcript: Transcript) -> str:
+    """The plain transcript: one utterance a line, nothing else."""
+    texts = [one_line(u.text) for u in transcript.utterances]
+    return "".join(f"{text}\n" for text in texts if text)
+
+
+def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
+    cues = []
+    for utterance in transcript.utterances:
+        text = one_line(utterance.text)
+        if text:
+            cues.append((utterance.start, max(utterance.end, utterance.start), text))
+    return cues
+
+
+def render_srt(transcript: Transcript) -> str:
+    """SubRip subtitles: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
+    blocks = []
+    for number, (start, end, text) in enumerate(_cues(transcript), start=1):
+        start_text = format_timestamp(start, millis=True, sep=",")
+        end_text = format_timestamp(end, millis=True, sep=",")
+        blocks.append(f"{number}\n{start_text} --> {end_text}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def _vtt_escape(text: str) -> str:
+    # Cue text is markup in WebVTT: "<" opens a tag, "&" an entity, "-->" ends the timing.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_vtt(transcript: Transcript) -> str:
+    """WebVTT subtitles: ``WEBVTT`` then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``."""
+    blocks = ["WEBVTT\n"]
+    for start, end, text in _cues(transcript):
+        start_text = format_timestamp(start, millis=True, sep=".")
+        end_text = format_timestamp(end, millis=True, sep=".")
+        blocks.append(f"{start_text} --> {end_text}\n{_vtt_escape(text)}\n")
+    return "\n".join(blocks)
+
+
+def _segment(utterance: Utterance) -> dict[str, Any]:
+    return {
+        "start": utterance.start,
+        "end": utterance.end,
+        "text": utterance.text,
+        "raw_text": utterance.raw_text,
+        "avg_logprob": utterance.avg_logprob,
+        "compression_ratio": utterance.compression_ratio,
+        "no_speech_prob": utterance.no_speech_prob,
+        "words": [
+            {"start": w.start, "end": w.end, "text": w.text, "probability": w.probability}
+            for w in utterance.words
+        ],
+        "flags": [{"kind": f.kind, "reason": f.reason} for f in utterance.flags],
+    }
+
+
+def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
+    """The JSON output as plain data: ``{"metadata": {...}, "segments": [...]}``."""
+    meeting = transcript.meeting
+    return {
+        "metadata": {
+            "audio": str(transcript.audio),
+            "sha256": transcript.audio_sha256,
+            "duration": transcript.duration,
+            "language": transcript.language,
+            "model": transcript.model,
+            "processing_seconds": transcript.processing_seconds,
+            "meeting": {
+                "title": meeting.title,
+                "date": meeting.date.isoformat() if meeting.date else None,
+                "place": meeting.place,
+                "attendees": meeting.attendees,
+                "department": meeting.department,
+            },
+            "fillers": transcript.fillers,
+            "glossary_terms": transcript.glossary_terms,
+            "glossary_replacements": transcript.glossary_replacements,
+            "flag_count": transcript.flag_count,
+        },
+        "segments": [_segment(u) for u in transcript.utterances],
+    }
+
+
+def render_json(transcript: Transcript) -> str:
+    """The JSON output: UTF-8 text, Japanese kept as is, indented."""
+    return json.dumps(transcript_as_dict(transcript), ensure_ascii=False, indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------
+# Writing the files
+
+
+def _text_writer(text: str) -> Writer:
+    # Bytes, not text mode: LF line ends on Windows too.
+    data = text.encode("utf-8")
+    return lambda path: path.write_bytes(data)
+
+
+def _prepare_docx(transcript: Transcript, template_dir: Path | None) -> Writer:
+    document = build_docx(transcript, template_dir)
+    return lambda path: document.save(str(path))
+
+
+_Preparer = Callable[[Transcript, Path | None], Writer]
+
+# Each preparer does the work that can fail on the user's input (reading and
+# filling a template) and returns a writer that only saves, so that a bad
+# template is reported before any file is started.
+_PREPARERS: dict[str, _Preparer] = {
+    "docx": _prepare_docx,
+    "md": lambda t, d: _text_writer(render_markdown(t, d)),
+    "txt": lambda t, d: _text_writer(render_txt(t)),
+    "srt": lambda t, d: _text_writer(render_srt(t)),
+    "vtt": lambda t, d: _text_writer(render_vtt(t)),
+    "json": lambda t, d: _text_writer(render_json(t)),
+}
+
+
+def check_formats(formats: Sequence[str]) -> list[str]:
+    """Return the formats asked for, lower-cased, each once, in the order given.
+
+    Raises:
+        ConfigError: a format is not one of :data:`FORMATS`, or none is given.
+    """
+    chosen = list(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise ConfigError(
+            "format", f"{', '.join(unknown)} は出力できません（{', '.join(FORMATS)} のいずれか）"
+        )
+    if not chosen:
+        raise ConfigError("format", "出力形式を一つ以上指定してください")
+    return chosen
+
+
+def write_outputs(
+    transcript: Transcript,
+    out_dir: Path,
+    formats: Sequence[str],
+    *,
+    stem: str | None = None,
+    template_dir: Path | None = None,
+) -> list[Path]:
+    """Write the draft in each format as ``out_dir/<stem>.<format>``, all or nothing.
+
+    Each file is written at a temporary name in ``out_dir`` and renamed into
+    place only when every format has been written; if anything fails
+    (KeyboardInterrupt included) no new or temporary file is left and files
+    from an earlier run stay as they were.
+
+    Args:
+        transcript: what to write.
+        out_dir: the folder (created if missing).
+        formats: some of :data:`FORMATS`.
+        stem: the file name without extension; the recording's by default.
+        template_dir: a folder whose ``minutes.docx`` / ``minutes.md.j2``, where
+            present, replace the shipped templates (an office's own).
+
+    Returns:
+        The files written, in the order of ``formats``.
+
+    Raises:
+        ConfigError: an unknown format.
+        InputFileError: a template cannot be used.
+        OutputFileError: a file cannot be written (e.g. the old one is open in Word).
+    """
+    chosen = check_formats(formats)
+    stem = stem or transcript.audio.stem
+    writers = [(fmt, _PREPARERS[fmt](transcript, template_dir)) for fmt in chosen]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputFileError(out_dir, exc.strerror or str(exc)) from None
+    return atomic_write_all([(out_dir / f"{stem}.{fmt}", writer) for fmt, writer in writers])

@@ -1,0 +1,127 @@
+"""The results of transcribing one recording, as typed dataclasses.
+
+A :class:`Transcript` is what every output format (docx, md, txt, srt, vtt,
+json) is written from and what the job log records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word with its timing (seconds from the start of the recording)."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A reason to check an utterance first (要確認).
+
+    Attributes:
+        kind: ``repeat`` (looping n-grams), ``stock_phrase`` (a phrase Whisper
+            invents, e.g. ご視聴ありがとうございました), ``silence`` (text over
+            silence), ``low_logprob`` or ``compression`` (high compression ratio).
+        reason: the Japanese explanation shown in the draft.
+    """
+
+    kind: str
+    reason: str
+
+
+@dataclass
+class Utterance:
+    """One paragraph of the draft: a speech segment after post-processing.
+
+    Attributes:
+        start: seconds from the start of the recording.
+        end: seconds from the start of the recording.
+        text: the text after spacing, numbers, fillers, punctuation and glossary.
+        raw_text: the text exactly as the model gave it.
+        words: word timings (filled only when requested, e.g. for JSON).
+        avg_logprob: the model's average log-probability of the tokens.
+        compression_ratio: gzip compression ratio of the text (high = repetitive).
+        no_speech_prob: the model's probability that the window held no speech.
+        flags: reasons for the clerk to check this utterance first.
+    """
+
+    start: float
+    end: float
+    text: str
+    raw_text: str
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+    words: list[Word] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MeetingInfo:
+    """The header block of the minutes (会議名, 日時, 場所, 出席者, 所属)."""
+
+    title: str = ""
+    date: date | None = None
+    place: str = ""
+    attendees: str = ""
+    department: str = ""
+
+
+@dataclass
+class Transcript:
+    """Everything known about one transcribed recording.
+
+    Attributes:
+        audio: the recording.
+        audio_sha256: SHA-256 of the recording's bytes (the job log's identity).
+        duration: length of the recording in seconds.
+        language: the language transcribed (``ja``).
+        model: the model's name (``base``) or folder.
+        processing_seconds: wall-clock time the transcription took.
+        meeting: the header block.
+        utterances: the body.
+        fillers: ``remove`` or ``keep``.
+        glossary_terms: how many glossary terms were in use.
+        glossary_replacements: how many times a glossary term replaced model text.
+    """
+
+    audio: Path
+    audio_sha256: str
+    duration: float
+    language: str
+    model: str
+    processing_seconds: float = 0.0
+    meeting: MeetingInfo = field(default_factory=MeetingInfo)
+    utterances: list[Utterance] = field(default_factory=list)
+    fillers: str = "remove"
+    glossary_terms: int = 0
+    glossary_replacements: int = 0
+
+    @property
+    def flag_count(self) -> int:
+        """Number of flagged utterances (要確認箇所)."""
+        return sum(1 for u in self.utterances if u.flags)
+
+
+def format_timestamp(seconds: float, *, millis: bool = False, sep: str = ".") -> str:
+    """Format seconds as hh:mm:ss (or hh:mm:ss.mmm / hh:mm:ss,mmm for subtitles)."""
+    total_ms = round(max(seconds, 0.0) * 1000)
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, ms = divmod(rest, 1000)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{text}{sep}{ms:03d}" if millis else text
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds as ``h:mm:ss`` (録音時間, 処理時間): 90 → ``0:01:30``."""
+    hours, rest = divmod(round(max(seconds, 0.0)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

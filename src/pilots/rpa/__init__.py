@@ -1,0 +1,1 @@
+"""RPA trial measurement: task catalog, bot run logs, hours reduced, next year's candidates."""

@@ -1,0 +1,254 @@
+"""Candidate tasks for next year's RPA (追加適用候補となる業務の選定) from a work survey.
+
+Each row of the survey (業務量調査) is one business task: its name,
+department, annual cases and minutes per case, and yes/no answers on whether
+it suits a bot. Columns (English or Japanese header):
+
+=====================  ================================  ============================
+column                 Japanese                          content
+=====================  ================================  ============================
+task                   業務名                             required
+department             所属                               required
+annual_cases           年間件数                           required, ≥ 0
+minutes_per_case       1件あたり時間(分)                  required, ≥ 0
+rule_based             ルール化 / 判断を伴わない           はい / いいえ (optional column)
+digital_input          電子データ / 入力が電子データ        はい / いいえ (optional column)
+stable_procedure       手順が安定                          はい / いいえ (optional column)
+=====================  ================================  ============================
+
+Any other column whose header starts with ``適性:`` (or ``suitability:``) is
+one more yes/no criterion. Answers: はい/いいえ, yes/no, y/n, ○/×, 可/否,
+true/false, 1/0, あり/なし; blank is "not answered".
+
+The rule::
+
+    annual_hours            = annual_cases × minutes_per_case ÷ 60
+    expected_hours_reduced  = annual_hours × rate     (rate: the plan's target, 0.80, unless given)
+
+A task with any "no" answer is excluded, with the criteria it failed; a task
+already in the RPA task catalog (same name after NFKC) is excluded as
+already automated. The rest are ranked by expected hours reduced; a
+candidate with unanswered criteria stays ranked and lists them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pilots.errors import InputFileError
+from pilots.models import RpaTask
+from pilots.tabular import Column, Row, read_table
+from pilots.text import normalize_name
+
+SURVEY_COLUMNS = (
+    Column("task", ("業務名", "業務")),
+    Column("department", ("所属", "所属名")),
+    Column("annual_cases", ("年間件数", "年間処理件数", "件数(年間)")),
+    Column(
+        "minutes_per_case",
+        ("1件あたり時間(分)", "1件あたり処理時間(分)", "処理時間(分/件)", "手作業時間(分/件)"),
+    ),
+)
+CRITERIA: dict[str, tuple[str, tuple[str, ...]]] = {
+    # name: (label shown in reasons, header aliases)
+    "rule_based": ("ルール化できる", ("ルール化", "ルール化できる", "判断を伴わない", "定型")),
+    "digital_input": (
+        "入力が電子データ",
+        ("電子データ", "入力が電子データ", "デジタル入力", "入力データが電子化"),
+    ),
+    "stable_procedure": ("手順が安定", ("手順が安定", "手順の安定", "手順が定まっている")),
+}
+_CRITERION_PREFIXES = ("適性:", "suitability:")
+_YES = {"はい", "yes", "y", "○", "〇", "◯", "可", "true", "1", "あり", "有"}
+_NO = {"いいえ", "no", "n", "×", "✕", "x", "否", "不可", "false", "0", "なし", "無"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A task suited to RPA, ranked by the hours a bot could remove each year."""
+
+    rank: int
+    task: str
+    department: str
+    annual_cases: float
+    minutes_per_case: float
+    annual_hours: float
+    expected_hours_reduced: float
+    unanswered: list[str]
+    line: int
+
+
+@dataclass(frozen=True)
+class ExcludedTask:
+    """A task left out, and why."""
+
+    task: str
+    department: str
+    annual_hours: float
+    reasons: list[str]
+    line: int
+
+
+@dataclass
+class CandidateResult:
+    """``pilots rpa candidates``: the ranking and the exclusions."""
+
+    file: str
+    rate: float
+    rule: str
+    criteria: list[str]
+    candidates: list[Candidate] = field(default_factory=list)
+    excluded: list[ExcludedTask] = field(default_factory=list)
+    expected_hours_reduced: float = 0.0
+    departments: int = 0
+
+
+def _answer(path: str | Path, row: Row, name: str, label: str) -> bool | None:
+    text = normalize_name(row.text(name)).lower()
+    if not text:
+        return None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise InputFileError(
+        path,
+        f"はい／いいえで答えてください: {row.text(name)}",
+        line=row.line,
+        column=label,
+    )
+
+
+def _amount(path: str | Path, row: Row, name: str, label: str) -> float:
+    text = normalize_name(row.text(name)).replace(",", "")
+    if not text:
+        raise InputFileError(path, f"{label}が空です", line=row.line, column=label)
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputFileError(
+            path, f"{label}が数値ではありません: {text}", line=row.line, column=label
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise InputFileError(
+            path, f"{label}は0以上の数値にしてください: {text}", line=row.line, column=label
+        )
+    return value
+
+
+def rank_candidates(
+    path: str | Path,
+    *,
+    rate: float = 0.80,
+    session: Session | None = None,
+    top: int | None = None,
+) -> CandidateResult:
+    """Rank a work survey's tasks by the annual hours automation could remove.
+
+    Args:
+        path: the survey (CSV or xlsx).
+        rate: the share of a task's hand-work hours a bot is expected to
+            remove (the plan's target reduction rate by default).
+        session: when given, tasks already in the RPA task catalog are excluded.
+        top: keep only the best ``top`` candidates (the rest are not listed).
+
+    Raises:
+        InputFileError: a missing column, a missing or negative number, an
+            answer that is neither yes nor no (the row and column are named).
+    """
+    table = read_table(path, header_hint=SURVEY_COLUMNS)
+    columns = list(SURVEY_COLUMNS)
+    labels: dict[str, str] = {}
+    for name, (label, aliases) in CRITERIA.items():
+        column = Column(name, aliases, required=False)
+        if any(column.matches(h) for h in table.header):
+            columns.append(column)
+            labels[name] = label
+    for header in table.header:
+        key = normalize_name(header).lower()
+        for prefix in _CRITERION_PREFIXES:
+            if key.startswith(prefix) and key[len(prefix) :].strip():
+                extra = f"criterion:{header}"
+                columns.append(Column(extra, (header,), required=False))
+                labels[extra] = normalize_name(header)[len(prefix) :].strip()
+    automated: dict[str, str] = {}
+    if session is not None:
+        automated = {
+            normalize_name(name): task_id
+            for name, task_id in session.execute(select(RpaTask.task_name, RpaTask.task_id))
+        }
+    result = CandidateResult(
+        file=str(path),
+        rate=rate,
+        rule=(
+            "年間時間 = 年間件数 × 1件あたり時間(分) ÷ 60。"
+            f"見込み削減時間 = 年間時間 × {rate:.0%}。"
+            "適性の質問に「いいえ」が1つでもある業務と、RPA適用済みの業務は除きます。"
+        ),
+        criteria=list(labels.values()),
+    )
+    ranked: list[tuple[float, int, Candidate]] = []
+    for row in table.mapped(columns):
+        task = row.text("task")
+        department = row.text("department")
+        if not task:
+            raise InputFileError(path, "業務名が空です", line=row.line, column="業務名")
+        if not department:
+            raise InputFileError(path, "所属が空です", line=row.line, column="所属")
+        cases = _amount(path, row, "annual_cases", "年間件数")
+        minutes = _amount(path, row, "minutes_per_case", "1件あたり時間(分)")
+        hours = cases * minutes / 60
+        reasons: list[str] = []
+        unanswered: list[str] = []
+        for name, label in labels.items():
+            answer = _answer(path, row, name, label)
+            if answer is False:
+                reasons.append(f"{label}: いいえ")
+            elif answer is None:
+                unanswered.append(label)
+        task_id = automated.get(normalize_name(task))
+        if task_id is not None:
+            reasons.append(f"RPA適用済み（業務ID {task_id}）")
+        if reasons:
+            result.excluded.append(
+                ExcludedTask(task, department, round(hours, 6), reasons, row.line)
+            )
+            continue
+        candidate = Candidate(
+            0,
+            task,
+            department,
+            cases,
+            minutes,
+            round(hours, 6),
+            round(hours * rate, 6),
+            unanswered,
+            row.line,
+        )
+        ranked.append((-hours, row.line, candidate))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    chosen = ranked if top is None else ranked[:top]
+    result.candidates = [
+        Candidate(
+            i,
+            c.task,
+            c.department,
+            c.annual_cases,
+            c.minutes_per_case,
+            c.annual_hours,
+            c.expected_hours_reduced,
+            c.unanswered,
+            c.line,
+        )
+        for i, (_h, _l, c) in enumerate(chosen, start=1)
+    ]
+    result.expected_hours_reduced = round(
+        sum(c.expected_hours_reduced for c in result.candidates), 6
+    )
+    result.departments = len({normalize_name(c.department) for c in result.candidates})
+    return result

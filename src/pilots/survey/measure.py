@@ -1,0 +1,256 @@
+"""The satisfaction rate of a survey, its Wilson interval, and the target check (SPEC §5).
+
+The rules, exactly as SPEC §5 states them::
+
+    valid               = rows with a recognised scale answer
+    satisfied           = 大変満足 + 満足            (top-2 box)
+    satisfaction_rate   = satisfied / valid
+    ci95                = Wilson score interval, 95% (z = 1.959964)
+    met                 = satisfaction_rate ≥ target (0.70 by default)
+    met_with_confidence = lower end of ci95 ≥ target
+
+Non-responses (blank, 無回答, 未回答, 該当なし) and unrecognised answers are
+not valid; they are counted and listed, never dropped silently. With no
+valid answer there is no rate, and ``met`` is None (still being measured).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pilots.errors import ConfigError, NotFoundError
+from pilots.models import Department, Survey, SurveyResponse
+from pilots.survey.ingest import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
+from pilots.text import normalize_name
+
+Z95 = 1.959964
+"""The normal quantile for a two-sided 95% interval."""
+UNKNOWN_DEPARTMENT = "所属不明"
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``successes / n``.
+
+    ``(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)``. Unlike the normal
+    approximation it stays inside [0, 1] and behaves for small n and for p
+    near 0 or 1. 26 of 31 gives about (0.674, 0.929).
+
+    Raises:
+        ValueError: ``n`` is not positive or ``successes`` is outside 0..n.
+    """
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_interval needs 0 <= successes <= n, n > 0 ({successes}/{n})")
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    # At p = 0 or 1 one end is exactly 0 or 1; say so rather than 0.9999999999999999.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
+@dataclass(frozen=True)
+class DepartmentSatisfaction:
+    """One department's answers (所属不明 for respondents who gave none)."""
+
+    department: str
+    responses: int
+    valid: int
+    satisfied: int
+    satisfaction_rate: float | None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A free-text answer, verbatim (untrusted: escape it wherever it is shown)."""
+
+    line: int
+    department: str
+    answer: str | None
+    question: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ExcludedResponse:
+    """A row that is not a valid answer: a non-response or an unrecognised answer."""
+
+    line: int
+    department: str
+    status: str
+    answer_raw: str
+
+
+@dataclass(frozen=True)
+class SurveySummary:
+    """The satisfaction figures of one survey, with their rule and denominator.
+
+    Attributes:
+        survey / question: the survey's name and the header of its 5-point question.
+        responses: rows imported (every respondent).
+        valid: rows with a scale answer (the denominator).
+        non_responses / unrecognised: the rows that are not valid, by kind.
+        satisfied: 大変満足 + 満足.
+        satisfaction_rate: satisfied / valid, None when valid is 0.
+        ci95: the Wilson 95% interval [low, high], None when valid is 0.
+        target: the target rate (setting ``satisfaction_target`` or ``--target``).
+        met: rate ≥ target; None when there is no valid answer yet.
+        met_with_confidence: ci95's lower end ≥ target; None likewise.
+        distribution: answers per scale label, best first.
+        by_department: the same figures per department.
+        comments: every free-text comment, verbatim.
+        excluded: every row that is not valid, with its line and raw answer.
+        rules: each figure's rule, in Japanese.
+    """
+
+    survey: str
+    question: str
+    responses: int
+    valid: int
+    non_responses: int
+    unrecognised: int
+    satisfied: int
+    satisfaction_rate: float | None
+    ci95: tuple[float, float] | None
+    target: float
+    met: bool | None
+    met_with_confidence: bool | None
+    distribution: dict[str, int]
+    by_department: list[DepartmentSatisfaction]
+    comments: list[Comment]
+    excluded: list[ExcludedResponse]
+    rules: dict[str, str]
+
+
+def list_surveys(session: Session) -> list[str]:
+    """The names of the imported surveys."""
+    return list(session.scalars(select(Survey.name).order_by(Survey.name)))
+
+
+def find_survey(session: Session, name: str | None) -> Survey:
+    """The survey called ``name``, or the only survey when ``name`` is None.
+
+    Raises:
+        NotFoundError: no survey has been imported, or none is called ``name``.
+        ConfigError: ``name`` is None and there are several surveys.
+    """
+    if name is not None:
+        found = session.scalar(select(Survey).where(Survey.name == normalize_name(name)))
+        if found is None:
+            names = "、".join(list_surveys(session)) or "なし"
+            raise NotFoundError(
+                f"調査「{normalize_name(name)}」はありません（取り込み済み: {names}）"
+            )
+        return found
+    surveys = list(session.scalars(select(Survey).order_by(Survey.name)))
+    if not surveys:
+        raise NotFoundError("満足度調査はまだ取り込まれていません（pilots survey import FILE）")
+    if len(surveys) > 1:
+        raise ConfigError(
+            "--survey",
+            "調査が複数あります: " + "、".join(s.name for s in surveys) + "。1つ選んでください",
+        )
+    return surveys[0]
+
+
+def summarize_survey(session: Session, name: str | None, *, target: float) -> SurveySummary:
+    """Compute a survey's satisfaction figures by the rules of SPEC §5.
+
+    Raises:
+        ConfigError: ``target`` is not in (0, 1], or several surveys and no name.
+        NotFoundError: the survey does not exist.
+    """
+    if not (math.isfinite(target) and 0 < target <= 1):
+        raise ConfigError("--target", f"目標値は0より大きく1以下で指定してください: {target:g}")
+    survey = find_survey(session, name)
+    rows = session.execute(
+        select(
+            SurveyResponse.line,
+            SurveyResponse.status,
+            SurveyResponse.answer,
+            SurveyResponse.answer_raw,
+            SurveyResponse.comments,
+            SurveyResponse.department_id,
+            Department.name,
+            Department.code,
+        )
+        .outerjoin(Department, SurveyResponse.department_id == Department.id)
+        .where(SurveyResponse.survey_id == survey.id)
+        .order_by(SurveyResponse.import_file, SurveyResponse.line, SurveyResponse.id)
+    ).all()
+
+    distribution = dict.fromkeys(SCALE, 0)
+    comments: list[Comment] = []
+    excluded: list[ExcludedResponse] = []
+    per_dept: dict[int | None, list[int]] = {}  # [responses, valid, satisfied]
+    dept_names: dict[int | None, tuple[bool, str, str]] = {None: (True, "", UNKNOWN_DEPARTMENT)}
+    for line, status, answer, raw, comment_json, dept_id, dept_name, dept_code in rows:
+        label = dept_name or UNKNOWN_DEPARTMENT
+        dept_names.setdefault(dept_id, (dept_code is None, dept_code or "", label))
+        counts = per_dept.setdefault(dept_id, [0, 0, 0])
+        counts[0] += 1
+        if status == VALID and answer in distribution:
+            distribution[answer] += 1
+            counts[1] += 1
+            counts[2] += answer in SATISFIED
+        else:
+            excluded.append(ExcludedResponse(line, label, status, raw))
+        for item in json.loads(comment_json or "[]"):
+            comments.append(Comment(line, label, answer, item["question"], item["text"]))
+
+    valid = sum(distribution.values())
+    satisfied = sum(distribution[a] for a in SATISFIED)
+    rate = satisfied / valid if valid else None
+    ci95 = wilson_interval(satisfied, valid) if valid else None
+    met = None if rate is None else rate >= target
+    met_ci = None if ci95 is None else ci95[0] >= target
+    by_department = [
+        DepartmentSatisfaction(
+            department=dept_names[d][2],
+            responses=c[0],
+            valid=c[1],
+            satisfied=c[2],
+            satisfaction_rate=c[2] / c[1] if c[1] else None,
+        )
+        for d, c in sorted(
+            per_dept.items(), key=lambda item: (item[0] is None, dept_names[item[0]])
+        )
+    ]
+    non_responses = sum(1 for e in excluded if e.status == NON_RESPONSE)
+    unrecognised = sum(1 for e in excluded if e.status == UNRECOGNISED)
+    rules = {
+        "valid": (
+            f"5段階の回答がある行 {valid}件（全{len(rows)}件のうち、無回答 {non_responses}件"
+            f"と判読できない回答 {unrecognised}件を除く）"
+        ),
+        "satisfaction_rate": f"（大変満足 + 満足）{satisfied}件 ÷ 有効回答 {valid}件",
+        "ci95": "Wilson スコア区間（95%、z = 1.959964）",
+        "met": f"満足度 ≥ 目標 {target:.0%}",
+        "met_with_confidence": f"95%信頼区間の下限 ≥ 目標 {target:.0%}",
+    }
+    return SurveySummary(
+        survey=survey.name,
+        question=survey.question,
+        responses=len(rows),
+        valid=valid,
+        non_responses=non_responses,
+        unrecognised=unrecognised,
+        satisfied=satisfied,
+        satisfaction_rate=rate,
+        ci95=ci95,
+        target=target,
+        met=met,
+        met_with_confidence=met_ci,
+        distribution=distribution,
+        by_department=by_department,
+        comments=comments,
+        excluded=excluded,
+        rules=rules,
+    )
