@@ -371,6 +371,10 @@ def test_final_summary(scenario: Session) -> None:
         (1, 1, pytest.approx(1.166667, abs=APPROX)),  # September
     ]
     assert months["2019-08"].departments_using == 0
+    cumulative = [m.departments_cumulative for m in s.by_month]
+    assert cumulative == sorted(cumulative)  # the usage curve never falls
+    assert cumulative[-1] == s.departments_using == 4
+    assert months["2019-08"].departments_cumulative == cumulative[4 - 1]  # 所属不明 adds none
     assert months["2019-11"].jobs == 0
     assert months["2020-03"].hours_saved == pytest.approx(2.75)
     assert months["2019-05"].label == "令和元年5月"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -339,19 +338,6 @@ def test_pipeline_lowers_cer_against_raw_output(clean: TextPipeline) -> None:
         reference = (SAMPLES / f"{stem}.txt").read_text(encoding="utf-8")
         texts, _ = run(clean, segments)
         assert cer("".join(texts), reference) < cer("".join(segments), reference)
-
-
-def test_two_hour_meeting_is_fast(glossary: Glossary) -> None:
-    # A 2-hour meeting is about 40,000 characters; a glossary about 100 terms.
-    terms = list(glossary.terms) + [GlossaryTerm(f"行政改革推進本部{i}", "") for i in range(75)]
-    pipeline = TextPipeline(fillers=load_fillers(), glossary=Glossary(terms))
-    pipeline.process("準備です。")  # loads the analyser
-    segments: list[str] = []
-    while sum(map(len, segments)) < 40_000:
-        segments += [s for stem in STEMS for s in raw_segments(stem, ".nocond")]
-    started = time.perf_counter()
-    run(pipeline, segments)
-    assert time.perf_counter() - started < 4.0  # about 1 s here; slack for slow CI machines
 
 
 # --- metrics ---------------------------------------------------------------------------

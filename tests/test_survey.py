@@ -22,7 +22,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -30,6 +31,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pilots import db
 from pilots.errors import ConfigError, InputFileError, NotFoundError
 from pilots.models import Department, SurveyResponse
 from pilots.survey.ingest import classify, default_survey_name, import_survey
@@ -56,9 +58,16 @@ COMMENTS = {0: "議事録作成が早くなった", 13: TRICKY, 30: "専門用�
 
 
 def _forms_xlsx(
-    path: Path, answers: list[tuple[str, str]] = ANSWERS, *, extra: bool = False
+    path: Path,
+    answers: list[tuple[str, str]] = ANSWERS,
+    *,
+    extra: bool = False,
+    completed: Callable[[int], object] | None = None,
 ) -> Path:
-    """A Microsoft Forms export: metadata columns, then one column per question."""
+    """A Microsoft Forms export: metadata columns, then one column per question.
+
+    ``completed(i)`` gives respondent i's 完了時刻 (default: 3 minutes after the start).
+    """
     book = openpyxl.Workbook()
     ws = book.active
     ws.title = "Sheet1"
@@ -73,7 +82,7 @@ def _forms_xlsx(
         row: list[object] = [
             i + 1,
             at,
-            at + timedelta(minutes=3),
+            at + timedelta(minutes=3) if completed is None else completed(i),
             f"user{i}@pref.example.lg.jp",
             f"職員{i}",
             None,
@@ -344,6 +353,206 @@ def test_summary_needs_a_survey(session: Session, tmp_path: Path) -> None:
         summarize_survey(session, "a", target=1.5)
 
 
+# --- completion times and interim summaries (as_of) -----------------------------------------
+
+AS_OF = date(2019, 9, 30)
+
+
+def _half_before_as_of(i: int) -> datetime:
+    """Even respondents complete by the end of 2019-09-30, odd ones later.
+
+    The edges: respondent 0 at 2019-09-30 23:59:59 (counted), respondent 1 at
+    2019-10-01 00:00:00 (not counted).
+    """
+    if i == 0:
+        return datetime(2019, 9, 30, 23, 59, 59)
+    if i == 1:
+        return datetime(2019, 10, 1)
+    return datetime(2019, 9, 2, 10) + timedelta(hours=i) if i % 2 == 0 else datetime(2020, 2, 3)
+
+
+def test_forms_completion_time_and_as_of(session: Session, tmp_path: Path) -> None:
+    path = _forms_xlsx(tmp_path / "s.xlsx", completed=_half_before_as_of)
+    result = import_survey(session, path)
+    assert (result.completion_column, result.warnings) == ("完了時刻", [])
+    stored = {r.line: r.completed_at for r in session.scalars(select(SurveyResponse))}
+    assert stored[2] == datetime(2019, 9, 30, 23, 59, 59)  # xlsx row 2 is respondent 0
+    assert stored[3] == datetime(2019, 10, 1)
+
+    # The 18 even respondents (0, 2, …, 34), from ANSWERS:
+    #   総務課 大変満足 0,2,4 · 満足 6,8,10 · 無回答 12
+    #   人事課 大変満足 14,16 · 満足 18,20,22 · どちらともいえない 24 · blank 26
+    #   新設課 満足 28,30 · 普通 32 · (none) 該当なし 34
+    # valid 15, satisfied 3+3+2+3+2 = 13, non-responses 3, unrecognised 0.
+    s = summarize_survey(session, "s", target=0.70, as_of=AS_OF)
+    assert (s.as_of, s.responses_after_as_of) == (AS_OF, 18)
+    assert (s.responses, s.valid, s.non_responses, s.unrecognised) == (18, 15, 3, 0)
+    assert s.satisfied == 13
+    assert s.satisfaction_rate == pytest.approx(13 / 15)
+    assert s.ci95 == wilson_interval(13, 15)
+    assert s.distribution == {
+        "大変満足": 5,
+        "満足": 8,
+        "どちらともいえない": 2,
+        "不満": 0,
+        "大変不満": 0,
+    }
+    by_dept = {d.department: (d.responses, d.valid, d.satisfied) for d in s.by_department}
+    assert by_dept == {
+        "総務課": (7, 6, 6),
+        "人事課": (7, 6, 5),
+        "新設課": (3, 3, 2),
+        "所属不明": (1, 0, 0),
+    }
+    assert [c.text for c in s.comments] == [COMMENTS[0], COMMENTS[30]]  # 13 is odd: later
+    assert "2019-09-30" in s.rules["as_of"] and "18件を除く" in s.rules["as_of"]
+
+    # Without as_of, or with a day after every response, all 36 count as before.
+    _check_figures(session, "s")
+    everything = summarize_survey(session, "s", target=0.70, as_of=date(2020, 3, 31))
+    assert (everything.responses, everything.responses_after_as_of) == (36, 0)
+    assert summarize_survey(session, "s", target=0.7).as_of is None
+
+
+def test_google_forms_timestamp(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "google.csv"
+    path.write_text(
+        "タイムスタンプ,所属名,満足度\n"
+        "2019/09/30 9:15:00,総務課,満足\n"
+        "2020/02/03 9:15:00,総務課,不満\n"
+        "2020/02/03 9:15:00,人事課,大変満足\n",
+        encoding="utf-8",
+    )
+    result = import_survey(session, path, survey="g")
+    assert (result.completion_column, result.added, result.warnings) == ("タイムスタンプ", 3, [])
+    times = session.scalars(select(SurveyResponse.completed_at).order_by(SurveyResponse.line)).all()
+    assert times == [datetime(2019, 9, 30, 9, 15), *[datetime(2020, 2, 3, 9, 15)] * 2]
+    interim = summarize_survey(session, "g", target=0.7, as_of=AS_OF)
+    assert (interim.responses, interim.satisfied, interim.responses_after_as_of) == (1, 1, 2)
+    final = summarize_survey(session, "g", target=0.7, as_of=date(2020, 2, 3))
+    assert (final.responses, final.valid, final.satisfied) == (3, 3, 2)
+    assert import_survey(session, path, survey="g").added == 0
+
+
+@pytest.mark.parametrize(
+    "header", ["Completion time", "Timestamp", "回答日時", "送信日時", "回答日", "受付日時"]
+)
+def test_other_completion_headers(session: Session, tmp_path: Path, header: str) -> None:
+    path = tmp_path / "other.csv"
+    path.write_text(f"{header},満足度\n令和元年9月30日,満足\n", encoding="utf-8")
+    result = import_survey(session, path)
+    assert (result.completion_column, result.question) == (header, "満足度")
+    assert session.scalar(select(SurveyResponse.completed_at)) == datetime(2019, 9, 30)
+
+
+def test_unreadable_completion_time_keeps_the_answer(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "回答日時,所属,満足度\n"
+        "2019/09/10 10:00:00,総務課,満足\n"
+        "不明,総務課,不満\n"
+        "2020/02/03 9:15:00,人事課,満足\n"
+        "2019/13/45 9:00,人事課,大変満足\n"
+        ",人事課,満足\n",
+        encoding="utf-8",
+    )
+    result = import_survey(session, path, survey="bad")
+    assert (result.rows, result.added, result.valid) == (5, 5, 5)
+    assert [(w.line, w.column, w.value) for w in result.warnings] == [
+        (3, "回答日時", "不明"),
+        (5, "回答日時", "2019/13/45 9:00"),
+        (6, "回答日時", ""),
+    ]
+    assert result.warnings[0].reason.startswith("日付として読めません: 不明")
+    assert "空" in result.warnings[2].reason
+    undated = session.scalars(
+        select(SurveyResponse.line).where(SurveyResponse.completed_at.is_(None))
+    ).all()
+    assert sorted(undated) == [3, 5, 6]
+
+    # Counted on any cut-off: lines 2 (満足), 3 (不満), 5 (大変満足), 6 (満足); line 4 is later.
+    s = summarize_survey(session, "bad", target=0.7, as_of=AS_OF)
+    assert (s.responses, s.valid, s.satisfied, s.responses_after_as_of) == (4, 4, 3, 1)
+    assert "完了時刻のない回答 3件は常に数える" in s.rules["as_of"]
+
+    again = import_survey(session, path, survey="bad")
+    assert (again.added, again.updated, again.unchanged, len(again.warnings)) == (0, 0, 5, 3)
+    assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 5
+
+
+def test_reimport_keeps_identity_and_a_known_time(session: Session, tmp_path: Path) -> None:
+    import_survey(
+        session, _forms_xlsx(tmp_path / "a.xlsx", completed=_half_before_as_of), survey="s"
+    )
+    again = import_survey(
+        session, _forms_xlsx(tmp_path / "b.xlsx", completed=_half_before_as_of), survey="s"
+    )
+    assert (again.added, again.updated, again.unchanged, again.warnings) == (0, 0, 36, [])
+
+    # An export whose time cannot be read does not erase the one stored.
+    def garbled(i: int) -> object:
+        return "不明" if i == 0 else _half_before_as_of(i)
+
+    result = import_survey(session, _forms_xlsx(tmp_path / "c.xlsx", completed=garbled), survey="s")
+    assert (result.added, result.updated, result.unchanged) == (0, 0, 36)
+    assert [(w.line, w.value) for w in result.warnings] == [(2, "不明")]
+    first = session.scalar(select(SurveyResponse).where(SurveyResponse.respondent_id == "1"))
+    assert first is not None and first.completed_at == datetime(2019, 9, 30, 23, 59, 59)
+
+    # A new completion time for a known response ID is an update, not a new response.
+    def resent(i: int) -> object:
+        return datetime(2019, 10, 2) if i == 0 else _half_before_as_of(i)
+
+    result = import_survey(session, _forms_xlsx(tmp_path / "d.xlsx", completed=resent), survey="s")
+    assert (result.added, result.updated, result.unchanged) == (0, 1, 35)
+    s = summarize_survey(session, "s", target=0.7, as_of=AS_OF)
+    assert (s.responses, s.responses_after_as_of) == (17, 19)
+
+
+def test_responses_imported_before_the_migration_gain_their_time(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A database at 0004 with responses: upgrading keeps them; re-importing fills the time."""
+    from alembic import command
+
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0004")
+    path = tmp_path / "google.csv"
+    path.write_text(_google_csv(), encoding="utf-8")
+    key = "0" * 64
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO surveys (name, question, source_file) VALUES ('g', '満足度', 'x')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO survey_responses (survey_id, response_key, import_file, line,"
+            " department_text, answer_raw, answer, status, comments)"
+            f" SELECT id, '{key}', 'x', 2, '', '満足', '満足', 'valid', '[]' FROM surveys"
+        )
+    assert db.upgrade(engine) is True
+    factory = db.session_factory(engine)
+    with db.session_scope(factory) as session:
+        old = session.scalar(select(SurveyResponse))
+        assert old is not None and (old.answer, old.completed_at) == ("満足", None)
+        first = import_survey(session, path, survey="g")
+        assert first.added == 36
+    engine.dispose()
+
+    # As if the file had been imported before the upgrade (no times stored): importing
+    # it again fills the times in and adds nothing.
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE survey_responses SET completed_at = NULL")
+    with db.session_scope(db.session_factory(engine)) as session:
+        again = import_survey(session, path, survey="g")
+        assert (again.added, again.updated, again.unchanged) == (0, 36, 0)
+        third = import_survey(session, path, survey="g")
+        assert (third.added, third.updated) == (0, 0)
+        assert session.scalar(select(func.count()).select_from(SurveyResponse)) == 37
+    engine.dispose()
+
+
 # --- the command line --------------------------------------------------------------------
 
 SUMMARY_KEYS = {
@@ -358,6 +567,8 @@ SUMMARY_KEYS = {
     "distribution",
     "by_department",
     "comments",
+    "as_of",
+    "responses_after_as_of",
 }
 
 
@@ -392,6 +603,31 @@ def test_survey_cli(pilots: Pilots, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "満足度: 83.87%（大変満足＋満足 26件 ÷ 有効 31件）" in text
     assert "95%信頼区間（Wilson）: 67.37% 〜 92.91%" in text
     assert "<script>" in text and "\x1b" not in text
+
+    interim = json.loads(pilots("survey", "summary", "--as-of", "2020-02-03", "--json").output)
+    assert (interim["as_of"], interim["responses"], interim["responses_after_as_of"]) == (
+        "2020-02-03",
+        36,
+        0,
+    )
+    early = pilots("survey", "summary", "--as-of", "令和元年9月30日").output
+    assert "基準日 2019-09-30: それより後に完了した36件は数えていません" in early
+    assert "満足度: —" in early
+
+
+def test_survey_cli_as_of_and_unreadable_times(pilots: Pilots, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "タイムスタンプ,満足度\n2019/09/10 10:00:00,満足\nあとで,不満\n", encoding="utf-8"
+    )
+    out = pilots("survey", "import", str(path)).output
+    assert "完了時刻の列: 「タイムスタンプ」" in out
+    assert "完了時刻を読めなかった行 1件" in out and "あとで" in out
+    data = json.loads(pilots("survey", "import", str(path), "--json").output)
+    assert (data["added"], data["warnings"][0]["line"]) == (0, 3)
+    result = pilots("survey", "summary", "--as-of", "2019-13-01", ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("エラー: --as-of: ")
 
 
 def test_survey_cli_errors(pilots: Pilots, tmp_path: Path) -> None:

@@ -31,6 +31,13 @@ def _share(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be positive")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -131,6 +138,42 @@ SETTINGS: tuple[Setting, ...] = (
         "30",
         "Seconds a SQLite writer waits for another writer to finish before giving up.",
         _positive_float,
+    ),
+    Setting(
+        "upload_limit_mb",
+        "500",
+        "Largest file the web UI (`pilots serve`) accepts, in MB (a request over it is "
+        "refused with 413). 500 MB holds a 3-hour meeting recorded as 128 kbit/s stereo MP3 "
+        "several times over; a WAV recording of a long meeting may need more.",
+        _positive_float,
+    ),
+    Setting(
+        "users_file",
+        "",
+        "Users of the web UI with their password hashes and roles (`pilots users add`); "
+        "empty means `<data_dir>/users.json`. Without users `pilots serve` opens every page "
+        "to whoever reaches it, so it then listens on 127.0.0.1 only.",
+    ),
+    Setting(
+        "plan_file",
+        "",
+        "Plan file (YAML) the web UI's effect report uses; empty means `data/demo/plan.yaml` "
+        "under the current directory (as `pilots report`).",
+    ),
+    Setting(
+        "worker_stale_seconds",
+        "120",
+        "A transcription job whose worker has not reported for this many seconds (it "
+        "reports every few seconds while it works) is taken to be abandoned — the process "
+        "died or its machine went down — and goes back to the queue.",
+        _positive_float,
+    ),
+    Setting(
+        "worker_max_attempts",
+        "3",
+        "How many times a transcription job is started before it is given up as failed "
+        "(a recording that kills its worker every time must not block the queue forever).",
+        _positive_int,
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

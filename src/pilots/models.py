@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -165,6 +168,9 @@ class SurveyResponse(Base):
     occurrence among identical rows. ``status`` is ``valid`` (a scale answer,
     normalised into ``answer``), ``non_response`` (blank, 無回答, 未回答,
     該当なし) or ``unrecognised`` (anything else; kept in ``answer_raw``).
+    ``completed_at`` is when the respondent sent the form (naive Japan time),
+    None when the export has no completion-time column or the cell could not
+    be read; it decides which responses an interim summary counts.
     Names and e-mail addresses in the export are not stored.
     """
 
@@ -188,6 +194,7 @@ class SurveyResponse(Base):
     status: Mapped[str] = mapped_column(String(16))
     # JSON list of {"question": header, "text": the answer verbatim} (untrusted text).
     comments: Mapped[str] = mapped_column(Text, default="[]")
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, server_default=func.now(), onupdate=func.now()
@@ -276,17 +283,23 @@ class RpaRun(Base):
     ``run_day`` (YYYYMMDD) is the day of the start time, else the end time,
     else the creation time, and decides the fiscal period the run belongs to.
     ``cases`` is the log's item count, None when the log has none.
+    ``scenario`` is the name as written, kept only where it differs from
+    ``scenario_key`` (its NFKC form), which matches runs to tasks.
     """
 
     __tablename__ = "rpa_runs"
-    __table_args__ = (UniqueConstraint("format", "run_key", name="uq_rpa_runs_format_run_key"),)
+    __table_args__ = (
+        UniqueConstraint("format", "run_key", name="uq_rpa_runs_format_run_key"),
+        # Covers the summary's GROUP BY: read in this order, no sort and no table rows.
+        Index("ix_rpa_runs_summary", "scenario_key", "status", "status_raw", "run_day", "cases"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("rpa_imports.id"))
     line: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(16))
     run_key: Mapped[str] = mapped_column(String(100))
-    scenario: Mapped[str] = mapped_column(String(300))
+    scenario: Mapped[str | None] = mapped_column(String(300))
     scenario_key: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(8))
     status_raw: Mapped[str] = mapped_column(String(64))
@@ -319,3 +332,91 @@ class RpaReject(Base):
     raw: Mapped[str] = mapped_column(Text, default="")
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class WebUpload(Base):
+    """A file uploaded through the web UI, stored under a generated name.
+
+    ``stored_name`` is the only name the file system sees (``<uuid>.<ext>``
+    under ``<data_dir>/uploads``); ``original_name`` is what the user's
+    browser called it, kept for display only (untrusted text). ``kind`` is what
+    its content was found to be (``audio``, ``csv``, ``xlsx``) and ``purpose``
+    the form it came from (``minutes``, ``rpa_catalog``, ``rpa_runs``, ``survey``).
+    """
+
+    __tablename__ = "web_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class WebJob(Base):
+    """A transcription job in the queue that ``pilots worker`` processes (文字起こし待ち行列).
+
+    ``state`` is ``queued`` → ``running`` → ``done`` or ``failed``. A worker
+    claims a queued job (``worker``, ``attempts`` + 1, ``heartbeat_at``) and
+    reports every few seconds while it works; a running job whose heartbeat is
+    older than the ``worker_stale_seconds`` setting goes back to ``queued``
+    (or to ``failed`` after ``worker_max_attempts``). Only the worker holding
+    the current attempt can finish the job, so a job is done once.
+
+    The recording travels with the job, in :class:`WebJobAudio` chunks, so that
+    a worker on another machine needs only the database; the drafts come back
+    the same way, in :class:`WebJobOutput`. Times are naive UTC (the
+    database's clock on PostgreSQL, so workers on several machines agree).
+    """
+
+    __tablename__ = "web_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("web_uploads.id"))
+    original_name: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    glossary: Mapped[str | None] = mapped_column(Text)
+    formats: Mapped[str] = mapped_column(String(100), default="docx,md,txt,srt")
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    audio_seconds: Mapped[float | None] = mapped_column(Float)
+    submitted_by: Mapped[str] = mapped_column(String(100), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    asr_job_id: Mapped[int | None] = mapped_column(ForeignKey("asr_jobs.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebJobAudio(Base):
+    """One piece (up to 1 MiB) of a queued job's recording; deleted once the job is done."""
+
+    __tablename__ = "web_job_audio"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("web_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WebJobOutput(Base):
+    """One draft of a finished job (docx, md, txt, srt), served by the web UI."""
+
+    __tablename__ = "web_job_outputs"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("web_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[str] = mapped_column(String(8), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

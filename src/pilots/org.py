@@ -71,6 +71,42 @@ class DepartmentResolver:
         self._cache[key] = found
         return found
 
+    def resolve_all(self, names: list[str]) -> dict[str, int]:
+        """The department id of each name, in one query and one flush for the whole list.
+
+        Unknown departments are created in the order their names come (as
+        :meth:`__call__` would, one by one); an import of thousands of rows
+        naming a few hundred departments then costs two round trips, not hundreds.
+
+        Raises:
+            ValueError: a name is empty after trimming.
+        """
+        keys: dict[str, str] = {}
+        for name in names:
+            if name not in keys:
+                key = keys[name] = normalize_name(name)
+                if not key:
+                    raise ValueError("所属名が空です")
+        wanted = {k for k in keys.values() if k not in self._cache}
+        if wanted:
+            for found in self.session.scalars(
+                select(Department).where(Department.name_key.in_(sorted(wanted)))
+            ):
+                self._cache[found.name_key] = found
+            new: list[Department] = []
+            for name, key in keys.items():
+                if key not in self._cache:
+                    department = Department(
+                        name=name.strip(), name_key=key, created_by=self.created_by
+                    )
+                    self._cache[key] = department
+                    new.append(department)
+            if new:
+                self.session.add_all(new)
+                self.session.flush()
+                self.created.extend(d.name for d in new)
+        return {name: self._cache[key].id for name, key in keys.items()}
+
 
 def import_org(session: Session, path: str | Path) -> OrgImportResult:
     """Load an organisation file (所属コード, 所属名, 上位所属コード) into the departments.

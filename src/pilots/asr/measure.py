@@ -29,8 +29,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from pilots.calendar import Period, fiscal_year_bounds, format_date, parse_iso_or_japanese
 from pilots.errors import CalendarError, ConfigError, InputFileError, NotFoundError
@@ -564,63 +565,113 @@ def import_usage(
         key = usage_import_key(identity[0], identity[1], identity[2], n)
         accepted.append((parsed, key))
 
-    keys = [k for _, k in accepted]
-    existing: dict[str, AsrJob] = {}
-    for chunk in range(0, len(keys), 500):
-        for found in session.scalars(
-            select(AsrJob).where(AsrJob.import_key.in_(keys[chunk : chunk + 500]))
-        ):
-            assert found.import_key is not None
-            existing[found.import_key] = found
-    for usage, key in accepted:
-        job = existing.get(key)
-        if job is None:
-            department = resolver(usage.department)
-            session.add(
-                AsrJob(
-                    source="import",
-                    department_id=department.id,
-                    title=usage.title,
-                    meeting_date=usage.meeting_date,
-                    audio_seconds=usage.audio_minutes * 60,
-                    outputs="",
-                    import_key=key,
-                    import_file=file_id,
-                    import_line=usage.line,
-                    correction_minutes=usage.correction_minutes,
-                    corrected_at=moment if usage.correction_minutes is not None else None,
-                )
-            )
-            result.added += 1
-            continue
-        changed = False
-        if usage.correction_minutes is not None and job.correction_minutes != (
-            usage.correction_minutes
-        ):
-            job.correction_minutes = usage.correction_minutes
-            job.corrected_at = moment
-            changed = True
-        if usage.title and job.title != usage.title:
-            job.title = usage.title
-            changed = True
-        if changed:
-            result.updated += 1
-        else:
-            result.unchanged += 1
-
-    session.execute(delete(AsrImportReject).where(AsrImportReject.import_file == file_id))
-    session.add_all(
-        AsrImportReject(
-            import_file=file_id,
-            line=r.line,
-            reason=r.reason,
-            raw=json.dumps(r.values, ensure_ascii=False),
-        )
-        for r in result.rejected
-    )
-    session.flush()
+    _store_usage(session, file_id, accepted, result, resolver, moment)
     result.departments_created = list(resolver.created)
     return result
+
+
+_KEY_CHUNK = 500  # import keys per IN (...): well under every driver's parameter limit
+
+
+def _store_usage(
+    session: Session,
+    file_id: str,
+    accepted: list[tuple[_UsageRow, str]],
+    result: UsageImportResult,
+    resolver: DepartmentResolver,
+    moment: datetime,
+) -> None:
+    """Add the new jobs, update the changed ones and replace the file's rejects.
+
+    A report has thousands of rows, so the jobs go through Core statements in
+    a few round trips (executemany), not the unit of work object by object.
+    """
+    jobs: Table = AsrJob.__table__  # type: ignore[assignment]
+    rejects: Table = AsrImportReject.__table__  # type: ignore[assignment]
+    # Pending ORM changes (a correction reported earlier in this transaction)
+    # reach the database first, so the keys read below see them.
+    session.flush()
+    keys = [k for _, k in accepted]
+    existing: dict[str, tuple[int, float | None, datetime | None, str]] = {}
+    for chunk in range(0, len(keys), _KEY_CHUNK):
+        for job_id, key, minutes, corrected_at, title in session.execute(
+            select(
+                jobs.c.id,
+                jobs.c.import_key,
+                jobs.c.correction_minutes,
+                jobs.c.corrected_at,
+                jobs.c.title,
+            ).where(jobs.c.import_key.in_(keys[chunk : chunk + _KEY_CHUNK]))
+        ):
+            existing[key] = (job_id, minutes, corrected_at, title)
+    departments = resolver.resolve_all([u.department for u, k in accepted if k not in existing])
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    with session.no_autoflush:
+        for usage, key in accepted:
+            found = existing.get(key)
+            if found is None:
+                added.append(
+                    {
+                        "source": "import",
+                        "department_id": departments[usage.department],
+                        "title": usage.title,
+                        "meeting_date": usage.meeting_date,
+                        "audio_seconds": usage.audio_minutes * 60,
+                        "outputs": "",
+                        "import_key": key,
+                        "import_file": file_id,
+                        "import_line": usage.line,
+                        "correction_minutes": usage.correction_minutes,
+                        "corrected_at": moment if usage.correction_minutes is not None else None,
+                    }
+                )
+                continue
+            job_id, minutes, corrected_at, title = found
+            new_minutes, new_at, new_title = minutes, corrected_at, title
+            if usage.correction_minutes is not None and minutes != usage.correction_minutes:
+                new_minutes, new_at = usage.correction_minutes, moment
+            if usage.title and title != usage.title:
+                new_title = usage.title
+            if (new_minutes, new_at, new_title) == (minutes, corrected_at, title):
+                result.unchanged += 1
+                continue
+            changed.append(
+                {"job_id": job_id, "minutes": new_minutes, "at": new_at, "new_title": new_title}
+            )
+    if added:
+        session.execute(insert(jobs), added)
+    if changed:
+        session.execute(
+            update(jobs)
+            .where(jobs.c.id == bindparam("job_id"))
+            .values(
+                correction_minutes=bindparam("minutes"),
+                corrected_at=bindparam("at"),
+                title=bindparam("new_title"),
+            ),
+            changed,
+        )
+        # Jobs this session loaded before are stale now: read them again when used.
+        for row in changed:
+            job = session.identity_map.get(identity_key(AsrJob, row["job_id"]))
+            if job is not None:
+                session.expire(job)
+    result.added, result.updated = len(added), len(changed)
+    session.execute(delete(rejects).where(rejects.c.import_file == file_id))
+    if result.rejected:
+        session.execute(
+            insert(rejects),
+            [
+                {
+                    "import_file": file_id,
+                    "line": r.line,
+                    "reason": r.reason,
+                    "raw": json.dumps(r.values, ensure_ascii=False),
+                }
+                for r in result.rejected
+            ],
+        )
 
 
 # --- the period summary ----------------------------------------------------------
@@ -661,6 +712,8 @@ class MonthSummary:
         month: ``YYYY-MM``.
         label: the month in the Japanese era (令和元年5月).
         departments_using: distinct departments with a job in the month.
+        departments_cumulative: distinct departments with a job from the start
+            of the period up to the end of the month (the usage curve).
     """
 
     month: str
@@ -668,6 +721,7 @@ class MonthSummary:
     jobs: int
     measured_jobs: int
     departments_using: int
+    departments_cumulative: int
     audio_hours: float
     hours_saved: float
 
@@ -807,19 +861,24 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
     )
 
     by_month = []
+    seen_departments: set[int] = set()
+    jobs_by_month: dict[str, list[JobFigures]] = {}
+    for job in jobs:
+        jobs_by_month.setdefault(_month_key(job.meeting_date), []).append(job)
     for first in _months_of(period):
         key = _month_key(first)
-        members = [j for j in jobs if _month_key(j.meeting_date) == key]
+        members = jobs_by_month.get(key, [])
         measured = [j for j in members if j.measured]
+        month_departments = {d for j in members if (d := dept_ids[j.job_id]) is not None}
+        seen_departments |= month_departments
         by_month.append(
             MonthSummary(
                 month=key,
                 label=format_date(first).removesuffix("1日"),
                 jobs=len(members),
                 measured_jobs=len(measured),
-                departments_using=len(
-                    {dept_ids[j.job_id] for j in members if dept_ids[j.job_id] is not None}
-                ),
+                departments_using=len(month_departments),
+                departments_cumulative=len(seen_departments),
                 audio_hours=_r(sum(j.audio_hours for j in members)),
                 hours_saved=_r(sum(j.hours_saved or 0 for j in measured)),
             )

@@ -23,6 +23,7 @@ and names the row.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def _read(path: str | Path) -> list[_Entry]:
             )
         seen_ids[task_id] = row.line
         scenarios = []
-        for part in normalize_name(row.text("scenario")).split(";"):
+        for part in re.split("[;；]", row.text("scenario")):
             written = part.strip()
             if not written:
                 continue

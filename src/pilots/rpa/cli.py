@@ -246,8 +246,9 @@ def summary_command(
 ) -> None:
     """RPAによる削減時間と削減率を、業務・所属・月ごとに集計します（SPEC §4 の規則）。"""
     from pilots.calendar import parse_date
+    from pilots.calendar import period as fiscal_period
     from pilots.output import to_json
-    from pilots.rpa.measure import summarise
+    from pilots.rpa.measure import summarize
 
     day = None
     if as_of is not None:
@@ -256,8 +257,9 @@ def summary_command(
         except PilotsError as exc:
             raise ConfigError("--as-of", str(exc)) from None
     target_rate = _rate_option(app, target, "--target")
+    span = fiscal_period(fiscal_year, period, day)
     with app.session() as session:
-        summary = summarise(session, fiscal_year, period, as_of=day, target_rate=target_rate)
+        summary = summarize(session, span, target_rate=target_rate)
     if as_json:
         click.echo(to_json(summary))
         return

@@ -30,33 +30,39 @@ file lands completely (runs and rejects) or, on an error, not at all.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import gc
 import hashlib
 import io
+import multiprocessing
+import os
+import pickle
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from pilots.calendar import parse_datetime, to_japan_time
 from pilots.errors import CalendarError, InputFileError
 from pilots.models import RpaImport, RpaReject, RpaRun, RpaTaskScenario
-from pilots.rpa.formats import FAILURE, SUCCESS, RowError, RunFields, RunFormat, choose_format
+from pilots.rpa.formats import OTHER, Layout, RowError, RunFormat, choose_format
 from pilots.tabular import EXCEL_SUFFIXES, as_text, read_table
 from pilots.text import normalize_name
 
 BATCH_ROWS = 20_000
+fromisoformat = datetime.fromisoformat
 _SNIFF_BYTES = 1 << 20
-_RUN_COLUMNS = (
-    "import_id",
+# In the order a normalised row carries them (import_id and format are constants).
+_RUN_COLUMNS: tuple[str, ...] = (
     "line",
-    "format",
     "run_key",
     "scenario",
     "scenario_key",
@@ -146,12 +152,20 @@ class IngestResult:
 
 @dataclass
 class LogFile:
-    """An opened run log: its encoding, header and data rows (line number, cells)."""
+    """An opened run log: its encoding, header and data rows.
+
+    Rows come as ``(line, cells)``. For CSV the cells are the file's bytes
+    seen as Latin-1 text: splitting needs no real decoding (in UTF-8 and CP932
+    every byte of a multi-byte character is ≥ 0x40, so commas, quotes and line
+    ends are never part of one), and :attr:`text` decodes just the cells the
+    measurement reads — most of them ASCII, and the scenario names repeat.
+    """
 
     path: Path
     encoding: str | None
     header: list[str]
     rows: Iterator[tuple[int, list[str]]]
+    text: Callable[[str], str]
 
 
 def detect_encoding(path: Path) -> str:
@@ -184,12 +198,65 @@ def detect_encoding(path: Path) -> str:
     )
 
 
+def _csv_records(lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """Split CSV lines into records (RFC 4180), with the line each record starts on.
+
+    A line without a quote is split on commas directly; a record with quotes
+    goes through :mod:`csv`, joined with its following lines while a quoted
+    field is still open (an odd number of quotes so far).
+    """
+    number = 0
+    pending: list[str] = []
+    start = quotes = 0
+    for raw in lines:
+        number += 1
+        text = raw.decode("latin-1")
+        if pending:
+            pending.append(text)
+            quotes += text.count('"')
+            if quotes % 2 == 0:
+                for cells in csv.reader(io.StringIO("".join(pending), newline="")):
+                    yield start, cells
+                pending = []
+            continue
+        if '"' not in text:
+            yield number, text.rstrip("\r\n").split(",")
+            continue
+        quotes = text.count('"')
+        if quotes % 2 == 0:
+            for cells in csv.reader(io.StringIO(text, newline="")):
+                yield number, cells
+        else:
+            pending, start = [text], number
+    if pending:  # a quote never closed: csv reads what there is
+        for cells in csv.reader(io.StringIO("".join(pending), newline="")):
+            yield start, cells
+
+
+def _decoder(encoding: str) -> Callable[[str], str]:
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+
+    def text(cell: str) -> str:
+        if cell.isascii():
+            return cell
+        try:
+            return cell.encode("latin-1").decode(codec)
+        except UnicodeDecodeError:
+            raise RowError(f"{encoding} として読めない文字があります") from None
+
+    return text
+
+
+def _same(cell: str) -> str:
+    return cell
+
+
 @contextmanager
 def open_log(path: str | Path) -> Iterator[LogFile]:
     """Open a run log (CSV in UTF-8 / UTF-8 with BOM / CP932, or xlsx) for streaming.
 
-    The header is the first non-blank row. Rows come as lists of text with
-    their 1-based line number (the line a CSV record starts on; the row of a sheet).
+    The header is the first non-blank row. Rows come with their 1-based line
+    number (the line a CSV record starts on; the row of a sheet).
 
     Raises:
         InputFileError: missing, empty, undecodable or malformed file.
@@ -210,37 +277,23 @@ def open_log(path: str | Path) -> Iterator[LogFile]:
                 texts.extend([""] * (width - len(texts)))
                 yield line, texts
 
-        yield LogFile(path, None, table.header, sheet_rows())
+        yield LogFile(path, None, table.header, sheet_rows(), _same)
         return
     encoding = detect_encoding(path)
+    text = _decoder(encoding)
     with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        reader = csv.reader(text)
-        state = {"line": 1}
-
-        def records() -> Iterator[tuple[int, list[str]]]:
-            try:
-                for cells in reader:
-                    yield state["line"], cells
-                    state["line"] = reader.line_num + 1
-            except csv.Error as exc:
-                raise InputFileError(
-                    path, f"CSVとして読めません: {exc}", line=state["line"]
-                ) from None
-            except UnicodeDecodeError:
-                raise InputFileError(
-                    path, f"{encoding} として読めない文字があります", line=state["line"]
-                ) from None
-
-        rows = records()
+        rows = _csv_records(iter(raw))
         header: list[str] | None = None
         for _line, cells in rows:
             if any(c.strip() for c in cells):
-                header = [c.strip() for c in cells]
+                try:
+                    header = [text(c).strip().lstrip("\ufeff") for c in cells]
+                except RowError as exc:
+                    raise InputFileError(path, str(exc), line=_line) from None
                 break
         if header is None:
             raise InputFileError(path, "データがありません（空のファイルです）")
-        yield LogFile(path, encoding, header, rows)
+        yield LogFile(path, encoding, header, rows, text)
 
 
 def check_files(paths: Sequence[str | Path], format_name: str = "auto") -> list[RunFormat]:
@@ -256,90 +309,197 @@ def check_files(paths: Sequence[str | Path], format_name: str = "auto") -> list[
     return found
 
 
+def _getter(columns: tuple[int, ...]) -> Callable[[list[str]], str]:
+    """Read a field: the first non-empty of its columns ('' if the file has none)."""
+    if not columns:
+        return lambda cells: ""
+    if len(columns) == 1:
+        return itemgetter(columns[0])
+    if len(columns) == 2:
+        first, second = columns
+        return lambda cells: cells[first] or cells[second]
+    return lambda cells: next((cells[i] for i in columns if cells[i]), "")
+
+
+def _joiner(columns: tuple[int, ...]) -> Callable[[list[str]], str]:
+    """Read a field made of several columns, joined with a space ('' when all are empty)."""
+    if len(columns) <= 1:
+        return _getter(columns)
+    if len(columns) == 2:
+        first, second = columns
+        return lambda cells: (
+            f"{cells[first].strip()} {cells[second].strip()}".strip()
+            if cells[first] or cells[second]
+            else ""
+        )
+    return lambda cells: " ".join(c for c in (cells[i].strip() for i in columns) if c)
+
+
 class _Normaliser:
-    """Turns a row's :class:`RunFields` into the stored run (dates, status, key)."""
+    """Turns a row into the stored run: scenario key, status class, dates, cases, key.
 
-    def __init__(self, run_format: RunFormat, sqlite: bool) -> None:
+    Called once per row of a million-row file, so the common case (an
+    ASCII timestamp ``fromisoformat`` reads, a scenario and status already
+    seen) takes no more than a few dictionary lookups.
+    """
+
+    def __init__(
+        self, run_format: RunFormat, layout: Layout, text: Callable[[str], str], *, sqlite: bool
+    ) -> None:
         self.format = run_format
+        self.text = text
         self.sqlite = sqlite
-        self.keys: dict[str, str] = {}
-        self.statuses: dict[str, tuple[str, bool]] = {}
+        self.scenario = _getter(layout.scenario)
+        self.status = _getter(layout.status)
+        self.started = _getter(layout.started)
+        self.ended = _getter(layout.ended)
+        self.created = _getter(layout.created)
+        self.cases = _getter(layout.cases)
+        self.robot = _getter(layout.robot)
+        self.run_id = _getter(layout.run_id)
+        self.message = _joiner(layout.message)
+        self.scenarios: dict[str, tuple[str | None, str]] = {}
+        self.statuses: dict[str, tuple[str, str, bool]] = {}
+        self.robots: dict[str, str] = {}
 
-    def _time(self, text: str, label: str) -> datetime | None:
-        if not text:
-            return None
+    def _scenario(self, cell: str) -> tuple[str | None, str]:
+        written = self.text(cell).strip()
+        if not written:
+            raise RowError("シナリオ名が空です")
+        key = normalize_name(written)[:300]
+        # The name as written is kept only where it differs from its key.
+        entry = (None if written == key else written[:300], key)
+        self.scenarios[cell] = entry
+        return entry
+
+    def _status(self, cell: str) -> tuple[str, str, bool]:
+        raw = self.text(cell).strip()
+        if not raw:
+            raise RowError("状態が空です")
+        cls, final = self.format.classify(raw)
+        entry = (raw[:64], cls, final)
+        self.statuses[cell] = entry
+        return entry
+
+    def _time(self, cell: str, label: str) -> tuple[datetime | None, Any]:
+        if not cell:
+            return None, None
+        iso = cell.replace("/", "-")
         try:
-            value = datetime.fromisoformat(text.replace("/", "-"))
+            value = datetime.fromisoformat(iso)
         except ValueError:
-            if not text.strip():
-                return None
+            text = self.text(cell).strip()
+            if not text:
+                return None, None
             try:
-                return parse_datetime(text)
+                value = parse_datetime(text)
             except CalendarError as exc:
                 raise RowError(f"{label}が読めません（{exc}）") from None
-        return value if value.tzinfo is None else to_japan_time(value)
+            iso = ""
+        if value.tzinfo is not None:
+            value, iso = to_japan_time(value), ""
+        if not self.sqlite:
+            return value, value
+        # Stored as SQLAlchemy's SQLite DATETIME text; the common form already is.
+        return value, iso if len(iso) == 19 and iso[10] == " " else value.isoformat(" ")
 
-    def __call__(self, f: RunFields, cells: list[str]) -> tuple[Any, ...]:
-        scenario = f.scenario.strip()
-        if not scenario:
-            raise RowError("シナリオ名が空です")
-        key = self.keys.get(scenario)
-        if key is None:
-            key = self.keys[scenario] = normalize_name(scenario)
-        raw_status = f.status.strip()
-        if not raw_status:
-            raise RowError("状態が空です")
-        status = self.statuses.get(raw_status)
-        if status is None:
-            status = self.statuses[raw_status] = self.format.classify(raw_status)
-        started = self._time(f.started, "開始日時")
-        ended = self._time(f.ended, "終了日時")
-        if started is not None and ended is not None and ended < started:
-            raise RowError(f"終了日時 {f.ended} が開始日時 {f.started} より前です")
-        anchor = started or ended or self._time(f.created, "作成日時")
-        if anchor is None:
-            if status[0] in (SUCCESS, FAILURE):
-                raise RowError("開始日時も終了日時もありません")
-            run_day = None
+    def __call__(self, line: int, cells: list[str]) -> tuple[Any, ...]:
+        """The stored run of a row, in the order of ``_RUN_COLUMNS``.
+
+        Raises:
+            RowError: the row cannot be read (its reason becomes the reject's).
+        """
+        cell = self.scenario(cells)
+        scenario = self.scenarios.get(cell) or self._scenario(cell)
+        cell = self.status(cells)
+        status = self.statuses.get(cell) or self._status(cell)
+        sqlite = self.sqlite
+        # Fast path inline: the common "2019/04/01 09:00:00" (or ISO) text is
+        # already what SQLite stores; anything else goes through _time.
+        cell = self.started(cells)
+        started: datetime | None = None
+        started_db: Any = None
+        if cell:
+            iso = cell.replace("/", "-")
+            try:
+                started = fromisoformat(iso)
+                if started.tzinfo is not None or len(iso) != 19 or iso[10] != " ":
+                    raise ValueError
+                started_db = iso if sqlite else started
+            except ValueError:
+                started, started_db = self._time(cell, "開始日時")
+        cell = self.ended(cells)
+        ended: datetime | None = None
+        ended_db: Any = None
+        if cell:
+            iso = cell.replace("/", "-")
+            try:
+                ended = fromisoformat(iso)
+                if ended.tzinfo is not None or len(iso) != 19 or iso[10] != " ":
+                    raise ValueError
+                ended_db = iso if sqlite else ended
+            except ValueError:
+                ended, ended_db = self._time(cell, "終了日時")
+        if started is not None:
+            anchor: datetime | None = started
+            if ended is not None and ended < started:
+                raise RowError(
+                    f"終了日時 {ended.isoformat(' ')} が"
+                    f"開始日時 {started.isoformat(' ')} より前です"
+                )
         else:
-            run_day = anchor.year * 10000 + anchor.month * 100 + anchor.day
-        cases = None
-        if f.cases:
-            cases = _cases(f.cases)
-        robot = f.robot.strip()[:200]
-        run_id = f.run_id.strip()
+            anchor = ended or self._time(self.created(cells), "作成日時")[0]
+        if anchor is not None:
+            run_day: int | None = anchor.year * 10000 + anchor.month * 100 + anchor.day
+        elif status[1] == OTHER:
+            run_day = None  # waiting, never started: listed, in no period
+        else:
+            raise RowError("開始日時も終了日時もありません")
+        cell = self.cases(cells)
+        cases = _cases(self.text(cell)) if cell else None
+        cell = self.robot(cells)
+        robot = self.robots.get(cell)
+        if robot is None:
+            robot = self.robots[cell] = self.text(cell).strip()[:200]
+        message = self.message(cells)
+        if message:
+            message = self.text(message.strip())[:2000]
+        run_id = self.run_id(cells)
+        if not run_id.isascii():
+            run_id = self.text(run_id)
+        run_id = run_id.strip()
         if not run_id or len(run_id) > 100:
+            # No id of its own: the same run in another export has the same
+            # scenario, start and robot (or, never started, the same cells).
             identity = (
-                f"{key}\x1f{started.isoformat()}\x1f{robot}" if started else "\x1f".join(cells)
+                f"{scenario[1]}\x1f{started.isoformat()}\x1f{robot}"
+                if started is not None
+                else "\x1f".join(cells)
             )
-            run_id = "#" + hashlib.sha1(identity.encode("utf-8")).hexdigest()
-        if self.sqlite:
-            started_db: Any = started.isoformat(" ") if started is not None else None
-            ended_db: Any = ended.isoformat(" ") if ended is not None else None
-        else:
-            started_db, ended_db = started, ended
+            run_id = "#" + hashlib.sha1(identity.encode("utf-8", "surrogatepass")).hexdigest()
         return (
+            line,
             run_id,
-            scenario[:300],
-            key[:300],
-            status[0],
-            raw_status[:64],
+            scenario[0],
+            scenario[1],
             status[1],
+            status[0],
+            status[2],
             started_db,
             ended_db,
             run_day,
             cases,
             robot,
-            f.message.strip()[:2000],
+            message,
         )
 
 
 def _cases(text: str) -> int | None:
-    text = text.strip().replace(",", "")
+    text = normalize_name(text).replace(",", "")
     if not text:
         return None
     try:
-        number = float(normalize_name(text))
+        number = float(text)
     except ValueError:
         raise RowError(f"件数が数値ではありません: {text}") from None
     if not number.is_integer() or number < 0:
@@ -347,14 +507,14 @@ def _cases(text: str) -> int | None:
     return int(number)
 
 
-class _BulkWriter:
+class _BulkStatement:
     """Executes one Core statement for many rows straight through the driver.
 
     The statement is built with SQLAlchemy (dialect-correct ON CONFLICT
     clauses) and compiled once; the rows go to the DB-API ``executemany`` of
     the session's own connection, inside its transaction. Per-row parameter
-    processing in SQLAlchemy costs more than the whole insert for a million
-    runs, so the rows are prepared in the driver's types by the caller.
+    processing in SQLAlchemy would cost more than the whole insert, so the
+    caller prepares rows in the driver's types.
     """
 
     def __init__(self, session: Session, statement: Any, columns: Sequence[str]) -> None:
@@ -365,12 +525,12 @@ class _BulkWriter:
         self.positional = bool(compiled.positional)
         self.order: list[int] | None = None
         if self.positional:
-            names = list(compiled.positiontup or ())
-            order = [self.columns.index(n) for n in names]
+            order = [self.columns.index(n) for n in compiled.positiontup or ()]
             self.order = None if order == list(range(len(self.columns))) else order
         self.cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store a batch of rows (tuples in ``columns`` order)."""
         if not rows:
             return
         params: Any = rows
@@ -391,9 +551,14 @@ def _dialect_insert(dialect: str, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-def _upsert_runs(dialect: str) -> Any:
+def _upsert_runs(dialect: str, import_id: int, format_name: str) -> Any:
     table: Table = RpaRun.__table__  # type: ignore[assignment]
-    stmt = _dialect_insert(dialect, table).values({c: bindparam(c) for c in _RUN_COLUMNS})
+    values: dict[str, Any] = {c: bindparam(c) for c in _RUN_COLUMNS}
+    # The same for every row of the file: written into the statement, not bound per row.
+    assert format_name.isidentifier()
+    values["import_id"] = literal_column(str(int(import_id)))
+    values["format"] = literal_column(f"'{format_name}'")
+    stmt = _dialect_insert(dialect, table).values(values)
     changes: dict[str, Any] = {c: stmt.excluded[c] for c in _UPDATABLE}
     changes["updated_import_id"] = stmt.excluded["import_id"]
     return stmt.on_conflict_do_update(
@@ -412,13 +577,166 @@ def _insert_rejects(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["row_hash"])
 
 
-def ingest_file(
-    session: Session,
-    path: str | Path,
-    format_name: str = "auto",
-    *,
-    progress: Callable[[int], None] | None = None,
-) -> FileResult:
+class _Parser:
+    """Reads a log's rows into stored runs, batch by batch, keeping the rejects aside.
+
+    After :meth:`batches` is exhausted: ``rows`` (data rows read), ``rejects``
+    (rows in ``_REJECT_COLUMNS`` order), ``unmatched`` (runs per scenario key
+    the catalog does not know) and ``shown`` (how each of those keys was written).
+    """
+
+    def __init__(
+        self,
+        log: LogFile,
+        normalise: _Normaliser,
+        known: set[str],
+        *,
+        import_id: int,
+        format_name: str,
+    ) -> None:
+        self.log = log
+        self.normalise = normalise
+        self.known = known
+        self.import_id = import_id
+        self.format_name = format_name
+        self.rows = 0
+        self.rejects: list[tuple[Any, ...]] = []
+        self.unmatched: Counter[str] = Counter()
+        self.shown: dict[str, str] = {}
+
+    def _reject(self, line: int, cells: list[str], width: int, reason: str) -> None:
+        log, name = self.log, self.format_name
+        raw = ",".join(cells[:width])
+        if log.encoding is not None:
+            raw = raw.encode("latin-1").decode(log.encoding, errors="replace")
+        # By content, whatever the encoding: the same row in a UTF-8 export is the same reject.
+        joined = f"{name}\x1f{raw}"
+        digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+        path = str(log.path)[:500]
+        self.rejects.append((self.import_id, path, line, name, reason, raw[:2000], digest))
+
+    def batches(self) -> Generator[list[tuple[Any, ...]], None, None]:
+        """The runs of the file in order, ``BATCH_ROWS`` at a time."""
+        normalise, known, unmatched, shown = self.normalise, self.known, self.unmatched, self.shown
+        width = len(self.log.header)
+        runs: list[tuple[Any, ...]] = []
+        rows = 0
+        for line, cells in self.log.rows:
+            if len(cells) != width:
+                if not any(c.strip() for c in cells):
+                    continue
+                rows += 1
+                reason = f"列の数が見出しと違います（{len(cells)}列、見出し{width}列）"
+                self._reject(line, cells, width, reason)
+                continue
+            try:
+                run = normalise(line, cells)
+            except RowError as exc:
+                if not any(c.strip() for c in cells):
+                    continue
+                rows += 1
+                self._reject(line, cells, width, str(exc))
+                continue
+            rows += 1
+            key = run[3]
+            if key not in known:
+                unmatched[key] += 1
+                if key not in shown:
+                    shown[key] = run[2] or key
+            runs.append(run)
+            if len(runs) >= BATCH_ROWS:
+                self.rows = rows
+                yield runs
+                runs = []
+        self.rows = rows
+        if runs:
+            yield runs
+
+
+PARALLEL_BYTES = 8 << 20
+"""A CSV log this large is read and parsed in a second process while this one stores it."""
+
+
+def _parallel(log: LogFile) -> bool:
+    return (
+        log.encoding is not None
+        and log.path.stat().st_size >= PARALLEL_BYTES
+        and (os.cpu_count() or 1) > 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+@dataclass
+class _ParserDone:
+    rows: int
+    rejects: list[tuple[Any, ...]]
+    unmatched: Counter[str]
+    shown: dict[str, str]
+
+
+@dataclass
+class _ParserFailed:
+    error: BaseException
+
+
+def _parse_and_send(parser: _Parser, sender: Any) -> None:
+    """The parser process: send each batch of runs, then the totals (or the error)."""
+    gc.disable()
+    try:
+        for batch in parser.batches():
+            sender.send(batch)
+        sender.send(_ParserDone(parser.rows, parser.rejects, parser.unmatched, parser.shown))
+    except BaseException as exc:  # handed to the storing process, which raises it
+        try:
+            pickle.loads(pickle.dumps(exc))
+            sender.send(_ParserFailed(exc))
+        except Exception:
+            with contextlib.suppress(Exception):  # else the storing process is gone
+                sender.send(_ParserFailed(RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        sender.close()
+
+
+def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
+    """The parser's batches, read and parsed in a forked process.
+
+    Reading, splitting and normalising a row costs about as much as storing
+    it, so on a machine with two cores this process only stores while a
+    second one parses. The child writes nothing: the database is touched by
+    this process alone, in its transaction, and a child left behind by a
+    killed ingest ends at its next send.
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_parse_and_send, args=(parser, sender), name="pilots-rpa-parser", daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the run log parser process ended unexpectedly") from None
+            if isinstance(message, list):
+                yield message
+            elif isinstance(message, _ParserFailed):
+                raise message.error
+            else:
+                parser.rows, parser.rejects = message.rows, message.rejects
+                parser.unmatched, parser.shown = message.unmatched, message.shown
+                return
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+        child.join()
+
+
+def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -> FileResult:
     """Load one run log into the database (SPEC §4 runs), in the caller's transaction.
 
     Args:
@@ -426,7 +744,6 @@ def ingest_file(
         path: the export (CSV or xlsx).
         format_name: ``auto`` (recognise from the header), ``wmc``, ``uipath``,
             ``pad`` or ``generic``.
-        progress: called with the number of rows read after each batch.
 
     Raises:
         InputFileError: the file cannot be read as a whole (missing, unknown
@@ -434,7 +751,7 @@ def ingest_file(
     """
     with open_log(path) as log:
         run_format = choose_format(log.path, log.header, format_name)
-        parse = run_format.bind(log.path, log.header)
+        layout = run_format.bind(log.path, log.header)
         connection = session.connection()
         dialect = connection.dialect.name
         if dialect == "sqlite":
@@ -442,60 +759,36 @@ def ingest_file(
             connection.exec_driver_sql("PRAGMA cache_size = -131072")
         import_id = session.execute(
             insert(RpaImport)
-            .values(file=str(path), format=run_format.name, encoding=log.encoding)
+            .values(file=str(path)[:500], format=run_format.name, encoding=log.encoding)
             .returning(RpaImport.id)
         ).scalar_one()
         known = set(session.scalars(select(RpaTaskScenario.scenario_key)))
-        runs_out = _BulkWriter(session, _upsert_runs(dialect), _RUN_COLUMNS)
-        rejects_out = _BulkWriter(session, _insert_rejects(dialect), _REJECT_COLUMNS)
-        normalise = _Normaliser(run_format, sqlite=dialect == "sqlite")
-        file_name = str(path)[:500]
+        normalise = _Normaliser(run_format, layout, log.text, sqlite=dialect == "sqlite")
         name = run_format.name
-        width = len(log.header)
-        result = FileResult(file=str(path), format=name, encoding=log.encoding)
-        unmatched: Counter[str] = Counter()
-        shown: dict[str, str] = {}
-        runs: list[tuple[Any, ...]] = []
-        rejects: list[tuple[Any, ...]] = []
-        rows = 0
+        parser = _Parser(log, normalise, known, import_id=import_id, format_name=name)
+        runs = _BulkStatement(session, _upsert_runs(dialect, import_id, name), _RUN_COLUMNS)
+        # The loop makes no reference cycles; the cyclic collector would only
+        # rescan the batches waiting to be stored, again and again.
+        collecting = gc.isenabled()
+        gc.disable()
+        batches = _in_child(parser) if _parallel(log) else parser.batches()
+        try:
+            for batch in batches:
+                runs.write(batch)
+        finally:
+            batches.close()  # on an error: stop the parser process now
+            if collecting:
+                gc.enable()
+        if parser.rejects:
+            _BulkStatement(session, _insert_rejects(dialect), _REJECT_COLUMNS).write(parser.rejects)
+        rows, rejects, unmatched, shown = (
+            parser.rows,
+            parser.rejects,
+            parser.unmatched,
+            parser.shown,
+        )
 
-        def reject(line: int, cells: list[str], reason: str) -> None:
-            cells = cells[:width]
-            digest = hashlib.sha256(
-                "\x1f".join((name, *cells)).encode("utf-8", "surrogatepass")
-            ).hexdigest()
-            raw = ",".join(cells)[:2000]
-            rejects.append((import_id, file_name, line, name, reason, raw, digest))
-
-        for line, cells in log.rows:
-            if len(cells) != width:
-                if not any(c.strip() for c in cells):
-                    continue
-                rows += 1
-                reject(line, cells, f"列の数が見出しと違います（{len(cells)}列、見出し{width}列）")
-                continue
-            cells.append("")
-            try:
-                run = normalise(parse(cells), cells)
-            except RowError as exc:
-                if not any(c.strip() for c in cells):
-                    continue
-                rows += 1
-                reject(line, cells, str(exc))
-                continue
-            rows += 1
-            if run[2] not in known:
-                unmatched[run[2]] += 1
-                shown.setdefault(run[2], run[1])
-            runs.append((import_id, line, name, *run))
-            if len(runs) >= BATCH_ROWS:
-                runs_out.write(runs)
-                runs.clear()
-                if progress is not None:
-                    progress(rows)
-        runs_out.write(runs)
-        rejects_out.write(rejects)
-
+    result = FileResult(file=str(path), format=name, encoding=log.encoding)
     result.rows = rows
     result.rejected = len(rejects)
     result.runs_added = session.execute(
@@ -511,6 +804,7 @@ def ingest_file(
     result.unmatched_scenarios = [
         ScenarioCount(shown[key], count) for key, count in unmatched.most_common()
     ]
+    session.expire_all()  # runs loaded earlier in this session may have been replaced
     session.execute(
         update(RpaImport)
         .where(RpaImport.id == import_id)

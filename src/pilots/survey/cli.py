@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pilots.cli import App, json_option, pass_app
+from pilots.errors import CalendarError, ConfigError
 
 if TYPE_CHECKING:
     from pilots.survey.measure import SurveySummary
@@ -83,8 +84,25 @@ def import_command(
     )
     if result.comment_columns:
         click.echo("自由記述の列: " + "、".join(f"「{c}」" for c in result.comment_columns))
+    click.echo(
+        "完了時刻の列: "
+        + (f"「{result.completion_column}」" if result.completion_column else "なし")
+    )
     if result.departments_created:
         click.echo("新規登録した所属: " + "、".join(result.departments_created))
+    if result.warnings:
+        from pilots.output import format_table
+
+        click.echo(
+            f"\n完了時刻を読めなかった行 {len(result.warnings)}件"
+            "（回答は取り込み、基準日での絞り込みでも常に数えます）:"
+        )
+        click.echo(
+            format_table(
+                ["行", "列", "値", "内容"],
+                [(w.line, w.column, w.value, w.reason) for w in result.warnings],
+            )
+        )
 
 
 @survey_group.command("summary")
@@ -95,16 +113,32 @@ def import_command(
     default=None,
     help="目標の満足度（0〜1、既定は PILOTS_SATISFACTION_TARGET の 0.7）。",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    help="基準日（この日の終わりまでに完了した回答だけを数えます。例: 2019-09-30）。",
+)
 @json_option
 @pass_app
-def summary_command(app: App, survey: str | None, target: float | None, as_json: bool) -> None:
-    """満足度（大変満足＋満足の割合）、95%信頼区間、目標の達成を集計します（SPEC §5）。"""
+def summary_command(
+    app: App, survey: str | None, target: float | None, as_of: str | None, as_json: bool
+) -> None:
+    """満足度（大変満足＋満足の割合）、95%信頼区間、目標の達成を集計します（SPEC §5）。
+
+    --as-of を付けると、その日までに完了した回答だけを数えます（中間報告用）。
+    完了時刻のない回答は常に数えます。
+    """
+    from pilots.calendar import parse_date
     from pilots.output import to_json
     from pilots.survey.measure import summarize_survey
 
+    try:
+        cutoff = parse_date(as_of) if as_of is not None else None
+    except CalendarError as exc:
+        raise ConfigError("--as-of", exc.message) from None
     chosen = app.settings.get("satisfaction_target") if target is None else target
     with app.session() as session:
-        summary = summarize_survey(session, survey, target=chosen)
+        summary = summarize_survey(session, survey, target=chosen, as_of=cutoff)
     if as_json:
         click.echo(to_json(summary))
         return
@@ -123,6 +157,11 @@ def _print_summary(s: SurveySummary) -> None:
     from pilots.output import format_table
 
     click.echo(f"調査「{s.survey}」 設問「{s.question}」")
+    if s.as_of is not None:
+        click.echo(
+            f"基準日 {s.as_of.isoformat()}: それより後に完了した{s.responses_after_as_of}件は"
+            "数えていません"
+        )
     click.echo(
         f"回答 {s.responses}件: 有効 {s.valid}件、無回答 {s.non_responses}件、"
         f"判読できない回答 {s.unrecognised}件"

@@ -18,6 +18,11 @@ question. Following SPEC §5:
 * Free-text comments (columns whose header speaks of 意見, 感想, コメント …, or
   those named by ``comment_columns=``) are stored verbatim; they are untrusted
   text and are escaped where they are displayed.
+* The completion time (Microsoft Forms 完了時刻 / Completion time, Google
+  Forms タイムスタンプ / Timestamp, LoGoフォーム and others 回答日時, 送信日時,
+  回答日, 受付日時) is stored so that an interim summary can stop at a date.
+  A cell that is not a date and time keeps its answer, without a time, and
+  is reported as a warning with its line.
 * Names and e-mail addresses are not stored.
 """
 
@@ -29,13 +34,15 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pilots.errors import ConfigError, InputFileError
+from pilots.calendar import parse_datetime, to_japan_time
+from pilots.errors import CalendarError, ConfigError, InputFileError
 from pilots.models import Survey, SurveyResponse
 from pilots.org import DepartmentResolver
 from pilots.tabular import as_text, read_table
@@ -71,12 +78,27 @@ METADATA_HEADERS = frozenset(
         "メールアドレス",
         "emailaddress",
         "回答日時",
+        "送信日時",
+        "回答日",
+        "受付日時",
         "回答id",
         "応答id",
         "responseid",
     }
 )
 RESPONDENT_ID_HEADERS = frozenset({"id", "回答id", "応答id", "responseid"})
+# When the respondent sent the form, most telling first: Forms' 開始時刻 and
+# 最終変更時刻 are not it. Compared like METADATA_HEADERS.
+COMPLETION_HEADERS: tuple[str, ...] = (
+    "完了時刻",
+    "completiontime",
+    "タイムスタンプ",
+    "timestamp",
+    "回答日時",
+    "送信日時",
+    "受付日時",
+    "回答日",
+)
 DEPARTMENT_HEADERS = frozenset({"所属", "所属名", "部署", "部署名", "課名", "所属課", "department"})
 _DEPARTMENT_WORDS = ("所属", "部署", "課名")
 _COMMENT_WORDS = (
@@ -95,6 +117,15 @@ _COMMENT_WORDS = (
 # A choice number before the label: "1. 大変満足", "5:満足", "(2)不満", "①満足" (NFKC: "1").
 _LEADING_NUMBER = re.compile(r"^(?:\(\d+\)|\d+)[.:)、,・\-]?")
 _FORMS_RANGE = re.compile(r"\s*\(\d+-\d+\)$")
+# The stored values whose change makes a known response "updated" (not the file or line).
+_MEANINGFUL = (
+    "department_id",
+    "department_text",
+    "answer_raw",
+    "status",
+    "comments",
+    "completed_at",
+)
 
 
 def _key(text: str) -> str:
@@ -132,6 +163,26 @@ def default_survey_name(path: str | Path) -> str:
     return _FORMS_RANGE.sub("", normalize_name(Path(path).stem)) or normalize_name(Path(path).stem)
 
 
+@dataclass(frozen=True)
+class ImportWarning:
+    """A row imported without its completion time, because the cell could not be read.
+
+    The answer counts like any other; a summary with ``as_of`` cannot place it
+    in time and always counts it.
+
+    Attributes:
+        line: the row's line (CSV) or row (xlsx) number.
+        column: the header of the cell.
+        value: the cell as text, as the file had it.
+        reason: why it could not be read, in Japanese.
+    """
+
+    line: int
+    column: str
+    value: str
+    reason: str
+
+
 @dataclass
 class SurveyImportResult:
     """What ``pilots survey import FILE`` did.
@@ -140,13 +191,15 @@ class SurveyImportResult:
         survey: the survey's name.
         file / encoding: the file read and its CSV encoding (None for xlsx).
         question: the header of the satisfaction question (the 5-point column).
-        department_column / respondent_id_column: the columns used, if any.
+        department_column / respondent_id_column / completion_column: the
+            columns used, if any.
         comment_columns: the free-text columns kept as comments.
         rows: respondent rows read (blank lines not counted).
         added / updated / unchanged: responses new, changed (an edited form
             response with the same ID), or already imported.
         valid / non_responses / unrecognised: this file's rows by answer.
         departments_created: departments named that were not known yet.
+        warnings: rows imported whose completion time could not be read.
     """
 
     survey: str
@@ -156,6 +209,7 @@ class SurveyImportResult:
     department_column: str | None
     respondent_id_column: str | None
     comment_columns: list[str]
+    completion_column: str | None = None
     rows: int = 0
     added: int = 0
     updated: int = 0
@@ -164,6 +218,7 @@ class SurveyImportResult:
     non_responses: int = 0
     unrecognised: int = 0
     departments_created: list[str] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -172,6 +227,7 @@ class _Layout:
     department: int | None
     respondent_id: int | None
     comments: tuple[int, ...]
+    completed_at: int | None
 
 
 def _find_column(header: Sequence[str], text: str, option: str) -> int:
@@ -209,6 +265,10 @@ def _layout(
 ) -> _Layout:
     keys = [_key(h) for h in header]
     respondent = next((i for i, k in enumerate(keys) if k in RESPONDENT_ID_HEADERS), None)
+    completed_at = next(
+        (keys.index(k) for k in COMPLETION_HEADERS if k in keys),
+        None,
+    )
     metadata = {i for i, k in enumerate(keys) if k in METADATA_HEADERS or not k}
     questions = [i for i in range(len(header)) if i not in metadata]
 
@@ -255,7 +315,7 @@ def _layout(
         comments = tuple(
             i for i in others if i != chosen and any(w in keys[i] for w in _COMMENT_WORDS)
         )
-    return _Layout(chosen, department, respondent, comments)
+    return _Layout(chosen, department, respondent, comments, completed_at)
 
 
 def _cell(cells: tuple[Any, ...], index: int | None) -> Any:
@@ -270,6 +330,26 @@ def _verbatim(value: Any) -> str:
         return ""
     text = value if isinstance(value, str) else as_text(value)
     return text if text.strip() else ""
+
+
+def completion_time(value: Any) -> datetime:
+    """A completion-time cell as naive Japan time.
+
+    xlsx cells come as datetimes (a bare date is taken as midnight); text is
+    read by :func:`pilots.calendar.parse_datetime` (``2020/02/03 9:15:00``,
+    ISO 8601, ``2020年2月3日 9時15分`` …).
+
+    Raises:
+        CalendarError: the cell is blank or not a date and time.
+    """
+    if isinstance(value, datetime):
+        return to_japan_time(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = as_text(value)
+    if not text:
+        raise CalendarError("完了時刻が空です")
+    return parse_datetime(text)
 
 
 def import_survey(
@@ -289,7 +369,10 @@ def import_survey(
     occurrence among identical rows of the file; importing the same file, or
     a later export holding the same responses, adds nothing. A response whose
     ID is known but whose answers changed (edited in the form) is updated.
-    The whole file is one transaction.
+    The completion time is stored but is not part of the identity; a known
+    response gains it (or a new one) as an update. A completion time that
+    cannot be read keeps the answer, leaves a time stored earlier as it was,
+    and is listed in ``warnings``. The whole file is one transaction.
 
     Raises:
         InputFileError: unreadable file, no rows, no or several 5-point columns,
@@ -345,6 +428,9 @@ def import_survey(
             header[layout.respondent_id] if layout.respondent_id is not None else None
         ),
         comment_columns=[header[i] for i in layout.comments],
+        completion_column=(
+            header[layout.completed_at] if layout.completed_at is not None else None
+        ),
     )
     existing = {
         r.response_key: r
@@ -386,6 +472,20 @@ def import_survey(
             for i in layout.comments
             if (text := _verbatim(_cell(cells, i)))
         ]
+        completed_at: datetime | None = None
+        if layout.completed_at is not None:
+            raw_time = _cell(cells, layout.completed_at)
+            try:
+                completed_at = completion_time(raw_time)
+            except CalendarError as exc:
+                result.warnings.append(
+                    ImportWarning(
+                        line,
+                        header[layout.completed_at],
+                        as_text(raw_time),
+                        exc.message,
+                    )
+                )
         values: dict[str, Any] = {
             "respondent_id": respondent,
             "import_file": str(path),
@@ -396,6 +496,7 @@ def import_survey(
             "answer": answer,
             "status": status,
             "comments": json.dumps(comments, ensure_ascii=False),
+            "completed_at": completed_at,
         }
         found = existing.get(key)
         if found is None:
@@ -404,7 +505,10 @@ def import_survey(
             existing[key] = response
             result.added += 1
             continue
-        meaningful = ("department_id", "department_text", "answer_raw", "status", "comments")
+        if completed_at is None:
+            # An unreadable (or absent) time does not erase one read before.
+            del values["completed_at"]
+        meaningful = [k for k in _MEANINGFUL if k in values]
         if any(getattr(found, k) != values[k] for k in meaningful):
             for k, v in values.items():
                 setattr(found, k, v)

@@ -12,6 +12,11 @@ The rules, exactly as SPEC §5 states them::
 Non-responses (blank, 無回答, 未回答, 該当なし) and unrecognised answers are
 not valid; they are counted and listed, never dropped silently. With no
 valid answer there is no rate, and ``met`` is None (still being measured).
+
+An interim summary (``as_of``) counts only the responses completed on or
+before the end of that day; the later ones are counted in
+``responses_after_as_of``. A response without a completion time (the export
+had none, or it could not be read) cannot be placed and is always counted.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -107,6 +113,9 @@ class SurveySummary:
         by_department: the same figures per department.
         comments: every free-text comment, verbatim.
         excluded: every row that is not valid, with its line and raw answer.
+        as_of: the cut-off day, None when every response counts.
+        responses_after_as_of: responses completed after ``as_of`` and left
+            out of every figure above (0 without ``as_of``).
         rules: each figure's rule, in Japanese.
     """
 
@@ -126,6 +135,8 @@ class SurveySummary:
     by_department: list[DepartmentSatisfaction]
     comments: list[Comment]
     excluded: list[ExcludedResponse]
+    as_of: date | None
+    responses_after_as_of: int
     rules: dict[str, str]
 
 
@@ -160,8 +171,13 @@ def find_survey(session: Session, name: str | None) -> Survey:
     return surveys[0]
 
 
-def summarize_survey(session: Session, name: str | None, *, target: float) -> SurveySummary:
+def summarize_survey(
+    session: Session, name: str | None, *, target: float, as_of: date | None = None
+) -> SurveySummary:
     """Compute a survey's satisfaction figures by the rules of SPEC §5.
+
+    With ``as_of`` only the responses completed by the end of that day (and
+    those without a completion time) count; see the module docstring.
 
     Raises:
         ConfigError: ``target`` is not in (0, 1], or several surveys and no name.
@@ -180,18 +196,23 @@ def summarize_survey(session: Session, name: str | None, *, target: float) -> Su
             SurveyResponse.department_id,
             Department.name,
             Department.code,
+            SurveyResponse.completed_at,
         )
         .outerjoin(Department, SurveyResponse.department_id == Department.id)
         .where(SurveyResponse.survey_id == survey.id)
         .order_by(SurveyResponse.import_file, SurveyResponse.line, SurveyResponse.id)
     ).all()
+    # Before the next day's midnight: a completion at 23:59:59.5 is still that day.
+    cutoff = None if as_of is None else datetime.combine(as_of + timedelta(days=1), time())
+    counted = [r for r in rows if cutoff is None or r[-1] is None or r[-1] < cutoff]
+    undated = sum(1 for r in counted if r[-1] is None)
 
     distribution = dict.fromkeys(SCALE, 0)
     comments: list[Comment] = []
     excluded: list[ExcludedResponse] = []
     per_dept: dict[int | None, list[int]] = {}  # [responses, valid, satisfied]
     dept_names: dict[int | None, tuple[bool, str, str]] = {None: (True, "", UNKNOWN_DEPARTMENT)}
-    for line, status, answer, raw, comment_json, dept_id, dept_name, dept_code in rows:
+    for line, status, answer, raw, comment_json, dept_id, dept_name, dept_code, _ in counted:
         label = dept_name or UNKNOWN_DEPARTMENT
         dept_names.setdefault(dept_id, (dept_code is None, dept_code or "", label))
         counts = per_dept.setdefault(dept_id, [0, 0, 0])
@@ -227,18 +248,24 @@ def summarize_survey(session: Session, name: str | None, *, target: float) -> Su
     unrecognised = sum(1 for e in excluded if e.status == UNRECOGNISED)
     rules = {
         "valid": (
-            f"5段階の回答がある行 {valid}件（全{len(rows)}件のうち、無回答 {non_responses}件"
+            f"5段階の回答がある行 {valid}件（全{len(counted)}件のうち、無回答 {non_responses}件"
             f"と判読できない回答 {unrecognised}件を除く）"
         ),
         "satisfaction_rate": f"（大変満足 + 満足）{satisfied}件 ÷ 有効回答 {valid}件",
         "ci95": "Wilson スコア区間（95%、z = 1.959964）",
         "met": f"満足度 ≥ 目標 {target:.0%}",
         "met_with_confidence": f"95%信頼区間の下限 ≥ 目標 {target:.0%}",
+        "as_of": (
+            "期日の指定なし: 取り込んだ回答をすべて数える"
+            if as_of is None
+            else f"{as_of.isoformat()} の終わりまでに完了した回答を数える（それより後に完了した"
+            f"{len(rows) - len(counted)}件を除く。完了時刻のない回答 {undated}件は常に数える）"
+        ),
     }
     return SurveySummary(
         survey=survey.name,
         question=survey.question,
-        responses=len(rows),
+        responses=len(counted),
         valid=valid,
         non_responses=non_responses,
         unrecognised=unrecognised,
@@ -252,5 +279,7 @@ def summarize_survey(session: Session, name: str | None, *, target: float) -> Su
         by_department=by_department,
         comments=comments,
         excluded=excluded,
+        as_of=as_of,
+        responses_after_as_of=len(rows) - len(counted),
         rules=rules,
     )

@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("format", sa.String(length=16), nullable=False),
         sa.Column("run_key", sa.String(length=100), nullable=False),
-        sa.Column("scenario", sa.String(length=300), nullable=False),
+        sa.Column("scenario", sa.String(length=300), nullable=True),
         sa.Column("scenario_key", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("status_raw", sa.String(length=64), nullable=False),

@@ -2,7 +2,7 @@
 
 Each vendor module (:mod:`.wmc`, :mod:`.uipath`, :mod:`.pad`, :mod:`.generic`)
 describes one export as a :class:`RunFormat`: how to recognise its header,
-how to read a row into :class:`RunFields`, and how its status values map onto
+where its fields are in a row (:class:`Layout`), and how its status values map onto
 SPEC §4's ``success`` / ``failure`` / ``other``. Everything else (dates, time
 zones, scenario matching, keys, rejects) is common and lives in
 :mod:`pilots.rpa.ingest`.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
 from pilots.errors import InputFileError
 from pilots.text import normalize_name
 
@@ -59,6 +60,7 @@ class RowError(Exception):
 
 StatusClass = tuple[str, bool]
 """A status's class (success/failure/other) and whether it is final (cannot change any more)."""
+
 
 @dataclass(frozen=True)
 class RunFormat:

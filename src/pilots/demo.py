@@ -1,0 +1,173 @@
+"""The demo: a fresh database built from data/demo/, one real transcription, and both reports.
+
+``pilots demo`` shows the whole toolkit at work on a realistic year (令和元年度):
+it loads every file of ``data/demo/`` the way each user would (organisation,
+baselines, usage reports, survey export, task catalog, WinActor and UiPath
+exports), transcribes a sample meeting with the real model so that one job
+comes from pilots itself, and writes the interim and final effect reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pilots import db
+from pilots.calendar import period
+from pilots.config import Settings
+from pilots.errors import InputFileError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+DEMO_FISCAL_YEAR = 2019
+SAMPLE_MEETING = "joho_rpa_weekly.flac"
+SURVEY_NAME = "音声認識による議事録作成の満足度調査"
+RPA_EXPORTS = ("wmc_tasks.csv", "uipath_jobs.csv")
+
+
+@dataclass
+class DemoResult:
+    """What the demo made: its database, the minutes draft and the reports (interim, final)."""
+
+    database: Path
+    minutes: list[Path] = field(default_factory=list)
+    interim: list[Path] = field(default_factory=list)
+    final: list[Path] = field(default_factory=list)
+
+
+def _need(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.is_file():
+        raise InputFileError(
+            path, "デモデータがありません（python scripts/make_demo_data.py で作れます）"
+        )
+    return path
+
+
+def run_demo(
+    demo_dir: Path,
+    samples_dir: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    transcribe: bool = True,
+    step: Callable[[str], None] = lambda _message: None,
+    today: date | None = None,
+) -> DemoResult:
+    """Build the demo database afresh and write the FY2019 interim and final reports.
+
+    Args:
+        demo_dir: ``data/demo`` (the generated data set and plan.yaml).
+        samples_dir: ``data/samples`` (the sample meeting recording and glossary).
+        out_dir: where the database, the minutes draft and the reports go.
+        settings: the settings (model folder, default rates and targets).
+        transcribe: run the real speech model on the sample meeting.
+        step: told, in Japanese, what the demo is doing.
+        today: the report's date of writing.
+    """
+    from pilots.asr.measure import import_baselines, import_usage
+    from pilots.org import import_org
+    from pilots.report.build import build_report
+    from pilots.report.plan import load_plan
+    from pilots.report.writers import FORMATS, write_report
+    from pilots.rpa.catalog import import_catalog
+    from pilots.survey.ingest import import_survey
+
+    plan = load_plan(_need(demo_dir, "plan.yaml"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database = out_dir / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    engine = db.make_engine(f"sqlite:///{database}")
+    try:
+        db.upgrade(engine)
+        factory = db.session_factory(engine)
+        loads: list[tuple[str, Callable[[Session], object]]] = [
+            ("所属一覧", lambda s: import_org(s, _need(demo_dir, "departments.csv"))),
+            ("従来作業時間", lambda s: import_baselines(s, _need(demo_dir, "asr_baselines.xlsx"))),
+            (
+                "利用報告（上期）",
+                lambda s: import_usage(s, _need(demo_dir, "asr_usage_2019_first_half.csv")),
+            ),
+            (
+                "利用報告（下期）",
+                lambda s: import_usage(s, _need(demo_dir, "asr_usage_2019_second_half.xlsx")),
+            ),
+            (
+                "満足度調査",
+                lambda s: import_survey(
+                    s, _need(demo_dir, "survey_forms.xlsx"), survey=SURVEY_NAME
+                ),
+            ),
+            ("RPA業務台帳", lambda s: import_catalog(s, _need(demo_dir, "rpa_catalog.xlsx"))),
+        ]
+        loads += [(f"RPA実行ログ {name}", _ingest(demo_dir, name)) for name in RPA_EXPORTS]
+        for label, load in loads:
+            step(f"取り込み: {label}")
+            with db.session_scope(factory) as session:
+                load(session)
+        result = DemoResult(database)
+        if transcribe:
+            step(f"音声認識: {SAMPLE_MEETING}（同梱モデル base）")
+            result.minutes = _transcribe_sample(samples_dir, out_dir / "minutes", settings, factory)
+        for kind in ("interim", "final"):
+            step(f"レポート: {'中間' if kind == 'interim' else '最終'}")
+            with db.session_scope(factory) as session:
+                report = build_report(
+                    session,
+                    plan,
+                    period(DEMO_FISCAL_YEAR, kind),
+                    default_baseline_rate=settings.get("default_baseline_rate"),
+                    satisfaction_target=settings.get("satisfaction_target"),
+                    rpa_target=settings.get("rpa_target_rate"),
+                    generated=today or date.today(),
+                )
+            written = write_report(report, out_dir, FORMATS)
+            if kind == "interim":
+                result.interim = written
+            else:
+                result.final = written
+        return result
+    finally:
+        engine.dispose()
+
+
+def _ingest(demo_dir: Path, name: str) -> Callable[[Session], object]:
+    from pilots.rpa.ingest import ingest_file
+
+    return lambda session: ingest_file(session, _need(demo_dir, name))
+
+
+def _transcribe_sample(
+    samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
+) -> list[Path]:
+    """Transcribe the sample meeting as the IT department's February meeting (one real job)."""
+    from pilots.asr.jobs import record_transcription
+    from pilots.asr.minutes import write_outputs
+    from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+    from pilots.asr.result import MeetingInfo
+    from pilots.asr.transcribe import Transcriber
+
+    audio = _need(samples_dir, SAMPLE_MEETING)
+    glossary = Glossary.load(_need(samples_dir, "glossary.tsv"))
+    transcriber = Transcriber("base", settings.model_dir, threads=settings.get("asr_threads"))
+    meeting = MeetingInfo(
+        title="RPA推進 定例会議",
+        date=date(2020, 2, 14),
+        place="第3会議室",
+        department="IT・業務改革課",
+    )
+    transcript = transcriber.transcribe(
+        audio,
+        TextPipeline(fillers=load_fillers(), glossary=glossary),
+        meeting=meeting,
+        glossary_terms=len(glossary.terms),
+    )
+    written = write_outputs(transcript, minutes_dir, ["docx", "txt"])
+    with db.session_scope(factory) as session:
+        record_transcription(session, transcript, written, today=date(2020, 2, 14))
+    return written

@@ -1,0 +1,1 @@
+"""The web UI (``pilots serve``) and the transcription workers (``pilots worker``)."""

@@ -1,0 +1,1081 @@
+"""The web UI (``pilots serve``): the four pages over the library, in Japanese.
+
+Pages are rendered on the server with Jinja2 (``autoescape=True``; an office
+may override a template by putting one of the same name in
+``<PILOTS_TEMPLATE_DIR>/web/``), styles and the few lines of script are
+served by the app itself, and every form posts with a CSRF token. Uploads
+are stored by :mod:`pilots.web.uploads`; recordings go into the queue of
+:mod:`pilots.web.queue`, never transcribed inside a request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pilots import db
+from pilots.config import Settings
+from pilots.errors import PilotsError
+from pilots.web import auth, queue, uploads
+
+logger = logging.getLogger("pilots")
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "pilots_session"
+MINUTES_FORMATS = ("docx", "md", "txt", "srt")
+RPA_FORMATS = {
+    "auto": "自動判別",
+    "wmc": "WinActor Manager on Cloud",
+    "uipath": "UiPath Orchestrator",
+    "pad": "Power Automate（デスクトップフロー）",
+    "generic": "汎用CSV",
+}
+PAGES = (
+    ("minutes", "/minutes", "議事録作成"),
+    ("rpa", "/rpa", "RPA"),
+    ("survey", "/survey", "満足度調査"),
+    ("report", "/report", "効果測定レポート"),
+)
+_MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+_PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# The report is one self-contained file with inline CSS and SVG, and no script.
+_REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+GLOSSARY_LIMIT = 1024 * 1024
+
+
+@dataclass
+class WebConfig:
+    """How the app was started.
+
+    Attributes:
+        settings: the settings (data folder, limits, targets, plan file).
+        db_url: the database.
+        users_file: the users file (``--users`` or the ``users_file`` setting).
+        require_users: refuse every request while there are no users (the
+            server listens beyond this computer).
+        start_worker: run one transcription worker in a thread of the server.
+    """
+
+    settings: Settings
+    db_url: str
+    users_file: Path
+    require_users: bool = False
+    start_worker: bool = False
+    worker_poll: float = 2.0
+
+
+@dataclass
+class _State:
+    config: WebConfig
+    factory: sessionmaker[Session]
+    store: auth.UserStore
+    signer: auth.SessionSigner
+    env: jinja2.Environment
+    limit: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    engine: Any = None
+
+
+def _environment(settings: Settings) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    office = settings.optional_path("template_dir")
+    if office is not None:
+        loaders.append(jinja2.FileSystemLoader(str(office / "web")))
+    loaders.append(jinja2.FileSystemLoader(str(HERE / "templates")))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["hours"] = lambda v: "—" if v is None else f"{v:,.1f}"
+    env.filters["rate"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
+    env.filters["num"] = lambda v: "—" if v is None else f"{v:,.0f}"
+    env.filters["localtime"] = _localtime
+    env.filters["duration"] = _duration
+    env.filters["mb"] = lambda v: f"{(v or 0) / 1024 / 1024:,.1f} MB"
+    return env
+
+
+def _localtime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    from pilots.asr.result import format_duration
+
+    return format_duration(seconds)
+
+
+# --- request helpers ------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """One request's session: the user, the CSRF token and messages to show once."""
+
+    request: Request
+    state: _State
+    data: dict[str, Any]
+    user: auth.User | None
+    dirty: bool = False
+
+    @property
+    def csrf(self) -> str:
+        return str(self.data["csrf"])
+
+    def flash(self, kind: str, text: str) -> None:
+        self.data.setdefault("flash", []).append([kind, text[:500]])
+        self.dirty = True
+
+    def take_flashes(self) -> list[list[str]]:
+        found: list[list[str]] = self.data.pop("flash", [])
+        if found:
+            self.dirty = True
+        return found
+
+    def finish(self, response: Response) -> Response:
+        if self.dirty:
+            response.set_cookie(
+                SESSION_COOKIE,
+                self.state.signer.dumps(self.data),
+                max_age=auth.SESSION_SECONDS,
+                httponly=True,
+                samesite="strict",
+                path="/",
+            )
+        return response
+
+
+def _state(request: Request) -> _State:
+    state: _State = request.app.state.pilots
+    return state
+
+
+def _context(request: Request) -> _Context:
+    state = _state(request)
+    data = state.signer.loads(request.cookies.get(SESSION_COOKIE))
+    ctx = _Context(request, state, data, None)
+    if "csrf" not in data:
+        data.clear()
+        data["csrf"] = auth.new_csrf_token()
+        ctx.dirty = True
+    if state.store.has_users():
+        name = data.get("u")
+        ctx.user = state.store.get(name) if isinstance(name, str) and name else None
+    elif not state.config.require_users:
+        ctx.user = auth.LOCAL_USER
+    return ctx
+
+
+def _render(ctx: _Context, template: str, status_code: int = 200, **values: Any) -> Response:
+    user = ctx.user
+    nav = [
+        {"key": key, "href": href, "label": label}
+        for key, href, label in PAGES
+        if user is not None and user.may_open(key)
+    ]
+    html = ctx.state.env.get_template(template).render(
+        user=user,
+        single_user=user is auth.LOCAL_USER,
+        nav=nav,
+        csrf_token=ctx.csrf,
+        flashes=ctx.take_flashes(),
+        path=ctx.request.url.path,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    return ctx.finish(response)
+
+
+def _guard(request: Request, page: str | None) -> tuple[_Context, Response | None]:
+    """The request's context, or the response that refuses it (login, 403, 503)."""
+    ctx = _context(request)
+    state = ctx.state
+    if state.config.require_users and not state.store.has_users():
+        return ctx, _render(ctx, "error.html", 503, message="利用者が登録されていません")
+    if ctx.user is None:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return ctx, ctx.finish(
+            RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
+        )
+    if page is not None and not ctx.user.may_open(page):
+        return ctx, _render(ctx, "error.html", 403, message="このページを開く権限がありません")
+    return ctx, None
+
+
+def _same_origin(request: Request) -> bool:
+    # Browsers send Origin with every POST; a form posted from another site is refused
+    # even before its (missing) CSRF token is looked at.
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+async def _form(request: Request, ctx: _Context) -> FormData:
+    """The posted form, after its CSRF token (and the Origin header) have been checked."""
+    if not _same_origin(request):
+        raise HTTPException(403, "送信元が正しくありません")
+    form = await request.form(max_files=100, max_fields=100)
+    token = form.get("csrf_token")
+    if not auth.csrf_ok(ctx.csrf, token if isinstance(token, str) else None):
+        await form.close()
+        raise HTTPException(403, "フォームの有効期限が切れました。ページを開き直してください")
+    return form
+
+
+def _text(form: FormData, name: str, limit: int = 300) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _files(form: FormData, name: str) -> list[UploadFile]:
+    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and (f.filename or f.size)]
+
+
+def _session(state: _State) -> contextlib.AbstractContextManager[Session]:
+    return db.session_scope(state.factory)
+
+
+def _user_name(ctx: _Context) -> str:
+    return ctx.user.name if ctx.user else ""
+
+
+def _fiscal_year_today() -> int:
+    from pilots.calendar import fiscal_year_of
+
+    return fiscal_year_of(date.today())
+
+
+def _period_args(request: Request) -> tuple[int, str, date | None, str]:
+    """fy, period and as-of from the query string (with defaults) and an error, if any."""
+    from pilots.calendar import parse_date
+
+    error = ""
+    try:
+        fiscal_year = int(request.query_params.get("fy", "") or _fiscal_year_today())
+        if not 1989 <= fiscal_year <= 2100:
+            raise ValueError
+    except ValueError:
+        fiscal_year, error = _fiscal_year_today(), "年度は西暦（例: 2019）で指定してください"
+    kind = request.query_params.get("period", "final")
+    if kind not in ("interim", "final"):
+        kind = "final"
+    as_of = None
+    text = request.query_params.get("as_of", "").strip()
+    if text:
+        try:
+            as_of = parse_date(text)
+        except PilotsError as exc:
+            error = f"基準日: {exc}"
+    return fiscal_year, kind, as_of, error
+
+
+# --- pages ---------------------------------------------------------------------
+
+
+def home(request: Request) -> Response:
+    ctx, refused = _guard(request, None)
+    if refused:
+        return refused
+    with _session(ctx.state) as session:
+        counts = queue.counts(session)
+    return _render(ctx, "home.html", counts=counts, states=queue.STATES)
+
+
+async def login(request: Request) -> Response:
+    ctx = _context(request)
+    next_url = request.query_params.get("next", "/")
+    if not next_url.startswith("/") or next_url.startswith("//") or "\\" in next_url:
+        next_url = "/"
+    if request.method == "GET":
+        return _render(ctx, "login.html", next_url=next_url, error="")
+    form = await _form(request, ctx)
+    name = _text(form, "username", 64)
+    password = form.get("password")
+    user = await run_in_threadpool(
+        ctx.state.store.authenticate, name, password if isinstance(password, str) else ""
+    )
+    if user is None:
+        return _render(
+            ctx,
+            "login.html",
+            401,
+            next_url=next_url,
+            error="利用者名またはパスワードが違います",
+        )
+    # A new session (and CSRF token) at login, so a token seen before cannot be reused.
+    ctx.data = {"u": user.name, "csrf": auth.new_csrf_token()}
+    ctx.dirty = True
+    return ctx.finish(RedirectResponse(next_url, status_code=303))
+
+
+async def logout(request: Request) -> Response:
+    ctx = _context(request)
+    await _form(request, ctx)
+    ctx.data = {"csrf": auth.new_csrf_token()}
+    ctx.dirty = True
+    return ctx.finish(RedirectResponse("/login", status_code=303))
+
+
+# --- 議事録作成 -----------------------------------------------------------------
+
+
+def _job_department_filter(ctx: _Context, request: Request) -> str:
+    assert ctx.user is not None
+    if ctx.user.department:
+        return ctx.user.department
+    return request.query_params.get("dept", "").strip()[:200]
+
+
+def _visible(ctx: _Context, job: Any) -> bool:
+    assert ctx.user is not None
+    from pilots.text import normalize_name
+
+    return not ctx.user.department or normalize_name(job.department) == normalize_name(
+        ctx.user.department
+    )
+
+
+def minutes_page(request: Request) -> Response:
+    ctx, refused = _guard(request, "minutes")
+    if refused:
+        return refused
+    from pilots.models import AsrJob, WebJob
+    from pilots.org import list_departments
+    from pilots.text import normalize_name
+
+    dept = _job_department_filter(ctx, request)
+    with _session(ctx.state) as session:
+        query = select(WebJob).order_by(WebJob.id.desc()).limit(200)
+        jobs = [
+            j
+            for j in session.scalars(query)
+            if not dept or normalize_name(j.department) == normalize_name(dept)
+        ]
+        formats = queue.output_formats(session, [j.id for j in jobs if j.state == queue.DONE])
+        asr_ids = [j.asr_job_id for j in jobs if j.asr_job_id]
+        corrections = {
+            a.id: a.correction_minutes
+            for a in session.scalars(select(AsrJob).where(AsrJob.id.in_(asr_ids)))
+        }
+        departments = [d.name for d in list_departments(session)]
+    return _render(
+        ctx,
+        "minutes.html",
+        jobs=jobs,
+        formats=formats,
+        corrections=corrections,
+        departments=departments,
+        dept=dept,
+        states=queue.STATES,
+        limit_mb=ctx.state.config.settings.get("upload_limit_mb"),
+        default_department=ctx.user.department if ctx.user else "",
+    )
+
+
+async def minutes_upload(request: Request) -> Response:
+    ctx, refused = _guard(request, "minutes")
+    if refused:
+        return refused
+    form = await _form(request, ctx)
+    try:
+        await run_in_threadpool(_enqueue_recordings, ctx, form)
+    finally:
+        await form.close()
+    return ctx.finish(RedirectResponse("/minutes", status_code=303))
+
+
+def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
+    from pilots.calendar import parse_date
+
+    assert ctx.user is not None
+    state = ctx.state
+    data_dir = state.config.settings.data_dir
+    department = ctx.user.department or _text(form, "department", 200)
+    title = _text(form, "title", 300)
+    meeting_date = None
+    date_text = _text(form, "date", 40)
+    if date_text:
+        try:
+            meeting_date = parse_date(date_text)
+        except PilotsError as exc:
+            ctx.flash("error", f"会議の日付: {exc}")
+            return
+    recordings = _files(form, "audio")
+    if not recordings:
+        ctx.flash("error", "録音ファイルを選んでください")
+        return
+    glossary = None
+    glossary_files = _files(form, "glossary")
+    if glossary_files:
+        try:
+            glossary = _read_glossary(glossary_files[0], data_dir)
+        except PilotsError as exc:
+            ctx.flash("error", str(exc))
+            return
+    for upload in recordings:
+        try:
+            upload.file.seek(0)
+            stored = uploads.save(
+                upload.file,
+                data_dir,
+                upload.filename,
+                accept={uploads.AUDIO},
+                limit=state.limit,
+            )
+        except PilotsError as exc:
+            ctx.flash("error", str(exc))
+            continue
+        with _session(state) as session, stored.path.open("rb") as audio:
+            row = uploads.record(session, stored, "minutes", _user_name(ctx))
+            job_id = queue.enqueue(
+                session,
+                queue.NewJob(
+                    original_name=stored.original_name,
+                    department=department,
+                    title=title or Path(stored.original_name).stem,
+                    meeting_date=meeting_date,
+                    glossary=glossary,
+                    formats=MINUTES_FORMATS,
+                    audio_seconds=stored.audio_seconds,
+                    submitted_by=_user_name(ctx),
+                    upload_id=row.id,
+                ),
+                audio,
+            )
+        ctx.flash("info", f"{stored.original_name}: 受け付けました（ジョブ #{job_id}）")
+
+
+def _read_glossary(upload: UploadFile, data_dir: Path) -> str:
+    """The glossary's text, checked by loading it as the worker will."""
+    from pilots.asr.postprocess import Glossary
+    from pilots.tabular import decode
+
+    upload.file.seek(0)
+    stored = uploads.save(
+        upload.file, data_dir, upload.filename, accept={uploads.TEXT}, limit=GLOSSARY_LIMIT
+    )
+    try:
+        text, _encoding = decode(stored.path, stored.path.read_bytes())
+        try:
+            Glossary.load(stored.path)
+        except PilotsError as exc:
+            raise uploads.UploadError(uploads.shown_text(str(exc), stored)) from None
+        return text
+    finally:
+        stored.path.unlink(missing_ok=True)
+
+
+def minutes_status(request: Request) -> Response:
+    ctx, refused = _guard(request, "minutes")
+    if refused:
+        return JSONResponse({"error": "forbidden"}, status_code=403)
+    from pilots.models import WebJob
+
+    try:
+        ids = [int(x) for x in request.query_params.get("ids", "").split(",") if x][:200]
+    except ValueError:
+        return JSONResponse({"error": "bad ids"}, status_code=400)
+    with _session(ctx.state) as session:
+        jobs = list(session.scalars(select(WebJob).where(WebJob.id.in_(ids))))
+        found = [
+            {
+                "id": j.id,
+                "state": j.state,
+                "label": queue.STATES.get(j.state, j.state),
+                "progress": round(j.progress, 3),
+            }
+            for j in jobs
+            if _visible(ctx, j)
+        ]
+    return ctx.finish(JSONResponse({"jobs": found}))
+
+
+def minutes_download(request: Request) -> Response:
+    ctx, refused = _guard(request, "minutes")
+    if refused:
+        return refused
+    from pilots.models import WebJob
+
+    job_id = request.path_params["job_id"]
+    fmt = request.path_params["fmt"]
+    if fmt not in MINUTES_FORMATS:
+        raise HTTPException(404)
+    with _session(ctx.state) as session:
+        job = session.get(WebJob, job_id)
+        if job is None or not _visible(ctx, job):
+            raise HTTPException(404)
+        data = queue.output(session, job_id, fmt)
+        name = job.original_name
+    if data is None:
+        raise HTTPException(404)
+    return ctx.finish(_attachment(data, f"{Path(name).stem}.{fmt}", fmt, f"job{job_id}.{fmt}"))
+
+
+async def minutes_correction(request: Request) -> Response:
+    ctx, refused = _guard(request, "minutes")
+    if refused:
+        return refused
+    form = await _form(request, ctx)
+    await run_in_threadpool(_record_correction, ctx, request.path_params["job_id"], form)
+    return ctx.finish(RedirectResponse("/minutes", status_code=303))
+
+
+def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
+    from pilots.asr.measure import report_correction
+    from pilots.models import WebJob
+
+    text = _text(form, "minutes", 20)
+    try:
+        minutes = float(text)
+        if not math.isfinite(minutes) or minutes < 0:
+            raise ValueError
+    except ValueError:
+        ctx.flash("error", f"修正時間は0以上の分数で入力してください: {text}")
+        return
+    with _session(ctx.state) as session:
+        job = session.get(WebJob, job_id)
+        if job is None or not _visible(ctx, job):
+            raise HTTPException(404)
+        if job.asr_job_id is None:
+            ctx.flash("error", f"ジョブ #{job_id} はまだ完了していません")
+            return
+        try:
+            report_correction(
+                session,
+                job.asr_job_id,
+                minutes,
+                default_rate=ctx.state.config.settings.get("default_baseline_rate"),
+            )
+        except PilotsError as exc:
+            ctx.flash("error", str(exc))
+            return
+    ctx.flash("info", f"ジョブ #{job_id}: 修正時間 {minutes:g}分を記録しました")
+
+
+# --- RPA ------------------------------------------------------------------------
+
+
+def _rpa_context(session: Session, request: Request, settings: Settings) -> dict[str, Any]:
+    from pilots.rpa.catalog import list_tasks
+    from pilots.rpa.measure import summarise
+
+    fiscal_year, kind, as_of, error = _period_args(request)
+    summary = None
+    try:
+        summary = summarise(
+            session,
+            fiscal_year,
+            kind,
+            as_of=as_of,
+            target_rate=settings.get("rpa_target_rate"),
+        )
+    except PilotsError as exc:
+        error = str(exc)
+    return {
+        "tasks": list_tasks(session),
+        "summary": summary,
+        "fy": fiscal_year,
+        "period": kind,
+        "as_of": as_of.isoformat() if as_of else "",
+        "period_error": error,
+        "rpa_formats": RPA_FORMATS,
+    }
+
+
+def rpa_page(request: Request) -> Response:
+    ctx, refused = _guard(request, "rpa")
+    if refused:
+        return refused
+    with _session(ctx.state) as session:
+        values = _rpa_context(session, request, ctx.state.config.settings)
+    return _render(ctx, "rpa.html", results=None, catalog=None, upload_errors=[], **values)
+
+
+async def rpa_upload(request: Request) -> Response:
+    ctx, refused = _guard(request, "rpa")
+    if refused:
+        return refused
+    what = request.path_params["what"]
+    if what not in ("catalog", "runs"):
+        raise HTTPException(404)
+    form = await _form(request, ctx)
+    try:
+        values = await run_in_threadpool(_rpa_import, ctx, request, form, what)
+    finally:
+        await form.close()
+    status = 400 if values.get("upload_errors") else 200
+    return _render(ctx, "rpa.html", status, **values)
+
+
+def _rpa_import(ctx: _Context, request: Request, form: FormData, what: str) -> dict[str, Any]:
+    from pilots.rpa.catalog import import_catalog
+    from pilots.rpa.ingest import check_files, ingest_file, list_rejects
+
+    state = ctx.state
+    data_dir = state.config.settings.data_dir
+    files = _files(form, "file")
+    errors: list[str] = []
+    results: list[dict[str, Any]] = []
+    catalog = None
+    if not files:
+        errors.append("ファイルを選んでください")
+    fmt = _text(form, "format", 20) or "auto"
+    if fmt not in RPA_FORMATS:
+        errors.append(f"知らない形式です: {fmt}")
+        files = []
+    if what == "catalog":
+        files = files[:1]
+    for upload in files:
+        try:
+            upload.file.seek(0)
+            stored = uploads.save(
+                upload.file,
+                data_dir,
+                upload.filename,
+                accept={uploads.CSV, uploads.XLSX},
+                limit=state.limit,
+            )
+        except PilotsError as exc:
+            errors.append(str(exc))
+            continue
+        try:
+            with _session(state) as session:
+                uploads.record(session, stored, f"rpa_{what}", _user_name(ctx))
+            with _session(state) as session:
+                if what == "catalog":
+                    catalog = import_catalog(session, stored.path)
+                else:
+                    check_files([stored.path], fmt)
+                    result = ingest_file(session, stored.path, fmt)
+                    rejects = list_rejects(session, file=str(stored.path))
+                    results.append(
+                        {"name": stored.original_name, "result": result, "rejects": rejects}
+                    )
+        except PilotsError as exc:
+            errors.append(uploads.shown_text(str(exc), stored))
+    with _session(state) as session:
+        values = _rpa_context(session, request, state.config.settings)
+    return {**values, "results": results, "catalog": catalog, "upload_errors": errors}
+
+
+# --- 満足度調査 -------------------------------------------------------------------
+
+
+def _survey_context(session: Session, settings: Settings, name: str | None) -> dict[str, Any]:
+    from pilots.survey.measure import list_surveys, summarize_survey
+
+    names = list_surveys(session)
+    chosen = name if name in names else (names[0] if names else None)
+    summary = None
+    error = ""
+    if chosen is not None:
+        try:
+            summary = summarize_survey(session, chosen, target=settings.get("satisfaction_target"))
+        except PilotsError as exc:
+            error = str(exc)
+    return {"surveys": names, "chosen": chosen, "summary": summary, "summary_error": error}
+
+
+def survey_page(request: Request) -> Response:
+    ctx, refused = _guard(request, "survey")
+    if refused:
+        return refused
+    with _session(ctx.state) as session:
+        values = _survey_context(
+            session, ctx.state.config.settings, request.query_params.get("name")
+        )
+    return _render(ctx, "survey.html", result=None, upload_errors=[], **values)
+
+
+async def survey_upload(request: Request) -> Response:
+    ctx, refused = _guard(request, "survey")
+    if refused:
+        return refused
+    form = await _form(request, ctx)
+    try:
+        values = await run_in_threadpool(_survey_import, ctx, form)
+    finally:
+        await form.close()
+    return _render(ctx, "survey.html", 400 if values["upload_errors"] else 200, **values)
+
+
+def _survey_import(ctx: _Context, form: FormData) -> dict[str, Any]:
+    from pilots.survey.ingest import default_survey_name, import_survey
+
+    state = ctx.state
+    errors: list[str] = []
+    result = None
+    files = _files(form, "file")
+    name = _text(form, "survey", 200)
+    if not files:
+        errors.append("ファイルを選んでください")
+    else:
+        try:
+            files[0].file.seek(0)
+            stored = uploads.save(
+                files[0].file,
+                state.config.settings.data_dir,
+                files[0].filename,
+                accept={uploads.CSV, uploads.XLSX},
+                limit=state.limit,
+            )
+        except PilotsError as exc:
+            errors.append(str(exc))
+        else:
+            name = name or default_survey_name(stored.original_name)
+            try:
+                with _session(state) as session:
+                    uploads.record(session, stored, "survey", _user_name(ctx))
+                with _session(state) as session:
+                    result = import_survey(
+                        session,
+                        stored.path,
+                        survey=name,
+                        question=_text(form, "question", 300) or None,
+                    )
+            except PilotsError as exc:
+                errors.append(uploads.shown_text(str(exc), stored))
+    with _session(state) as session:
+        values = _survey_context(session, state.config.settings, result.survey if result else None)
+    return {**values, "result": result, "upload_errors": errors}
+
+
+# --- 効果測定レポート ---------------------------------------------------------------
+
+
+def _plan_path(settings: Settings) -> Path:
+    # The same default as ``pilots report`` (pilots.report.cli.DEFAULT_PLAN).
+    return settings.optional_path("plan_file") or Path("data") / "demo" / "plan.yaml"
+
+
+def report_page(request: Request) -> Response:
+    ctx, refused = _guard(request, "report")
+    if refused:
+        return refused
+    fiscal_year, kind, as_of, error = _period_args(request)
+    if "fy" not in request.query_params:
+        fiscal_year = _plan_year(ctx.state.config.settings) or fiscal_year
+    return _render(
+        ctx,
+        "report.html",
+        fy=fiscal_year,
+        period=kind,
+        as_of=as_of.isoformat() if as_of else "",
+        period_error=error,
+        plan=str(_plan_path(ctx.state.config.settings)),
+    )
+
+
+def _plan_year(settings: Settings) -> int | None:
+    from pilots.report.plan import load_plan
+
+    try:
+        return load_plan(_plan_path(settings)).fiscal_year
+    except PilotsError:
+        return None
+
+
+def _build_report(state: _State, fiscal_year: int, kind: str, as_of: date | None) -> Any:
+    from pilots.calendar import period
+    from pilots.errors import ConfigError
+    from pilots.report.build import build_report
+    from pilots.report.plan import load_plan
+
+    settings = state.config.settings
+    plan = load_plan(_plan_path(settings))
+    if plan.fiscal_year != fiscal_year:
+        raise ConfigError(
+            "年度",
+            f"計画ファイル {plan.path} は {plan.fiscal_year} 年度の計画です（{fiscal_year} 年度）",
+        )
+    with _session(state) as session:
+        return build_report(
+            session,
+            plan,
+            period(fiscal_year, kind, as_of),
+            default_baseline_rate=settings.get("default_baseline_rate"),
+            satisfaction_target=settings.get("satisfaction_target"),
+            rpa_target=settings.get("rpa_target_rate"),
+            generated=date.today(),
+        )
+
+
+def _report_error(ctx: _Context, request: Request, message: str) -> Response:
+    fiscal_year, kind, as_of, _error = _period_args(request)
+    return _render(
+        ctx,
+        "report.html",
+        400,
+        fy=fiscal_year,
+        period=kind,
+        as_of=as_of.isoformat() if as_of else "",
+        period_error=message,
+        plan=str(_plan_path(ctx.state.config.settings)),
+    )
+
+
+def report_view(request: Request) -> Response:
+    ctx, refused = _guard(request, "report")
+    if refused:
+        return refused
+    from pilots.report.writers import render_html
+
+    fiscal_year, kind, as_of, error = _period_args(request)
+    if error:
+        return _report_error(ctx, request, error)
+    try:
+        report = _build_report(ctx.state, fiscal_year, kind, as_of)
+    except PilotsError as exc:
+        return _report_error(ctx, request, str(exc))
+    response = HTMLResponse(render_html(report))
+    response.headers["Content-Security-Policy"] = _REPORT_CSP
+    return ctx.finish(response)
+
+
+def report_download(request: Request) -> Response:
+    ctx, refused = _guard(request, "report")
+    if refused:
+        return refused
+    from pilots.report.writers import write_report
+
+    fmt = request.query_params.get("format", "html")
+    if fmt not in ("html", "xlsx", "md"):
+        raise HTTPException(404)
+    fiscal_year, kind, as_of, error = _period_args(request)
+    if error:
+        return _report_error(ctx, request, error)
+    try:
+        report = _build_report(ctx.state, fiscal_year, kind, as_of)
+        with tempfile.TemporaryDirectory(prefix="pilots-report-") as folder:
+            (path,) = write_report(report, Path(folder), [fmt])
+            data = path.read_bytes()
+            name = path.name
+    except PilotsError as exc:
+        return _report_error(ctx, request, str(exc))
+    return ctx.finish(_attachment(data, name, fmt, name))
+
+
+# --- plumbing -------------------------------------------------------------------
+
+
+def _attachment(data: bytes, name: str, fmt: str, ascii_name: str) -> Response:
+    """A download; the name is percent-encoded (RFC 5987), never used as a path."""
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return Response(
+        data,
+        media_type=_MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    ctx = _context(request)
+    messages = {
+        404: "ページが見つかりません",
+        403: "この操作はできません",
+        405: "この操作はできません",
+    }
+    message = exc.detail if exc.detail and exc.detail not in ("Not Found", "Forbidden") else ""
+    return _render(
+        ctx,
+        "error.html",
+        exc.status_code,
+        message=message or messages.get(exc.status_code, "エラーが発生しました"),
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.error("error on %s", request.url.path, exc_info=exc)
+    return HTMLResponse(
+        "<!doctype html><html lang=ja><meta charset=utf-8><title>エラー</title>"
+        "<p>内部エラーが発生しました。管理者に連絡してください。</p></html>",
+        status_code=500,
+    )
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class LimitAndHeaders:
+    """ASGI middleware: the upload size limit on every request body, and security headers."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        # The form fields and multipart framing around the files need a little room.
+        self.limit = limit + 1024 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _too_large(send, self.limit)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"SAMEORIGIN"),
+                ]
+                names = {k.lower() for k, _v in message.get("headers", [])}
+                if b"content-security-policy" not in names:
+                    extra.append((b"content-security-policy", _PAGE_CSP.encode()))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, with_headers)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(send, self.limit)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    mb = (limit - 1024 * 1024) / 1024 / 1024
+    body = (
+        "<!doctype html><html lang=ja><meta charset=utf-8><title>ファイルが大きすぎます</title>"
+        f"<p>ファイルが大きすぎます（上限 {mb:g} MB）。</p><p><a href=/>戻る</a></p></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(config: WebConfig) -> Starlette:
+    """The web app over the database of ``config`` (its schema brought up to date)."""
+    settings = config.settings
+    engine = db.make_engine(config.db_url, busy_timeout=settings.get("sqlite_busy_timeout"))
+    db.upgrade(engine)
+    state = _State(
+        config=config,
+        factory=db.session_factory(engine),
+        store=auth.UserStore(config.users_file),
+        signer=auth.SessionSigner(auth.secret_key(settings.data_dir / "session.key")),
+        env=_environment(settings),
+        limit=uploads.limit_bytes(settings.get("upload_limit_mb")),
+        engine=engine,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        thread = None
+        if config.start_worker:
+            from pilots.web.worker import Worker
+
+            worker = Worker(
+                state.factory,
+                settings,
+                poll=config.worker_poll,
+                stop=state.stop,
+                log=lambda line: logger.info("%s", line),
+            )
+            thread = threading.Thread(target=worker.run, name="pilots-worker", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            state.stop.set()
+            if thread is not None:
+                thread.join(timeout=5)
+            engine.dispose()
+
+    routes = [
+        Route("/", home),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/minutes", minutes_page, methods=["GET"]),
+        Route("/minutes", minutes_upload, methods=["POST"]),
+        Route("/minutes/status", minutes_status),
+        Route("/minutes/jobs/{job_id:int}/download/{fmt:str}", minutes_download),
+        Route("/minutes/jobs/{job_id:int}/correction", minutes_correction, methods=["POST"]),
+        Route("/rpa", rpa_page, methods=["GET"]),
+        Route("/rpa/{what:str}", rpa_upload, methods=["POST"]),
+        Route("/survey", survey_page, methods=["GET"]),
+        Route("/survey", survey_upload, methods=["POST"]),
+        Route("/report", report_page),
+        Route("/report/view", report_view),
+        Route("/report/download", report_download),
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    app.state.pilots = state
+    app.add_middleware(LimitAndHeaders, limit=state.limit)
+    return app

@@ -1,0 +1,255 @@
+"""The transcription worker: claims queued jobs, transcribes them and stores the drafts.
+
+``pilots worker`` runs :meth:`Worker.run`; ``pilots serve`` runs one in a
+thread unless told not to. The worker needs only the database: it reads the
+recording from the job's stored chunks into a temporary file, transcribes it
+with :class:`pilots.asr.transcribe.Transcriber`, writes the drafts with
+:func:`pilots.asr.minutes.write_outputs` into its own data folder
+(``<data_dir>/minutes/<job>/``), and then — in one transaction — logs the job
+with :func:`pilots.asr.jobs.record_transcription` and stores the drafts in the
+queue, provided it still holds the job. A thread renews the job's lease every
+few seconds while the model works.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pilots import db
+from pilots.config import Settings
+from pilots.errors import PilotsError
+from pilots.models import WebJob
+from pilots.web import queue
+
+logger = logging.getLogger("pilots")
+
+
+def worker_name() -> str:
+    """A name for this worker that no other process on any machine has."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What processing one job did.
+
+    Attributes:
+        job_id: the queue job.
+        state: ``done``, ``failed``, or ``lost`` (the lease expired and another
+            worker took the job; nothing was stored).
+        asr_job_id: the job log entry (``pilots asr jobs``), when done.
+        message: the error shown to the clerk, when failed.
+    """
+
+    job_id: int
+    state: str
+    asr_job_id: int | None = None
+    message: str = ""
+
+
+class Worker:
+    """Processes the transcription queue.
+
+    Args:
+        factory: sessions on the shared database.
+        settings: model folder, threads, data folder, lease timeout, attempts.
+        name: this worker's name in the queue (unique by default).
+        poll: seconds between looks at an empty queue.
+        stop: set it to make :meth:`run` return after the current job.
+        log: told, in Japanese, what the worker does (one line per event).
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        *,
+        name: str | None = None,
+        poll: float = 2.0,
+        stop: threading.Event | None = None,
+        log: Callable[[str], None] = lambda _line: None,
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.name = name or worker_name()
+        self.poll = poll
+        self.stop = stop or threading.Event()
+        self.log = log
+        self.stale_seconds: float = settings.get("worker_stale_seconds")
+        self.max_attempts: int = settings.get("worker_max_attempts")
+        self._transcriber: Any = None
+
+    @property
+    def beat_seconds(self) -> float:
+        """How often the lease is renewed: well inside the stale timeout."""
+        return max(0.2, min(10.0, self.stale_seconds / 4))
+
+    def run(self, *, once: bool = False) -> int:
+        """Process jobs until ``stop`` is set (or, with ``once``, until the queue is empty).
+
+        Returns:
+            How many jobs this worker finished (done or failed).
+        """
+        finished = 0
+        while not self.stop.is_set():
+            outcome = self.run_one()
+            if outcome is None:
+                if once:
+                    break
+                self.stop.wait(self.poll)
+                continue
+            if outcome.state != "lost":
+                finished += 1
+        return finished
+
+    def run_one(self) -> JobOutcome | None:
+        """Requeue abandoned jobs, then claim and process one job; None if the queue is empty."""
+        with db.session_scope(self.factory) as session:
+            requeued = queue.requeue_stale(
+                session, stale_seconds=self.stale_seconds, max_attempts=self.max_attempts
+            )
+        for job_id in requeued.requeued:
+            self.log(f"ジョブ #{job_id}: 応答のない作業プロセスから取り戻し、待ち行列に戻しました")
+        for job_id in requeued.failed:
+            self.log(f"ジョブ #{job_id}: 失敗（{self.max_attempts}回とも途中で止まりました）")
+        with db.session_scope(self.factory) as session:
+            claim = queue.claim(session, self.name)
+        if claim is None:
+            return None
+        self.log(f"ジョブ #{claim.job_id}: 開始（{claim.attempt}回目、{self.name}）")
+        outcome = self.process(claim)
+        if outcome.state == "done":
+            self.log(f"ジョブ #{claim.job_id}: 完了（議事録ジョブ #{outcome.asr_job_id}）")
+        elif outcome.state == "failed":
+            self.log(f"ジョブ #{claim.job_id}: 失敗（{outcome.message}）")
+        else:
+            self.log(
+                f"ジョブ #{claim.job_id}: 他の作業プロセスに引き継がれたため結果を破棄しました"
+            )
+        return outcome
+
+    def process(self, claim: queue.Claim) -> JobOutcome:
+        """Transcribe a claimed job and finish it (done, failed, or lost)."""
+        progress = _Progress()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(claim, progress), name="pilots-heartbeat", daemon=True
+        )
+        work = Path(tempfile.mkdtemp(prefix=f"pilots-job{claim.job_id}-"))
+        beat.start()
+        try:
+            return self._transcribe(claim, work, progress)
+        except PilotsError as exc:
+            return self._fail(claim, str(exc))
+        except Exception as exc:  # a bug or a broken model must not kill the worker
+            logger.exception("job %s failed", claim.job_id)
+            return self._fail(claim, f"予期しないエラーです（{type(exc).__name__}: {exc}）")
+        finally:
+            progress.done.set()
+            beat.join()
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _heartbeat(self, claim: queue.Claim, progress: _Progress) -> None:
+        while not progress.done.wait(self.beat_seconds):
+            try:
+                with db.session_scope(self.factory) as session:
+                    held = queue.heartbeat(session, claim, progress.share)
+            except Exception:  # the database may be back at the next beat
+                logger.warning("heartbeat of job %s failed", claim.job_id, exc_info=True)
+                continue
+            if not held:
+                progress.lost.set()
+                return
+
+    def _fail(self, claim: queue.Claim, message: str) -> JobOutcome:
+        with db.session_scope(self.factory) as session:
+            held = queue.fail(session, claim, message)
+        return JobOutcome(claim.job_id, "failed" if held else "lost", message=message)
+
+    def _model(self) -> Any:
+        if self._transcriber is None:
+            from pilots.asr.transcribe import Transcriber
+
+            self._transcriber = Transcriber(
+                "base", self.settings.model_dir, threads=self.settings.get("asr_threads")
+            )
+        return self._transcriber
+
+    def _transcribe(self, claim: queue.Claim, work: Path, progress: _Progress) -> JobOutcome:
+        from pilots.asr.jobs import record_transcription
+        from pilots.asr.minutes import write_outputs
+        from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+        from pilots.asr.result import MeetingInfo
+
+        with db.session_scope(self.factory) as session:
+            job = session.get(WebJob, claim.job_id)
+            assert job is not None
+            audio = work / "recording"
+            queue.write_audio(session, claim.job_id, audio)
+            meeting = MeetingInfo(title=job.title, date=job.meeting_date, department=job.department)
+            glossary_text = job.glossary
+            formats = [f for f in job.formats.split(",") if f]
+            stem = Path(job.original_name).stem or "recording"
+        glossary = None
+        if glossary_text:
+            terms_file = work / "glossary.tsv"
+            terms_file.write_text(glossary_text, encoding="utf-8")
+            glossary = Glossary.load(terms_file)
+        pipeline = TextPipeline(
+            fillers=load_fillers(self.settings.optional_path("fillers_file")), glossary=glossary
+        )
+        transcript = self._model().transcribe(
+            audio,
+            pipeline,
+            meeting=meeting,
+            glossary_terms=len(glossary.terms) if glossary else 0,
+            progress=progress,
+        )
+        if progress.lost.is_set():
+            return JobOutcome(claim.job_id, "lost")
+        folder = self.settings.data_dir / "minutes" / f"job{claim.job_id}"
+        written = write_outputs(
+            transcript,
+            folder,
+            formats,
+            stem=_safe_stem(stem),
+            template_dir=self.settings.optional_path("template_dir"),
+        )
+        drafts = {path.suffix.lstrip("."): path.read_bytes() for path in written}
+        with db.session_scope(self.factory) as session:
+            if not queue.still_held(session, claim):
+                return JobOutcome(claim.job_id, "lost")
+            record = record_transcription(session, transcript, written, today=date.today())
+            queue.complete(session, claim, drafts, record.job_id)
+        return JobOutcome(claim.job_id, "done", asr_job_id=record.job_id)
+
+
+class _Progress:
+    """The share of the recording done, written by the model's thread, read by the heartbeat."""
+
+    def __init__(self) -> None:
+        self.share: float | None = None
+        self.done = threading.Event()
+        self.lost = threading.Event()
+
+    def __call__(self, done: float, total: float | None) -> None:
+        if total:
+            self.share = min(done / total, 1.0)
+
+
+def _safe_stem(stem: str) -> str:
+    # The draft's file name on the worker's disk: letters, digits and a few marks only.
+    cleaned = "".join(c if c.isalnum() or c in "-_ ()（）" else "_" for c in stem).strip()
+    return cleaned[:80] or "recording"

@@ -1,0 +1,122 @@
+"""`pilots demo`: the FY2019 demo data set reproduces every published figure, by computation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from pilots.cli import cli
+from tests.conftest import ROOT
+
+DEMO = ROOT / "data" / "demo"
+SAMPLES = ROOT / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+    """Run the whole demo once, with the real speech model, into a fresh folder."""
+    out = tmp_path_factory.mktemp("demo")
+    env = {"PILOTS_MODEL_DIR": str(model_dir)}
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--out", str(out), "--data", str(DEMO), "--samples", str(SAMPLES)],
+        env=env,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"最終レポート: {out / 'report_fy2019_final.html'}" in result.output
+    return out
+
+
+def summary(demo: Path, *args: str) -> dict[str, object]:
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{demo / 'demo.db'}", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, object] = json.loads(result.output)
+    return data
+
+
+def test_final_report_shows_the_published_figures(demo: Path) -> None:
+    page = (demo / "report_fy2019_final.html").read_text(encoding="utf-8")
+    # 116 departments, 62 hours a month, 83.87%, about 1,800 hours and 84%, 30 systems
+    assert "令和元年度に116所属で利用され、ひと月あたり平均62時間の業務削減" in page
+    assert "83.87%" in page
+    assert "約1,800時間の作業時間を削減し、削減率は約84%" in page
+    assert "30システム" in page
+    assert "令和2年3月末時点" in page
+
+
+def test_the_figures_come_from_the_computation(demo: Path) -> None:
+    """The report's figures are the summaries' own, which the data set produces."""
+    asr = summary(demo, "asr", "summary", "--fy", "2019", "--period", "final")
+    assert asr["departments_using"] == 116
+    assert round(float(asr["avg_hours_saved_per_month"])) == 62  # type: ignore[arg-type]
+    survey = summary(demo, "survey", "summary")
+    assert (survey["satisfied"], survey["valid"]) == (26, 31)
+    assert survey["non_responses"] == 4 and survey["unrecognised"] == 1
+    rpa = summary(demo, "rpa", "summary", "--fy", "2019", "--period", "final")
+    assert 1750 <= float(rpa["reduced_hours"]) < 1850  # type: ignore[arg-type]
+    assert 0.835 <= float(rpa["reduction_rate"]) < 0.845  # type: ignore[arg-type]
+    assert rpa["unmatched_runs"] == 14
+    # the plan holds targets only: the actual values come from the data
+    plan = (DEMO / "plan.yaml").read_text(encoding="utf-8")
+    for figure in ("116", "62", "83.87", "1800", "1,800", "84%"):
+        assert figure not in plan
+
+
+def test_one_job_is_a_real_transcription(demo: Path) -> None:
+    jobs = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            f"sqlite:///{demo / 'demo.db'}",
+            "asr",
+            "jobs",
+            "--fy",
+            "2019",
+            "--dept",
+            "IT・業務改革課",
+            "--json",
+        ],
+    )
+    assert jobs.exit_code == 0, jobs.output
+    sources = [j["source"] for j in json.loads(jobs.output)]
+    assert sources.count("pilots") == 1
+    assert (demo / "minutes" / "joho_rpa_weekly.docx").is_file()
+
+
+def test_interim_report_is_as_of_september(demo: Path) -> None:
+    page = (demo / "report_fy2019_interim.html").read_text(encoding="utf-8")
+    assert "令和元年9月末時点" in page
+    assert "中間" in page
+    book = openpyxl.load_workbook(demo / "report_fy2019_interim.xlsx")
+    assert "指標" in book.sheetnames
+
+
+def test_data_set_is_made_by_the_generator_with_a_fixed_seed(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--out", str(tmp_path)],
+        check=True,
+        env=dict(os.environ),
+    )
+    for name in (
+        "departments.csv",
+        "asr_usage_2019_first_half.csv",
+        "wmc_tasks.csv",
+        "uipath_jobs.csv",
+    ):
+        assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
+    for name in ("asr_usage_2019_second_half.xlsx", "survey_forms.xlsx", "rpa_catalog.xlsx"):
+        made = [
+            r for r in openpyxl.load_workbook(tmp_path / name).active.iter_rows(values_only=True)
+        ]
+        shipped = [
+            r for r in openpyxl.load_workbook(DEMO / name).active.iter_rows(values_only=True)
+        ]
+        assert made == shipped, name

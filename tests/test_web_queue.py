@@ -1,0 +1,286 @@
+"""The transcription queue and its workers: claim, lease, requeue, and exactly-once completion.
+
+Every worker here runs the real Whisper base model on real clips of a few
+seconds cut from ``data/samples/joho_rpa_weekly.flac``; no fake transcriber.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from pilots import db
+from pilots.config import Settings
+from pilots.models import AsrJob, WebJob, WebJobAudio, WebJobOutput
+from pilots.web import queue
+from pilots.web.worker import Worker
+from tests.conftest import PG_URL, SAMPLES, _reset_postgresql
+
+ROOT = Path(__file__).parent.parent
+
+
+def cut_clip(dst: Path, start: float, seconds: float = 3.0) -> Path:
+    """``seconds`` of the sample meeting from ``start``, as 16 kHz mono WAV (PyAV)."""
+    import av
+
+    with (
+        av.open(str(SAMPLES / "joho_rpa_weekly.flac")) as inp,
+        av.open(str(dst), "w", format="wav") as out,
+    ):
+        stream = out.add_stream("pcm_s16le", rate=16_000, layout="mono")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=16_000)
+        inp.seek(int(start * 1_000_000))
+        for frame in inp.decode(audio=0):
+            if frame.time is not None and frame.time < start:
+                continue
+            if frame.time is not None and frame.time > start + seconds:
+                break
+            for f in resampler.resample(frame):
+                out.mux(stream.encode(f))
+        out.mux(stream.encode(None))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Eight different 3-second clips (different audio, so eight different jobs in the log)."""
+    folder = tmp_path_factory.mktemp("clips")
+    return [cut_clip(folder / f"clip{i}.wav", 6.0 + 3.0 * i) for i in range(8)]
+
+
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    return db.session_factory(engine)
+
+
+def _enqueue(factory: sessionmaker[Session], audio: bytes, name: str = "会議.wav") -> int:
+    with db.session_scope(factory) as session:
+        return queue.enqueue(
+            session,
+            queue.NewJob(original_name=name, department="総務課", title="定例"),
+            io.BytesIO(audio),
+        )
+
+
+def test_enqueue_stores_the_recording_in_chunks(engine: Engine) -> None:
+    factory = _factory(engine)
+    audio = os.urandom(queue.CHUNK_BYTES * 2 + 123)
+    job_id = _enqueue(factory, audio)
+    with db.session_scope(factory) as session:
+        job = session.get(WebJob, job_id)
+        assert job is not None
+        assert (job.state, job.size_bytes, job.attempts) == ("queued", len(audio), 0)
+        assert session.scalar(select(func.count()).select_from(WebJobAudio)) == 3
+        assert b"".join(queue.audio_chunks(session, job_id)) == audio
+
+
+def test_claim_takes_each_job_once_then_nothing(engine: Engine) -> None:
+    factory = _factory(engine)
+    ids = [_enqueue(factory, b"x" * 10) for _ in range(3)]
+    claimed = []
+    for worker in ("a", "b", "a", "b"):
+        with db.session_scope(factory) as session:
+            claim = queue.claim(session, worker)
+        claimed.append(claim)
+    assert [c.job_id for c in claimed if c] == ids
+    assert claimed[3] is None
+    with db.session_scope(factory) as session:
+        states = {j.id: (j.state, j.worker, j.attempts) for j in session.scalars(select(WebJob))}
+    assert states == {ids[0]: ("running", "a", 1), ids[1]: ("running", "b", 1),
+                      ids[2]: ("running", "a", 1)}  # fmt: skip
+
+
+def test_complete_stores_outputs_and_drops_the_audio(engine: Engine) -> None:
+    factory = _factory(engine)
+    job_id = _enqueue(factory, b"audio")
+    with db.session_scope(factory) as session:
+        claim = queue.claim(session, "w1")
+    assert claim is not None
+    with db.session_scope(factory) as session:
+        assert queue.heartbeat(session, claim, 0.5)
+        assert queue.still_held(session, claim)
+        assert queue.complete(session, claim, {"txt": "本文".encode()}, None)
+    with db.session_scope(factory) as session:
+        job = session.get(WebJob, job_id)
+        assert job is not None and job.state == "done" and job.progress == 1.0
+        assert queue.output(session, job_id, "txt") == "本文".encode()
+        assert queue.output_formats(session, [job_id]) == {job_id: ["txt"]}
+        assert session.scalar(select(func.count()).select_from(WebJobAudio)) == 0
+        # Done is final: the same claim cannot finish it again.
+        assert not queue.complete(session, claim, {"txt": b"again"}, None)
+        assert not queue.fail(session, claim, "x")
+
+
+def test_a_dead_workers_job_goes_back_to_the_queue_and_its_result_is_refused(
+    engine: Engine,
+) -> None:
+    factory = _factory(engine)
+    job_id = _enqueue(factory, b"audio")
+    with db.session_scope(factory) as session:
+        dead = queue.claim(session, "dead")
+    assert dead is not None
+    with db.session_scope(factory) as session:  # its last heartbeat was a minute ago
+        minute_ago = queue.db_now(session) - timedelta(seconds=60)
+        session.execute(update(WebJob).values(heartbeat_at=minute_ago))
+    with db.session_scope(factory) as session:
+        fresh = queue.requeue_stale(session, stale_seconds=120, max_attempts=3)
+        assert fresh.requeued == [] and fresh.failed == []
+        stale = queue.requeue_stale(session, stale_seconds=30, max_attempts=3)
+        assert stale.requeued == [job_id]
+    with db.session_scope(factory) as session:
+        alive = queue.claim(session, "alive")
+    assert alive is not None and alive.attempt == 2
+    with db.session_scope(factory) as session:
+        # The presumed-dead worker comes back: its lease is gone, nothing it does counts.
+        assert not queue.heartbeat(session, dead)
+        assert not queue.still_held(session, dead)
+        assert not queue.complete(session, dead, {"txt": b"late"}, None)
+        assert queue.complete(session, alive, {"txt": b"on time"}, None)
+    with db.session_scope(factory) as session:
+        assert queue.output(session, job_id, "txt") == b"on time"
+
+
+def test_a_job_that_keeps_killing_workers_fails_after_max_attempts(engine: Engine) -> None:
+    factory = _factory(engine)
+    job_id = _enqueue(factory, b"audio")
+    for attempt in (1, 2):
+        with db.session_scope(factory) as session:
+            claim = queue.claim(session, f"w{attempt}")
+            assert claim is not None and claim.attempt == attempt
+        with db.session_scope(factory) as session:
+            old = queue.db_now(session) - timedelta(seconds=600)
+            session.execute(update(WebJob).values(heartbeat_at=old))
+            result = queue.requeue_stale(session, stale_seconds=60, max_attempts=2)
+        assert (result.requeued, result.failed) == (
+            ([job_id], []) if attempt == 1 else ([], [job_id])
+        )
+    with db.session_scope(factory) as session:
+        job = session.get(WebJob, job_id)
+        assert job is not None and job.state == "failed" and "2回" in (job.error or "")
+
+
+def test_release_gives_the_job_back_without_using_an_attempt(engine: Engine) -> None:
+    factory = _factory(engine)
+    _enqueue(factory, b"audio")
+    with db.session_scope(factory) as session:
+        claim = queue.claim(session, "w")
+        assert claim is not None
+        assert queue.release(session, claim)
+    with db.session_scope(factory) as session:
+        again = queue.claim(session, "w2")
+        assert again is not None and again.attempt == 1
+
+
+@pytest.mark.slow
+def test_worker_transcribes_a_queued_recording(
+    engine: Engine, clips: list[Path], model_dir: Path, tmp_path: Path
+) -> None:
+    factory = _factory(engine)
+    good = _enqueue(factory, clips[0].read_bytes(), "定例会議.wav")
+    bad = _enqueue(factory, b"this is not audio at all\n" * 10, "偽物.wav")
+    settings = Settings(
+        {
+            "PILOTS_MODEL_DIR": str(model_dir),
+            "PILOTS_DATA_DIR": str(tmp_path / "data"),
+            "PILOTS_WORKER_STALE_SECONDS": "2",
+        }
+    )
+    lines: list[str] = []
+    worker = Worker(factory, settings, name="test-worker", log=lines.append)
+    assert worker.run(once=True) == 2
+    with db.session_scope(factory) as session:
+        done = session.get(WebJob, good)
+        failed = session.get(WebJob, bad)
+        assert done is not None and failed is not None
+        assert done.state == "done" and done.asr_job_id is not None
+        assert failed.state == "failed" and "音声" in (failed.error or "")
+        asr = session.get(AsrJob, done.asr_job_id)
+        assert asr is not None and asr.department is not None
+        assert asr.department.name == "総務課" and asr.title == "定例"
+        assert sorted(queue.output_formats(session, [good])[good]) == ["docx", "md", "srt", "txt"]
+        txt = queue.output(session, good, "txt")
+        assert txt and txt.decode("utf-8").strip()
+    assert any(f"ジョブ #{good}: 完了" in line for line in lines)
+    assert any(f"ジョブ #{bad}: 失敗" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_heartbeats_keep_a_long_job_from_being_requeued(
+    engine: Engine, clips: list[Path], model_dir: Path, tmp_path: Path
+) -> None:
+    """A lease of 1 s is renewed every 0.25 s while the model works: no other worker steals it."""
+    factory = _factory(engine)
+    job_id = _enqueue(factory, clips[1].read_bytes())
+    env = {
+        "PILOTS_MODEL_DIR": str(model_dir),
+        "PILOTS_DATA_DIR": str(tmp_path / "data"),
+        "PILOTS_WORKER_STALE_SECONDS": "1",
+    }
+    first = Worker(factory, Settings(env), name="first")
+    thief = Worker(factory, Settings(env), name="thief")
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(first.run_one()))
+    thread.start()
+    stolen = []
+    while thread.is_alive():
+        stolen.append(thief.run_one())
+        time.sleep(0.3)
+    thread.join()
+    assert all(s is None for s in stolen)
+    with db.session_scope(factory) as session:
+        job = session.get(WebJob, job_id)
+        assert job is not None and (job.state, job.worker, job.attempts) == ("done", "first", 1)
+
+
+@pytest.mark.postgresql
+@pytest.mark.slow
+def test_two_worker_processes_share_one_postgresql_queue_exactly_once(
+    clips: list[Path], model_dir: Path, tmp_path: Path
+) -> None:
+    """Two ``pilots worker`` processes, one queue of eight real clips: each done exactly once."""
+    if not PG_URL:
+        pytest.skip("PILOTS_TEST_DATABASE_URL is not set (CI sets it)")
+    _reset_postgresql(PG_URL)
+    engine = db.make_engine(PG_URL)
+    db.upgrade(engine)
+    factory = _factory(engine)
+    ids = [_enqueue(factory, clip.read_bytes(), clip.name) for clip in clips]
+    from pilots.asr.models import resolve_model
+
+    resolve_model("base", model_dir)  # assembled once, before two processes look for it
+    env = dict(
+        os.environ,
+        PILOTS_MODEL_DIR=str(model_dir),
+        PILOTS_ASR_THREADS="1",
+        PILOTS_DATA_DIR=str(tmp_path / "data"),
+    )
+    pilots = [sys.executable, "-m", "pilots", "--db", PG_URL, "worker", "--once", "--poll", "0.2"]
+    procs = [
+        subprocess.Popen(pilots, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    done = [[int(n) for n in re.findall(r"ジョブ #(\d+): 完了", out)] for out in outputs]
+    counts = Counter(done[0] + done[1])
+    assert sorted(counts) == ids, outputs
+    assert set(counts.values()) == {1}, outputs
+    assert done[0] and done[1], "both workers should have taken jobs"
+    with db.session_scope(factory) as session:
+        jobs = list(session.scalars(select(WebJob).order_by(WebJob.id)))
+        assert [(j.state, j.attempts) for j in jobs] == [("done", 1)] * len(ids)
+        assert len({j.asr_job_id for j in jobs}) == len(ids)
+        assert session.scalar(select(func.count()).select_from(AsrJob)) == len(ids)
+        assert session.scalar(select(func.count()).select_from(WebJobOutput)) == 4 * len(ids)
+    engine.dispose()
