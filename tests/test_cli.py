@@ -116,3 +116,47 @@ def test_missing_file_is_named(pilots: Pilots, tmp_path: Path) -> None:
     result = pilots("org", "import", str(tmp_path / "nope.csv"), ok=False)
     assert result.exit_code == 1
     assert "nope.csv: ファイルがありません" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["asr", "summary", "--fy", "2019", "--period", "final", "--as-of", "来週"],
+            "エラー: --as-of: 日付として読めません: 来週",
+        ),
+        (
+            ["asr", "summary", "--fy", "2019", "--period", "final", "--as-of", "2020-04-01"],
+            "エラー: --as-of: 基準日 2020-04-01（令和2年4月1日）は令和元年度",
+        ),
+        (
+            ["report", "--fy", "2019", "--period", "interim", "--as-of", "令和元年4月30日"],
+            "エラー: --as-of: 令和元年4月30日 は令和の範囲外です",
+        ),
+        (
+            ["survey", "summary", "--as-of", "2019/02/30"],
+            "エラー: --as-of: 日付として正しくありません",
+        ),
+    ],
+)
+def test_bad_dates_name_the_option(pilots: Pilots, args: list[str], expected: str) -> None:
+    result = pilots(*args, ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(expected), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["asr", "summary", "--fy", "2019"], "エラー: '--period' を指定してください"),
+        (
+            ["asr", "summary", "--fy", "2019", "--period", "annual"],
+            "エラー: '--period': 値が正しくありません",
+        ),
+        (["--nope"], "エラー: --nope というオプションはありません"),
+    ],
+)
+def test_command_line_mistakes_end_in_one_japanese_line(args: list[str], expected: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "pilots", *args], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith(expected)

@@ -9,16 +9,20 @@ need them so that ``pilots --help`` is instant.
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pilots import __version__
+from pilots.calendar import PERIOD_KINDS, parse_date, period
 from pilots.config import Settings
-from pilots.errors import PilotsError
+from pilots.errors import CalendarError, ConfigError, PilotsError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -72,6 +76,70 @@ pass_app = click.make_pass_decorator(App)
 def json_option(func: F) -> F:
     """``--json``: print the result as JSON instead of a table."""
     return click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力します。")(func)
+
+
+class DateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # generic from click 8.3
+    """A date as offices write it (2019-04-01, 2019/4/1, 令和元年5月1日, R1.5.1 …).
+
+    A bad value is a :class:`ConfigError` naming the option, so it is shown as
+    the usual one ``エラー:`` line.
+    """
+
+    name = "DATE"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except CalendarError as exc:
+            option = param.opts[0] if param is not None and param.opts else "DATE"
+            raise ConfigError(option, str(exc)) from None
+
+
+DATE = DateType()
+
+
+def period_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--fy N --period interim|final [--as-of DATE]``, handed to the command as ``period``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, fiscal_year: int, period_kind: str, as_of: date | None, **kwargs: Any
+    ) -> Any:
+        try:
+            chosen = period(fiscal_year, period_kind, as_of)
+        except CalendarError as exc:
+            raise ConfigError("--as-of" if as_of else "--period", str(exc)) from None
+        return func(*args, period=chosen, **kwargs)
+
+    options = (
+        click.option(
+            "--fy",
+            "fiscal_year",
+            type=int,
+            required=True,
+            help="年度（西暦、例: 2019 = 令和元年度）。",
+        ),
+        click.option(
+            "--period",
+            "period_kind",
+            type=click.Choice(PERIOD_KINDS),
+            required=True,
+            help="interim（中間: 4月〜9月末）または final（最終: 4月〜3月末）。",
+        ),
+        click.option(
+            "--as-of",
+            "as_of",
+            type=DATE,
+            help="基準日（期間の終わりを置き換えます。例: 2020-01-31、R2.1.31）。",
+        ),
+    )
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def _translate_sqlalchemy(exc: Exception) -> str | None:
@@ -271,9 +339,40 @@ def _register() -> None:
 _register()
 
 
+def _usage_message(exc: click.UsageError) -> str:
+    """Click's own complaints about the command line, in Japanese, naming the option."""
+    hint = ""
+    if isinstance(exc, click.BadParameter) and exc.param is not None and exc.ctx is not None:
+        hint = exc.param.get_error_hint(exc.ctx)
+    elif isinstance(exc, click.BadParameter) and exc.param_hint:
+        hint = str(exc.param_hint)
+    if isinstance(exc, click.MissingParameter):
+        return f"{hint} を指定してください"
+    if isinstance(exc, click.NoSuchOption):
+        return f"{exc.option_name} というオプションはありません"
+    if isinstance(exc, click.BadParameter):
+        return f"{hint}: 値が正しくありません（{exc.message}）"
+    return exc.format_message()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point (``pilots``)."""
-    cli.main(args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS")
+    """Console-script entry point (``pilots``): every failure ends in one ``エラー:`` line."""
+    try:
+        code = cli.main(
+            args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS", standalone_mode=False
+        )
+    except click.UsageError as exc:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        click.echo(f"エラー: {_usage_message(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"エラー: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("中断しました", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

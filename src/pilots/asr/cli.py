@@ -11,7 +11,7 @@ from typing import TextIO
 import click
 
 from pilots.asr.result import format_duration
-from pilots.cli import App, json_option, pass_app
+from pilots.cli import DATE, App, json_option, pass_app
 from pilots.errors import ConfigError, PilotsError
 
 FORMAT_CHOICES = ("docx", "md", "txt", "srt", "vtt", "json")
@@ -56,18 +56,6 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _meeting_date(value: str | None) -> date | None:
-    from pilots.calendar import parse_date
-    from pilots.errors import CalendarError
-
-    if not value:
-        return None
-    try:
-        return parse_date(value)
-    except CalendarError as exc:
-        raise ConfigError("--date", str(exc)) from None
-
-
 @asr_group.command("transcribe")
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -107,7 +95,10 @@ def _meeting_date(value: str | None) -> date | None:
 @click.option("--dept", default="", help="所属名（ジョブの記録と議事録の見出しに使います）。")
 @click.option("--title", default="", help="会議名。")
 @click.option(
-    "--date", "meeting_date", help="会議の日付（2019-05-01、令和元年5月1日、R1.5.1 など）。"
+    "--date",
+    "meeting_date",
+    type=DATE,
+    help="会議の日付（2019-05-01、令和元年5月1日、R1.5.1 など）。",
 )
 @click.option("--place", default="", help="場所。")
 @click.option("--attendees", default="", help="出席者。")
@@ -144,7 +135,7 @@ def transcribe_command(
     fillers: str,
     dept: str,
     title: str,
-    meeting_date: str | None,
+    meeting_date: date | None,
     place: str,
     attendees: str,
     language: str,
@@ -175,7 +166,7 @@ def transcribe_command(
         stems[path.stem] = path
     meeting = MeetingInfo(
         title=title,
-        date=_meeting_date(meeting_date),
+        date=meeting_date,
         place=place,
         attendees=attendees,
         department=dept,

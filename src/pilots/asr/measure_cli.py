@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pilots.asr.cli import asr_group
-from pilots.cli import App, json_option, pass_app
-from pilots.errors import CalendarError, ConfigError
+from pilots.cli import App, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary, JobFigures
@@ -181,34 +180,11 @@ def import_command(app: App, file: str, as_json: bool) -> None:
         click.echo(format_table(["行", "理由"], [(r.line, r.reason) for r in result.rejected]))
 
 
-def _period(fiscal_year: int, kind: str, as_of: str | None) -> Period:
-    from pilots.calendar import parse_date, period
-
-    try:
-        end = parse_date(as_of) if as_of else None
-    except CalendarError as exc:
-        raise ConfigError("--as-of", str(exc)) from None
-    try:
-        return period(fiscal_year, kind, end)
-    except CalendarError as exc:
-        raise ConfigError("--as-of" if as_of else "--fy", str(exc)) from None
-
-
 @asr_group.command("summary")
-@click.option("--fy", "fiscal_year", type=int, required=True, help="年度（2019 = 令和元年度）。")
-@click.option(
-    "--period",
-    "kind",
-    type=click.Choice(["interim", "final"]),
-    required=True,
-    help="interim（中間: 4月〜9月）または final（最終: 4月〜3月）。",
-)
-@click.option("--as-of", "as_of", help="基準日（期間の終わりを置き換えます。例: 2019-12-31）。")
+@period_options
 @json_option
 @pass_app
-def summary_command(
-    app: App, fiscal_year: int, kind: str, as_of: str | None, as_json: bool
-) -> None:
+def summary_command(app: App, period: Period, as_json: bool) -> None:
     """期間の利用所属数、削減時間、月平均削減時間を集計します（SPEC §3）。
 
     修正時間の報告がないジョブは利用として数え、削減時間には含めず一覧に示します。
@@ -216,9 +192,8 @@ def summary_command(
     from pilots.asr.measure import summarize
     from pilots.output import to_json
 
-    chosen = _period(fiscal_year, kind, as_of)
     with app.session() as session:
-        summary = summarize(session, chosen, default_rate=app.settings.get("default_baseline_rate"))
+        summary = summarize(session, period, default_rate=app.settings.get("default_baseline_rate"))
     if as_json:
         click.echo(to_json(summary))
         return

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import App, pass_app
+from pilots.cli import App, pass_app, period_options
+
+if TYPE_CHECKING:
+    from pilots.calendar import Period
 
 DEFAULT_PLAN = Path("data") / "demo" / "plan.yaml"
 
 
-def _as_of(value: str | None) -> date | None:
-    from pilots.calendar import parse_date
-    from pilots.errors import CalendarError, ConfigError
-
-    if not value:
-        return None
-    try:
-        return parse_date(value)
-    except CalendarError as exc:
-        raise ConfigError("--as-of", str(exc)) from None
-
-
 @click.command("report")
-@click.option(
-    "--fy", "fiscal_year", type=int, required=True, help="年度（西暦、例: 2019 = 令和元年度）。"
-)
-@click.option(
-    "--period",
-    "kind",
-    type=click.Choice(["interim", "final"]),
-    required=True,
-    help="interim（中間: 9月末まで）または final（最終: 3月末まで）。",
-)
-@click.option("--as-of", "as_of", help="基準日（期間の終わりを置き換えます。例: 2020-01-31）。")
+@period_options
 @click.option(
     "--plan",
     "plan_path",
@@ -61,9 +43,7 @@ def _as_of(value: str | None) -> date | None:
 @pass_app
 def report_command(
     app: App,
-    fiscal_year: int,
-    kind: str,
-    as_of: str | None,
+    period: Period,
     plan_path: Path | None,
     formats: tuple[str, ...],
     out_dir: Path,
@@ -73,25 +53,24 @@ def report_command(
     計画ファイルの指標ごとに、実績値を元データから集計して目標と比べ（達成・未達・測定中）、
     スケジュールの進み具合、グラフ、集計方法、除外したデータを載せます。
     """
-    from pilots.calendar import period
     from pilots.errors import ConfigError
     from pilots.report.build import build_report
     from pilots.report.plan import load_plan
     from pilots.report.writers import write_report
 
     plan = load_plan(plan_path or DEFAULT_PLAN)
-    if plan.fiscal_year != fiscal_year:
+    if plan.fiscal_year != period.fiscal_year:
         raise ConfigError(
             "--fy",
-            f"計画ファイル {plan.path} は {plan.fiscal_year} 年度の計画です（--fy {fiscal_year}）",
+            f"計画ファイル {plan.path} は {plan.fiscal_year} 年度の計画です"
+            f"（--fy {period.fiscal_year}）",
         )
-    the_period = period(fiscal_year, kind, _as_of(as_of))
     settings = app.settings
     with app.session() as session:
         report = build_report(
             session,
             plan,
-            the_period,
+            period,
             default_baseline_rate=settings.get("default_baseline_rate"),
             satisfaction_target=settings.get("satisfaction_target"),
             rpa_target=settings.get("rpa_target_rate"),

@@ -226,15 +226,14 @@ def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSum
     )
     by_month: dict[tuple[str, int, str, str], list[int]] = {}
     for scenario_key, status, status_raw, run_day, runs, cases_sum, cases_n in days:
-        key = (scenario_key, run_day // 100, status, status_raw)
+        key = (scenario_key, int(run_day or 0) // 100, status, status_raw)
         totals = by_month.get(key)
         if totals is None:
-            by_month[key] = [runs, cases_sum or 0, cases_n]
+            by_month[key] = [runs, int(cases_sum or 0), cases_n]
         else:
             totals[0] += runs
-            totals[1] += cases_sum or 0
+            totals[1] += int(cases_sum or 0)
             totals[2] += cases_n
-    groups = [(k[0], k[1], k[2], k[3], *v) for k, v in by_month.items()]
 
     per_task: dict[int, _Minutes] = defaultdict(_Minutes)
     per_month: dict[int, _Minutes] = defaultdict(_Minutes)
@@ -242,8 +241,7 @@ def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSum
     other_by_status: dict[str, int] = defaultdict(int)
     unmatched_by_name: dict[str, int] = defaultdict(int)
     unmatched_runs = 0
-    for scenario_key, month_value, status, status_raw, runs, cases_sum, cases_n in groups:
-        month = int(month_value or 0)
+    for (scenario_key, month, status, status_raw), (runs, cases_sum, cases_n) in by_month.items():
         task_pk = owner.get(scenario_key)
         if task_pk is None:
             unmatched_runs += runs

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import App, json_option, pass_app
-from pilots.errors import CalendarError, ConfigError
+from pilots.cli import DATE, App, json_option, pass_app
 
 if TYPE_CHECKING:
     from pilots.survey.measure import SurveySummary
@@ -116,29 +116,25 @@ def import_command(
 @click.option(
     "--as-of",
     "as_of",
+    type=DATE,
     help="基準日（この日の終わりまでに完了した回答だけを数えます。例: 2019-09-30）。",
 )
 @json_option
 @pass_app
 def summary_command(
-    app: App, survey: str | None, target: float | None, as_of: str | None, as_json: bool
+    app: App, survey: str | None, target: float | None, as_of: date | None, as_json: bool
 ) -> None:
     """満足度（大変満足＋満足の割合）、95%信頼区間、目標の達成を集計します（SPEC §5）。
 
     --as-of を付けると、その日までに完了した回答だけを数えます（中間報告用）。
     完了時刻のない回答は常に数えます。
     """
-    from pilots.calendar import parse_date
     from pilots.output import to_json
     from pilots.survey.measure import summarize_survey
 
-    try:
-        cutoff = parse_date(as_of) if as_of is not None else None
-    except CalendarError as exc:
-        raise ConfigError("--as-of", exc.message) from None
     chosen = app.settings.get("satisfaction_target") if target is None else target
     with app.session() as session:
-        summary = summarize_survey(session, survey, target=chosen, as_of=cutoff)
+        summary = summarize_survey(session, survey, target=chosen, as_of=as_of)
     if as_json:
         click.echo(to_json(summary))
         return

@@ -602,17 +602,16 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
 
 
 def _rpa_context(session: Session, request: Request, settings: Settings) -> dict[str, Any]:
+    from pilots.calendar import period
     from pilots.rpa.catalog import list_tasks
-    from pilots.rpa.measure import summarise
+    from pilots.rpa.measure import summarize
 
     fiscal_year, kind, as_of, error = _period_args(request)
     summary = None
     try:
-        summary = summarise(
+        summary = summarize(
             session,
-            fiscal_year,
-            kind,
-            as_of=as_of,
+            period(fiscal_year, kind, as_of),
             target_rate=settings.get("rpa_target_rate"),
         )
     except PilotsError as exc:
@@ -922,7 +921,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         403: "この操作はできません",
         405: "この操作はできません",
     }
-    message = exc.detail if exc.detail and exc.detail not in ("Not Found", "Forbidden") else ""
+    # Starlette's own details are English ("Not Found"); ours are Japanese.
+    message = exc.detail if exc.detail and not exc.detail.isascii() else ""
     return _render(
         ctx,
         "error.html",
@@ -996,10 +996,10 @@ class LimitAndHeaders:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    mb = (limit - 1024 * 1024) / 1024 / 1024
+    mb = uploads.format_mb(limit - 1024 * 1024)
     body = (
         "<!doctype html><html lang=ja><meta charset=utf-8><title>ファイルが大きすぎます</title>"
-        f"<p>ファイルが大きすぎます（上限 {mb:g} MB）。</p><p><a href=/>戻る</a></p></html>"
+        f"<p>ファイルが大きすぎます（上限 {mb} MB）。</p><p><a href=/>戻る</a></p></html>"
     ).encode()
     await send(
         {

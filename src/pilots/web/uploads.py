@@ -85,6 +85,11 @@ def display_name(name: str | None) -> str:
     return text[:200] or "無題"
 
 
+def format_mb(size: int) -> str:
+    """Bytes as MB for messages: 0.05, 500, 1,500."""
+    return f"{size / 1024 / 1024:,.2f}".rstrip("0").rstrip(".")
+
+
 def limit_bytes(limit_mb: float) -> int:
     """The ``upload_limit_mb`` setting in bytes."""
     return int(limit_mb * 1024 * 1024)
@@ -124,7 +129,7 @@ def save(
                 size += len(block)
                 if size > limit:
                     raise UploadTooLarge(
-                        f"{shown}: ファイルが大きすぎます（上限 {limit / 1024 / 1024:g} MB）"
+                        f"{shown}: ファイルが大きすぎます（上限 {format_mb(limit)} MB）"
                     )
                 digest.update(block)
                 out.write(block)

@@ -1,0 +1,557 @@
+"""The web app through Starlette's TestClient: pages, users and roles, CSRF, uploads, escaping."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from pilots import db
+from pilots.cli import cli
+from pilots.config import Settings
+from pilots.models import AsrJob, WebJob, WebUpload
+from pilots.web import auth, queue
+from pilots.web.app import WebConfig, create_app
+from tests.conftest import DATA
+from tests.test_web_queue import cut_clip
+
+PAGES = ("/minutes", "/rpa", "/survey", "/report")
+
+
+class Web:
+    """A test client on a fresh app, with helpers for the CSRF token and uploads."""
+
+    def __init__(self, client: TestClient, data_dir: Path, db_url: str) -> None:
+        self.client = client
+        self.data_dir = data_dir
+        self.db_url = db_url
+
+    def token(self, path: str = "/") -> str:
+        page = self.client.get(path)
+        found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert found, page.text
+        return found.group(1)
+
+    def login(self, name: str, password: str) -> None:
+        response = self.client.post(
+            "/login",
+            data={"username": name, "password": password, "csrf_token": self.token("/login")},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+
+    def post(
+        self,
+        path: str,
+        data: dict[str, str] | None = None,
+        files: list[tuple[str, tuple[str, bytes]]] | None = None,
+        *,
+        token_from: str | None = None,
+    ) -> object:
+        form = {"csrf_token": self.token(token_from or "/"), **(data or {})}
+        return self.client.post(path, data=form, files=files or [], follow_redirects=True)
+
+    def session(self) -> object:
+        engine = db.make_engine(self.db_url)
+        return engine, db.session_factory(engine)
+
+
+def _make(tmp_path: Path, db_url: str, *, require_users: bool = False, **env: str) -> TestClient:
+    data_dir = tmp_path / "data"
+    settings = Settings({"PILOTS_DATA_DIR": str(data_dir), **env})
+    config = WebConfig(
+        settings=settings,
+        db_url=db_url,
+        users_file=data_dir / "users.json",
+        require_users=require_users,
+    )
+    return TestClient(create_app(config))
+
+
+@pytest.fixture
+def web(tmp_path: Path, db_url: str) -> Iterator[Web]:
+    with _make(tmp_path, db_url) as client:
+        yield Web(client, tmp_path / "data", db_url)
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> auth.UserStore:
+    store = auth.UserStore(tmp_path / "data" / "users.json")
+    store.add("clerk1", "clerk", "clerk-pass-1", "総務課")
+    store.add("rpa1", "rpa", "rpa-pass-12")
+    store.add("eval1", "evaluator", "eval-pass-1")
+    store.add("admin1", "admin", "admin-pass-1")
+    return store
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return cut_clip(tmp_path_factory.mktemp("clip") / "clip.wav", 6.0, 2.0).read_bytes()
+
+
+def _count(web: Web, model: type) -> int:
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        n = session.scalar(select(func.count()).select_from(model))
+    engine.dispose()
+    return int(n or 0)
+
+
+# --- pages and single-user mode ----------------------------------------------------
+
+
+def test_single_user_mode_opens_every_page(web: Web) -> None:
+    home = web.client.get("/")
+    assert home.status_code == 200
+    for path in PAGES:
+        page = web.client.get(path)
+        assert page.status_code == 200, path
+        assert '<html lang="ja">' in page.text
+        assert 'href="/static/style.css"' in page.text  # served by the app, no CDN
+        assert "https://" not in page.text and "http://" not in page.text
+    for label in ("議事録作成", "RPA", "満足度調査", "効果測定レポート"):
+        assert label in home.text
+    assert web.client.get("/static/style.css").status_code == 200
+    assert web.client.get("/static/app.js").status_code == 200
+
+
+def test_security_headers(web: Web) -> None:
+    page = web.client.get("/minutes")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "httponly" in page.headers["set-cookie"].lower()
+    assert "samesite=strict" in page.headers["set-cookie"].lower()
+
+
+def test_every_input_has_a_label(web: Web) -> None:
+    for path in PAGES:
+        text = web.client.get(path).text
+        ids = re.findall(r'<(?:input|select)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', text)
+        inputs = re.findall(r"<(?:input|select)(?![^>]*type=\"hidden\")[^>]*>", text)
+        assert len(ids) == len(inputs), path
+        for ident in ids:
+            assert f'for="{ident}"' in text, (path, ident)
+
+
+# --- users and roles ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "allowed"),
+    [
+        ("clerk1", "clerk-pass-1", {"/minutes"}),
+        ("rpa1", "rpa-pass-12", {"/rpa"}),
+        ("eval1", "eval-pass-1", {"/survey", "/report"}),
+        ("admin1", "admin-pass-1", set(PAGES)),
+    ],
+)
+def test_each_page_opens_to_its_roles(
+    web: Web, users: auth.UserStore, name: str, password: str, allowed: set[str]
+) -> None:
+    for path in PAGES:
+        response = web.client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+    web.login(name, password)
+    for path in PAGES:
+        expected = 200 if path in allowed else 403
+        assert web.client.get(path).status_code == expected, (name, path)
+    nav = web.client.get("/").text
+    for path in PAGES:
+        assert (f'href="{path}"' in nav) == (path in allowed)
+
+
+def test_wrong_password_and_unknown_user_are_refused(web: Web, users: auth.UserStore) -> None:
+    for name, password in (("clerk1", "wrong-password"), ("nobody", "clerk-pass-1")):
+        response = web.client.post(
+            "/login",
+            data={"username": name, "password": password, "csrf_token": web.token("/login")},
+        )
+        assert response.status_code == 401
+        assert "利用者名またはパスワードが違います" in response.text
+    assert web.client.get("/minutes", follow_redirects=False).status_code == 303
+
+
+def test_login_redirects_only_within_the_site(web: Web, users: auth.UserStore) -> None:
+    response = web.client.post(
+        "/login?next=//evil.example/",
+        data={"username": "admin1", "password": "admin-pass-1", "csrf_token": web.token("/login")},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_logout_ends_the_session(web: Web, users: auth.UserStore) -> None:
+    web.login("admin1", "admin-pass-1")
+    assert web.client.get("/rpa").status_code == 200
+    web.post("/logout", token_from="/")
+    assert web.client.get("/rpa", follow_redirects=False).status_code == 303
+
+
+def test_a_tampered_session_cookie_is_ignored(web: Web, users: auth.UserStore) -> None:
+    web.login("clerk1", "clerk-pass-1")
+    cookie = web.client.cookies["pilots_session"]
+    body, mac = cookie.rsplit(".", 1)
+    forged = auth._b64(b'{"u": "admin1", "csrf": "x", "iat": 9999999999}')
+    web.client.cookies.clear()
+    web.client.cookies.set("pilots_session", forged + "." + mac)
+    assert web.client.get("/rpa", follow_redirects=False).status_code == 303
+
+
+def test_public_server_without_users_refuses_requests(tmp_path: Path, db_url: str) -> None:
+    with _make(tmp_path, db_url, require_users=True) as client:
+        assert client.get("/minutes").status_code == 503
+
+
+def test_serve_on_another_address_needs_users(tmp_path: Path) -> None:
+    env = {"PILOTS_DATA_DIR": str(tmp_path / "data")}
+    result = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{tmp_path / 'p.db'}", "serve", "--host", "0.0.0.0"], env=env
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("エラー: 0.0.0.0 で待ち受けるには利用者の登録")
+
+
+def test_users_commands(tmp_path: Path) -> None:
+    env = {"PILOTS_DATA_DIR": str(tmp_path / "data")}
+    base = ["--db", f"sqlite:///{tmp_path / 'p.db'}", "users"]
+    runner = CliRunner()
+    added = runner.invoke(
+        cli, [*base, "add", "sato", "--role", "clerk", "--dept", "総務課", "--password-stdin"],
+        input="secret-pass\n", env=env,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    text = (tmp_path / "data" / "users.json").read_text(encoding="utf-8")
+    assert "secret-pass" not in text and "scrypt$" in text
+    assert (tmp_path / "data" / "users.json").stat().st_mode & 0o077 == 0
+    listing = runner.invoke(cli, [*base, "list"], env=env)
+    assert "sato" in listing.output and "clerk" in listing.output and "総務課" in listing.output
+    short = runner.invoke(
+        cli, [*base, "add", "kato", "--role", "rpa", "--password-stdin"], input="short\n", env=env
+    )
+    assert short.exit_code == 1 and "8文字以上" in short.stderr
+    bad = runner.invoke(
+        cli, [*base, "add", "../x", "--role", "rpa", "--password-stdin"], input="x" * 9, env=env
+    )
+    assert bad.exit_code == 1
+    assert runner.invoke(cli, [*base, "remove", "sato"], env=env).exit_code == 0
+    assert runner.invoke(cli, [*base, "remove", "sato"], env=env).exit_code == 1
+    assert (
+        auth.UserStore(tmp_path / "data" / "users.json").authenticate("sato", "secret-pass") is None
+    )
+
+
+def test_password_hashes() -> None:
+    stored = auth.hash_password("パスワード123")
+    assert auth.verify_password("パスワード123", stored)
+    assert not auth.verify_password("パスワード124", stored)
+    assert auth.hash_password("パスワード123") != stored  # salted
+    assert not auth.verify_password("x", "garbage")
+
+
+# --- CSRF -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/minutes", "/rpa/runs", "/rpa/catalog", "/survey", "/logout"])
+def test_posts_without_the_csrf_token_are_refused(web: Web, path: str) -> None:
+    web.client.get("/")
+    files = [("file", ("a.csv", b"a,b\n1,2\n"))]
+    missing = web.client.post(path, files=files)
+    assert missing.status_code == 403
+    wrong = web.client.post(path, data={"csrf_token": "forged"}, files=files)
+    assert wrong.status_code == 403
+    assert _count(web, WebUpload) == 0
+
+
+def test_a_form_posted_from_another_site_is_refused(web: Web, clip: bytes) -> None:
+    token = web.token("/minutes")
+    response = web.client.post(
+        "/minutes",
+        data={"csrf_token": token},
+        files=[("audio", ("m.wav", clip))],
+        headers={"Origin": "http://evil.example"},
+    )
+    assert response.status_code == 403
+    assert _count(web, WebJob) == 0
+
+
+def test_the_csrf_token_of_another_session_does_not_work(web: Web, tmp_path: Path) -> None:
+    other = TestClient(web.client.app)
+    page = other.get("/minutes").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    web.client.get("/")
+    response = web.client.post("/minutes", data={"csrf_token": token.group(1)})
+    assert response.status_code == 403
+
+
+# --- uploads: size, content, names ------------------------------------------------------------
+
+
+def test_recordings_are_queued_not_transcribed(web: Web, clip: bytes) -> None:
+    page = web.post(
+        "/minutes",
+        {"department": "総務課", "title": "定例会議", "date": "2019-07-10"},
+        [("audio", ("0710定例.wav", clip)), ("audio", ("0711.wav", clip[:-10]))],
+    )
+    assert page.status_code == 200  # type: ignore[attr-defined]
+    text = page.text  # type: ignore[attr-defined]
+    assert "0710定例.wav: 受け付けました（ジョブ #" in text
+    assert "待機中" in text
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        jobs = list(session.scalars(select(WebJob).order_by(WebJob.id)))
+        assert [(j.state, j.department, j.title, j.meeting_date) for j in jobs] == [
+            ("queued", "総務課", "定例会議", date(2019, 7, 10))
+        ] * 2
+        assert b"".join(queue.audio_chunks(session, jobs[0].id)) == clip
+        uploads = list(session.scalars(select(WebUpload)))
+        assert {u.original_name for u in uploads} == {"0710定例.wav", "0711.wav"}
+        for u in uploads:
+            assert re.fullmatch(r"[0-9a-f]{32}\.audio", u.stored_name)
+            assert (web.data_dir / "uploads" / u.stored_name).is_file()
+    engine.dispose()
+
+
+def test_a_text_file_named_wav_is_refused(web: Web) -> None:
+    page = web.post(
+        "/minutes", {}, [("audio", ("会議.wav", "これは録音ではありません\n".encode()))]
+    )
+    assert "会議.wav: ファイルの中身が 録音（音声ファイル） ではありません" in page.text  # type: ignore[attr-defined]
+    assert _count(web, WebJob) == 0
+    assert list((web.data_dir / "uploads").iterdir()) == []
+
+
+def test_a_binary_file_named_csv_is_refused(web: Web) -> None:
+    page = web.post("/rpa/runs", {"format": "auto"}, [("file", ("log.csv", bytes(range(256)) * 4))])
+    assert page.status_code == 400  # type: ignore[attr-defined]
+    assert "log.csv: ファイルの中身が CSV・Excel（xlsx） ではありません" in page.text  # type: ignore[attr-defined]
+
+
+def test_the_size_limit(tmp_path: Path, db_url: str, clip: bytes) -> None:
+    with _make(tmp_path, db_url, PILOTS_UPLOAD_LIMIT_MB="0.05") as client:
+        web = Web(client, tmp_path / "data", db_url)
+        # Over the limit, but inside the room left for the form: refused by the upload check.
+        big = clip + bytes(60 * 1024)
+        page = web.post("/minutes", {}, [("audio", ("big.wav", big))])
+        assert "big.wav: ファイルが大きすぎます（上限 0.05 MB）" in page.text  # type: ignore[attr-defined]
+        # Far over: the request itself is refused before it is read.
+        huge = client.post(
+            "/minutes",
+            data={"csrf_token": web.token("/minutes")},
+            files=[("audio", ("huge.wav", bytes(3 * 1024 * 1024)))],
+        )
+        assert huge.status_code == 413
+        assert "ファイルが大きすぎます" in huge.text
+        assert _count(web, WebJob) == 0
+        assert list((tmp_path / "data" / "uploads").iterdir()) == []
+
+
+def test_no_path_from_a_request_reaches_the_file_system(web: Web, clip: bytes) -> None:
+    web.post("/minutes", {}, [("audio", ("../../../../tmp/evil.wav", clip))])
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        (upload,) = session.scalars(select(WebUpload))
+        (job,) = session.scalars(select(WebJob))
+    engine.dispose()
+    assert upload.original_name == job.original_name == "evil.wav"
+    assert not Path("/tmp/evil.wav").exists()
+    assert [p.name for p in (web.data_dir / "uploads").iterdir()] == [upload.stored_name]
+    for path in (
+        f"/minutes/jobs/{job.id}/download/..%2F..%2Fusers.json",
+        f"/minutes/jobs/{job.id}/download/exe",
+        "/static/..%2F..%2Fapp.py",
+        "/static/../app.py",
+        "/rpa/..%2Fcatalog",
+    ):
+        assert web.client.get(path).status_code == 404, path
+    assert web.client.post("/rpa/..%2F..%2Fx", data={}).status_code in (403, 404)
+
+
+def test_uploaded_names_and_comments_are_escaped(web: Web, clip: bytes) -> None:
+    evil = '<img src=x onerror="alert(1)">.wav'
+    page = web.post("/minutes", {"title": "<b>会議</b>", "department": "<i>課</i>"},
+                    [("audio", (evil, clip))])  # fmt: skip
+    text = page.text  # type: ignore[attr-defined]
+    assert "<img src=x" not in text and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in text
+    assert "<b>会議</b>" not in text and "&lt;b&gt;会議&lt;/b&gt;" in text
+    survey = web.post(
+        "/survey", {}, [("file", ("survey.csv", (DATA / "rpa/survey.csv").read_bytes()))]
+    )
+    text = survey.text  # type: ignore[attr-defined]
+    assert survey.status_code == 200, text  # type: ignore[attr-defined]
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
+    assert "<b>人事課</b>" not in text
+
+
+# --- 議事録作成: downloads and correction time ----------------------------------------------
+
+
+def _finish_job(web: Web, job_id: int) -> int:
+    """Complete a queued job as a worker would (with a job log entry and drafts)."""
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        claim = queue.claim(session, "test")
+        assert claim is not None and claim.job_id == job_id
+        asr = AsrJob(source="pilots", title="定例", meeting_date=date(2019, 7, 10),
+                     audio_seconds=3600.0, outputs="[]")  # fmt: skip
+        session.add(asr)
+        session.flush()
+        assert queue.complete(
+            session, claim, {"docx": b"PK-docx", "txt": "本文\n".encode()}, asr.id
+        )
+        asr_id = asr.id
+    engine.dispose()
+    return asr_id
+
+
+def test_download_and_correction_time(web: Web, clip: bytes) -> None:
+    web.post("/minutes", {"department": "総務課"}, [("audio", ("7月定例.wav", clip))])
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        job_id = session.scalar(select(WebJob.id))
+    engine.dispose()
+    assert job_id is not None
+    assert web.client.get(f"/minutes/jobs/{job_id}/download/docx").status_code == 404
+    status = web.client.get(f"/minutes/status?ids={job_id}").json()
+    assert status == {
+        "jobs": [{"id": job_id, "state": "queued", "label": "待機中", "progress": 0.0}]
+    }
+    asr_id = _finish_job(web, job_id)
+    page = web.client.get("/minutes").text
+    assert f'href="/minutes/jobs/{job_id}/download/docx"' in page
+    download = web.client.get(f"/minutes/jobs/{job_id}/download/docx")
+    assert download.status_code == 200 and download.content == b"PK-docx"
+    assert (
+        "filename*=UTF-8''7%E6%9C%88%E5%AE%9A%E4%BE%8B.docx"
+        in download.headers["content-disposition"]
+    )
+    assert web.client.get(f"/minutes/jobs/{job_id}/download/txt").text == "本文\n"
+    done = web.post(f"/minutes/jobs/{job_id}/correction", {"minutes": "35"}, token_from="/minutes")
+    assert f"ジョブ #{job_id}: 修正時間 35分を記録しました" in done.text  # type: ignore[attr-defined]
+    bad = web.post(f"/minutes/jobs/{job_id}/correction", {"minutes": "-3"}, token_from="/minutes")
+    assert "修正時間は0以上の分数で入力してください" in bad.text  # type: ignore[attr-defined]
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        asr = session.get(AsrJob, asr_id)
+        assert asr is not None and asr.correction_minutes == 35
+    engine.dispose()
+
+
+def test_a_clerk_sees_only_their_departments_jobs(
+    web: Web, users: auth.UserStore, clip: bytes
+) -> None:
+    web.login("admin1", "admin-pass-1")
+    web.post("/minutes", {"department": "人事課"}, [("audio", ("人事.wav", clip))])
+    web.post("/logout", token_from="/")
+    web.login("clerk1", "clerk-pass-1")
+    web.post("/minutes", {"department": "人事課"}, [("audio", ("総務.wav", clip[:-2]))])
+    page = web.client.get("/minutes").text
+    assert "総務.wav" in page and "人事.wav" not in page  # the clerk's department is forced
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        jobs = {j.original_name: j for j in session.scalars(select(WebJob))}
+    engine.dispose()
+    assert jobs["総務.wav"].department == "総務課"
+    other = jobs["人事.wav"].id
+    assert web.client.get(f"/minutes/jobs/{other}/download/docx").status_code == 404
+    assert web.client.get(f"/minutes/status?ids={other}").json() == {"jobs": []}
+
+
+def test_a_bad_glossary_is_refused_with_its_name(web: Web, clip: bytes) -> None:
+    page = web.post(
+        "/minutes",
+        {},
+        [("audio", ("a.wav", clip)), ("glossary", ("用語集.tsv", bytes(range(256))))],
+    )
+    assert "用語集.tsv" in page.text  # type: ignore[attr-defined]
+    assert _count(web, WebJob) == 0
+    ok = web.post(
+        "/minutes",
+        {},
+        [
+            ("audio", ("a.wav", clip)),
+            ("glossary", ("用語集.tsv", "電子決裁\tでんしけっさい\n".encode("cp932"))),
+        ],
+    )
+    assert "受け付けました" in ok.text  # type: ignore[attr-defined]
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        assert session.scalar(select(WebJob.glossary)) == "電子決裁\tでんしけっさい\n"
+    engine.dispose()
+
+
+# --- RPA, survey, report ---------------------------------------------------------------------
+
+
+def test_rpa_import_shows_the_result_and_the_rejected_row(web: Web) -> None:
+    catalog = web.post(
+        "/rpa/catalog", {}, [("file", ("台帳.csv", (DATA / "rpa/catalog.csv").read_bytes()))]
+    )
+    assert "業務台帳の取り込み結果" in catalog.text  # type: ignore[attr-defined]
+    runs = web.post(
+        "/rpa/runs?fy=2019&period=final",
+        {"format": "wmc"},
+        [("file", ("tasks_201905.csv", (DATA / "rpa/wmc_tasks.csv").read_bytes()))],
+    )
+    text = runs.text  # type: ignore[attr-defined]
+    assert runs.status_code == 200, text  # type: ignore[attr-defined]
+    assert "tasks_201905.csv（wmc, cp932）" in text
+    assert re.search(r'data-figure="rejected">[1-9]', text)
+    assert "読めない行（取り込んでいません）" in text and "2019/02/30" in text
+    assert "uploads/" not in text  # the generated name is never shown
+    again = web.post(
+        "/rpa/runs", {"format": "auto"},
+        [("file", ("same.csv", (DATA / "rpa/wmc_tasks.csv").read_bytes()))],
+    )  # fmt: skip
+    assert re.search(r'data-figure="runs_added">0<', again.text)  # type: ignore[attr-defined]
+    summary = web.client.get("/rpa?fy=2019&period=final").text
+    assert "業務別" in summary and "請求書登録" in summary and "月別" in summary
+
+
+def test_survey_summary_with_interval_and_comments(web: Web) -> None:
+    page = web.post(
+        "/survey",
+        {"survey": "利用者アンケート"},
+        [("file", ("回答.csv", (DATA / "report/survey.csv").read_bytes()))],
+    )
+    text = page.text  # type: ignore[attr-defined]
+    assert page.status_code == 200, text  # type: ignore[attr-defined]
+    assert "調査「利用者アンケート」" in text
+    assert "95%信頼区間" in text and "自由記述" in text
+    assert "利用者アンケート" in web.client.get("/survey").text
+
+
+def test_report_view_and_downloads(web: Web) -> None:
+    page = web.client.get("/report")
+    assert page.status_code == 200 and 'value="2019"' in page.text  # the plan's year
+    view = web.client.get("/report/view?fy=2019&period=final")
+    assert view.status_code == 200
+    assert "<script" not in view.text
+    assert "default-src 'none'" in view.headers["content-security-policy"]
+    for fmt, start in (("html", b"<!"), ("md", b"#"), ("xlsx", b"PK")):
+        response = web.client.get(f"/report/download?fy=2019&period=interim&format={fmt}")
+        assert response.status_code == 200
+        assert response.content.lstrip()[:2].startswith(start[:1]), fmt
+        assert "attachment" in response.headers["content-disposition"]
+    wrong_year = web.client.get("/report/view?fy=2020&period=final")
+    assert wrong_year.status_code == 400 and "2019 年度の計画です" in wrong_year.text
+    bad_date = web.client.get("/report/view?fy=2019&period=final&as_of=nonsense")
+    assert bad_date.status_code == 400
+
+
+def test_upload_display_names() -> None:
+    from pilots.web.uploads import display_name
+
+    assert display_name("C:\\Users\\sato\\会議.m4a") == "会議.m4a"
+    assert display_name("../../etc/passwd") == "passwd"
+    assert display_name("a\x00b\r\n.wav") == "ab.wav"
+    assert display_name("") == "無題"
