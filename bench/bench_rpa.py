@@ -1,4 +1,4 @@
-"""RPA: ingest and summarise a 1,000,000-row WinActor Manager export against pandas.read_csv.
+"""RPA: ingest and summarize a 1,000,000-row WinActor Manager export against pandas.read_csv.
 
 The file is the task export exactly as WinActor Manager on Cloud writes it
 (31-column Japanese header, MS932, CRLF), generated here with a fixed seed:

@@ -418,3 +418,73 @@ def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     # and the database still takes the file afterwards
     again = _wmc_file(tmp_path / "again.csv", 5, start=10_000_000)
     subprocess.run([sys.executable, "-c", _INGEST, url, str(again)], check=True, timeout=120)
+
+
+def _stored(session: Session) -> list[tuple[object, ...]]:
+    columns: tuple[str, ...] = ("format", "run_key", "line", "scenario", "scenario_key")
+    columns += ("status", "status_raw", "final", "started_at", "ended_at", "run_day", "cases")
+    columns += ("robot", "message")
+    runs = session.scalars(select(RpaRun).order_by(RpaRun.format, RpaRun.run_key))
+    return [tuple(getattr(r, c) for c in columns) for r in runs]
+
+
+@pytest.mark.parametrize(
+    "name", ["wmc_tasks.csv", "uipath_jobs_api.csv", "pad_flowsessions.csv", "generic_runs.csv"]
+)
+def test_parser_process_stores_what_one_process_stores(
+    session: Session, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from pilots.rpa import ingest
+
+    import_catalog(session, DATA / "catalog.csv")
+    savepoint = session.begin_nested()
+    alone = ingest_file(session, DATA / name)
+    expected = _stored(session), [(r.line, r.reason, r.raw) for r in list_rejects(session)]
+    savepoint.rollback()
+    session.expire_all()
+    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)  # several batches through the pipe
+    children: list[object] = []
+    in_child = ingest._in_child
+
+    def counted(parser: ingest._Parser) -> object:
+        children.append(parser)
+        return in_child(parser)
+
+    monkeypatch.setattr(ingest, "_in_child", counted)
+    parallel = ingest_file(session, DATA / name)
+    assert children, "the file was not parsed in a second process"
+    assert parallel == alone
+    assert (_stored(session), [(r.line, r.reason, r.raw) for r in list_rejects(session)]) == (
+        expected
+    )
+
+
+def test_parser_process_errors_reach_the_caller(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from pilots.rpa import ingest
+
+    path = _wmc_file(tmp_path / "w.csv", 50)
+    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 5)
+
+    def broken(self: object, line: int, cells: list[str]) -> tuple[object, ...]:
+        raise OSError("disk gone")
+
+    with monkeypatch.context() as m:  # the parser process fails: its error is raised here
+        m.setattr(ingest._Normaliser, "__call__", broken)
+        with pytest.raises(OSError, match="disk gone"):
+            ingest_file(session, path)
+    assert not multiprocessing.active_children()
+
+    def full(self: object, rows: list[tuple[object, ...]]) -> None:
+        raise RuntimeError("database full")
+
+    with monkeypatch.context() as m:  # storing fails: the parser process is stopped
+        m.setattr(ingest._BulkStatement, "write", full)
+        with pytest.raises(RuntimeError, match="database full"):
+            ingest_file(session, path)
+    assert not multiprocessing.active_children()

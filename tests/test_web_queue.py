@@ -217,26 +217,33 @@ def test_worker_transcribes_a_queued_recording(
 
 @pytest.mark.slow
 def test_heartbeats_keep_a_long_job_from_being_requeued(
-    engine: Engine, clips: list[Path], model_dir: Path, tmp_path: Path
+    engine: Engine, model_dir: Path, tmp_path: Path
 ) -> None:
-    """A lease of 1 s is renewed every 0.25 s while the model works: no other worker steals it."""
+    """A 2 s lease, renewed every 0.5 s while the model works on 20 s of audio: nobody steals it."""
     factory = _factory(engine)
-    job_id = _enqueue(factory, clips[1].read_bytes())
+    job_id = _enqueue(factory, cut_clip(tmp_path / "long.wav", 0.0, 20.0).read_bytes())
     env = {
         "PILOTS_MODEL_DIR": str(model_dir),
         "PILOTS_DATA_DIR": str(tmp_path / "data"),
-        "PILOTS_WORKER_STALE_SECONDS": "1",
+        "PILOTS_WORKER_STALE_SECONDS": "2",
     }
     first = Worker(factory, Settings(env), name="first")
+    first._model()  # loaded before the clock starts: the lease covers the transcription
     thief = Worker(factory, Settings(env), name="thief")
-    result: list[object] = []
-    thread = threading.Thread(target=lambda: result.append(first.run_one()))
+    thread = threading.Thread(target=first.run_one)
+    started = time.monotonic()
     thread.start()
+    while thread.is_alive():  # the thief starts once the first worker holds the job
+        with db.session_scope(factory) as session:
+            if session.scalar(select(WebJob.worker).where(WebJob.id == job_id)) == "first":
+                break
+        time.sleep(0.05)
     stolen = []
     while thread.is_alive():
         stolen.append(thief.run_one())
         time.sleep(0.3)
     thread.join()
+    assert time.monotonic() - started > 2, "the job should outlast its lease"
     assert all(s is None for s in stolen)
     with db.session_scope(factory) as session:
         job = session.get(WebJob, job_id)

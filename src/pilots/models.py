@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -288,11 +287,7 @@ class RpaRun(Base):
     """
 
     __tablename__ = "rpa_runs"
-    __table_args__ = (
-        UniqueConstraint("format", "run_key", name="uq_rpa_runs_format_run_key"),
-        # Covers the summary's GROUP BY: read in this order, no sort and no table rows.
-        Index("ix_rpa_runs_summary", "scenario_key", "status", "status_raw", "run_day", "cases"),
-    )
+    __table_args__ = (UniqueConstraint("format", "run_key", name="uq_rpa_runs_format_run_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("rpa_imports.id"))

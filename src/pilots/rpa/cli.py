@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import App, json_option, pass_app
-from pilots.errors import ConfigError, PilotsError
+from pilots.cli import App, json_option, pass_app, period_options
+from pilots.errors import ConfigError
 from pilots.rpa.formats import FORMAT_NAMES
 
 if TYPE_CHECKING:
+    from pilots.calendar import Period
     from pilots.rpa.measure import RpaSummary
 
 
@@ -220,14 +221,7 @@ def unmatched_command(app: App, as_json: bool) -> None:
 
 
 @rpa_group.command("summary")
-@click.option("--fy", "fiscal_year", type=int, required=True, help="年度（2019 = 令和元年度）。")
-@click.option(
-    "--period",
-    type=click.Choice(("interim", "final")),
-    required=True,
-    help="interim（中間、9月末まで）または final（最終、3月末まで）。",
-)
-@click.option("--as-of", "as_of", metavar="DATE", help="基準日（期間の終わりを置き換えます）。")
+@period_options
 @click.option(
     "--target",
     type=float,
@@ -236,30 +230,14 @@ def unmatched_command(app: App, as_json: bool) -> None:
 )
 @json_option
 @pass_app
-def summary_command(
-    app: App,
-    fiscal_year: int,
-    period: str,
-    as_of: str | None,
-    target: float | None,
-    as_json: bool,
-) -> None:
+def summary_command(app: App, period: Period, target: float | None, as_json: bool) -> None:
     """RPAによる削減時間と削減率を、業務・所属・月ごとに集計します（SPEC §4 の規則）。"""
-    from pilots.calendar import parse_date
-    from pilots.calendar import period as fiscal_period
     from pilots.output import to_json
     from pilots.rpa.measure import summarize
 
-    day = None
-    if as_of is not None:
-        try:
-            day = parse_date(as_of)
-        except PilotsError as exc:
-            raise ConfigError("--as-of", str(exc)) from None
     target_rate = _rate_option(app, target, "--target")
-    span = fiscal_period(fiscal_year, period, day)
     with app.session() as session:
-        summary = summarize(session, span, target_rate=target_rate)
+        summary = summarize(session, period, target_rate=target_rate)
     if as_json:
         click.echo(to_json(summary))
         return

@@ -38,6 +38,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -658,10 +659,13 @@ PARALLEL_BYTES = 8 << 20
 
 
 def _parallel(log: LogFile) -> bool:
+    # Forking is safe only where no other thread may hold a lock the child
+    # would need (a web server's threads): the command line, the benchmarks.
     return (
         log.encoding is not None
         and log.path.stat().st_size >= PARALLEL_BYTES
         and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
         and "fork" in multiprocessing.get_all_start_methods()
     )
 

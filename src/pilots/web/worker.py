@@ -130,7 +130,14 @@ class Worker:
         if claim is None:
             return None
         self.log(f"ジョブ #{claim.job_id}: 開始（{claim.attempt}回目、{self.name}）")
-        outcome = self.process(claim)
+        try:
+            outcome = self.process(claim)
+        except KeyboardInterrupt:
+            # Stopped by hand: the job goes back to the queue at once, not after the timeout.
+            with db.session_scope(self.factory) as session:
+                queue.release(session, claim)
+            self.log(f"ジョブ #{claim.job_id}: 中断したため待ち行列に戻しました")
+            raise
         if outcome.state == "done":
             self.log(f"ジョブ #{claim.job_id}: 完了（議事録ジョブ #{outcome.asr_job_id}）")
         elif outcome.state == "failed":
