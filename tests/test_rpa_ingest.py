@@ -452,6 +452,9 @@ def test_parser_process_stores_what_one_process_stores(
         return in_child(parser)
 
     monkeypatch.setattr(ingest, "_in_child", counted)
+    # Earlier tests in this process may leave a harmless daemon thread (tqdm's monitor, from
+    # the speech model); `pilots rpa ingest` runs in a process of its own, where none exists.
+    monkeypatch.setattr(ingest.threading, "active_count", lambda: 1)
     parallel = ingest_file(session, DATA / name)
     assert children, "the file was not parsed in a second process"
     assert parallel == alone
