@@ -223,6 +223,9 @@ def test_ctrl_c_leaves_no_output_files(tmp_path: Path, model_dir: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # A shell that starts a job in the background ignores SIGINT for it, and an ignored
+        # signal stays ignored across exec: give the child the terminal's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stderr is not None
     seen = b""
