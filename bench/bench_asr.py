@@ -43,19 +43,18 @@ PLAIN = textwrap.dedent(
 )
 
 
-def _run_measured(args: list[str]) -> tuple[float, int, str]:
-    """Like _run, but reads the child's own peak RSS through wait4."""
+def _run_measured(args: list[str]) -> tuple[float, int, float]:
+    """Run a command; return its wall time, its own peak RSS (bytes) and CPU time, via wait4."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
         proc = subprocess.Popen(args, stdout=out_f, stderr=err_f, text=True)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.perf_counter() - start
-        out_f.seek(0)
         err_f.seek(0)
         if proc.returncode:
             raise RuntimeError(f"{args[:4]} failed: {err_f.read()[-2000:]}")
-        return elapsed, usage.ru_maxrss * 1024, out_f.read()
+        return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def _pilots(args: list[str]) -> list[str]:
@@ -107,11 +106,18 @@ def run() -> list[Comparison]:
         )
         # Alternate the two, three times each, and keep each one's best: a single run on
         # two shared cores varies by ±15%, more than the difference being measured.
-        plain_times, pilots_times = [], []
+        plain_runs = []
+        pilots_runs = []
         for _ in range(REPEAT):
-            plain_times.append(_run_measured(plain_cmd)[0])
-            pilots_times.append(_run_measured(pilots_cmd)[0])
-        plain_time, pilots_time = min(plain_times), min(pilots_times)
+            plain_runs.append(_run_measured(plain_cmd))
+            pilots_runs.append(_run_measured(pilots_cmd))
+        plain_time, pilots_time = min(r[0] for r in plain_runs), min(r[0] for r in pilots_runs)
+        plain_cpu, pilots_cpu = min(r[2] for r in plain_runs), min(r[2] for r in pilots_runs)
+        print(
+            f"CPU time (user + system, best of {REPEAT}): pilots {pilots_cpu:.1f} s, "
+            f"plain faster-whisper {plain_cpu:.1f} s, ratio {pilots_cpu / plain_cpu:.2f}",
+            flush=True,
+        )
         audio_minutes = sum(_duration(p) for p in SAMPLES) / 60
         results.append(
             Comparison(
