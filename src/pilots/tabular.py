@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -59,6 +60,39 @@ class Row:
     def text(self, name: str) -> str:
         """The cell as trimmed text ('' for a missing or empty cell)."""
         return as_text(self.values.get(name))
+
+    def number(
+        self,
+        path: str | Path,
+        name: str,
+        label: str,
+        *,
+        positive: bool = False,
+        blank: float | None = None,
+    ) -> float:
+        """The cell as a number ≥ 0 (> 0 with ``positive``); a blank cell gives ``blank``.
+
+        Raises:
+            InputFileError: the cell is blank (and ``blank`` is None), not a number,
+                negative, or zero where ``positive``; it names the row and column.
+        """
+        if self.text(name) == "":
+            if blank is not None:
+                return blank
+            raise InputFileError(path, f"{label}が空です", line=self.line, column=label)
+        try:
+            value = parse_number(self.values.get(name), label)
+        except ValueError as exc:
+            raise InputFileError(path, str(exc), line=self.line, column=label) from None
+        if value < 0 or (positive and value == 0):
+            bound = "0より大きい数値" if positive else "0以上の数値"
+            raise InputFileError(
+                path,
+                f"{label}は{bound}にしてください: {self.text(name)}",
+                line=self.line,
+                column=label,
+            )
+        return value
 
 
 @dataclass
@@ -218,6 +252,27 @@ def _cell(value: Any) -> Any:
     if isinstance(value, datetime) and value.hour == value.minute == value.second == 0:
         return value.date()
     return value
+
+
+def parse_number(value: Any, label: str) -> float:
+    """A finite number from a cell: a number, or text such as ``９０``, ``1,234`` or `` 12 ``.
+
+    Raises:
+        ValueError: the cell is no finite number; the message names ``label``.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{label}が数値ではありません: {value}")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = normalize_name(as_text(value)).replace(",", "").replace(" ", "")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{label}が数値ではありません: {as_text(value)}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{label}が数値ではありません: {as_text(value)}")
+    return number
 
 
 def as_text(value: Any) -> str:

@@ -37,7 +37,7 @@ from pilots.calendar import Period, fiscal_year_bounds, format_date, parse_iso_o
 from pilots.errors import CalendarError, ConfigError, InputFileError, NotFoundError
 from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Department
 from pilots.org import DepartmentResolver
-from pilots.tabular import Column, as_text, read_table
+from pilots.tabular import Column, as_text, parse_number, read_table
 from pilots.text import normalize_name
 
 UNKNOWN_DEPARTMENT = "所属不明"
@@ -73,26 +73,17 @@ def _number(value: Any, label: str, *, minutes: bool = False) -> float:
     Raises:
         ValueError: the cell is no finite number; the message names ``label``.
     """
-    number: float
-    if isinstance(value, bool):
-        raise ValueError(f"{label}が数値ではありません: {value}")
-    if isinstance(value, int | float):
-        number = float(value)
-    elif minutes and isinstance(value, timedelta):
-        number = value.total_seconds() / 60
-    elif minutes and isinstance(value, time):
-        number = value.hour * 60 + value.minute + value.second / 60
-    else:
-        text = normalize_name(as_text(value)).replace(",", "").replace(" ", "")
-        if minutes:
-            text = text.removesuffix("分")
+    if minutes and isinstance(value, timedelta):
+        return value.total_seconds() / 60
+    if minutes and isinstance(value, time):
+        return value.hour * 60 + value.minute + value.second / 60
+    if minutes and isinstance(value, str):
+        trimmed = normalize_name(value).removesuffix("分")
         try:
-            number = float(text)
+            return parse_number(trimmed, label)
         except ValueError:
             raise ValueError(f"{label}が数値ではありません: {as_text(value)}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{label}が数値ではありません: {as_text(value)}")
-    return number
+    return parse_number(value, label)
 
 
 def _blank(value: Any) -> bool:

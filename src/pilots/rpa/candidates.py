@@ -33,7 +33,6 @@ candidate with unanswered criteria stays ranked and lists them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,23 +123,6 @@ def _answer(path: str | Path, row: Row, name: str, label: str) -> bool | None:
     )
 
 
-def _amount(path: str | Path, row: Row, name: str, label: str) -> float:
-    text = normalize_name(row.text(name)).replace(",", "")
-    if not text:
-        raise InputFileError(path, f"{label}が空です", line=row.line, column=label)
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputFileError(
-            path, f"{label}が数値ではありません: {text}", line=row.line, column=label
-        ) from None
-    if not math.isfinite(value) or value < 0:
-        raise InputFileError(
-            path, f"{label}は0以上の数値にしてください: {text}", line=row.line, column=label
-        )
-    return value
-
-
 def rank_candidates(
     path: str | Path,
     *,
@@ -200,8 +182,8 @@ def rank_candidates(
             raise InputFileError(path, "業務名が空です", line=row.line, column="業務名")
         if not department:
             raise InputFileError(path, "所属が空です", line=row.line, column="所属")
-        cases = _amount(path, row, "annual_cases", "年間件数")
-        minutes = _amount(path, row, "minutes_per_case", "1件あたり時間(分)")
+        cases = row.number(path, "annual_cases", "年間件数")
+        minutes = row.number(path, "minutes_per_case", "1件あたり時間(分)")
         hours = cases * minutes / 60
         reasons: list[str] = []
         unanswered: list[str] = []

@@ -22,7 +22,6 @@ and names the row.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 from pilots.errors import InputFileError
 from pilots.models import RpaTask, RpaTaskScenario
 from pilots.org import DepartmentResolver
-from pilots.tabular import Column, Row, read_table
+from pilots.tabular import Column, read_table
 from pilots.text import normalize_name
 
 CATALOG_COLUMNS = (
@@ -86,27 +85,6 @@ class _Entry:
     numbers: dict[str, float]
 
 
-def _number(path: str | Path, row: Row, name: str, *, positive: bool, blank_zero: bool) -> float:
-    label = _LABELS[name]
-    text = normalize_name(row.text(name)).replace(",", "")
-    if not text:
-        if blank_zero:
-            return 0.0
-        raise InputFileError(path, f"{label}が空です", line=row.line, column=label)
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputFileError(
-            path, f"{label}が数値ではありません: {text}", line=row.line, column=label
-        ) from None
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "0より大きい数値" if positive else "0以上の数値"
-        raise InputFileError(
-            path, f"{label}は{bound}にしてください: {text}", line=row.line, column=label
-        )
-    return value
-
-
 def _read(path: str | Path) -> list[_Entry]:
     table = read_table(path, header_hint=CATALOG_COLUMNS)
     entries: list[_Entry] = []
@@ -145,16 +123,13 @@ def _read(path: str | Path) -> list[_Entry]:
         if not scenarios:
             raise InputFileError(path, "シナリオ名が空です", line=row.line, column="シナリオ名")
         numbers = {
-            "manual_minutes_per_case": _number(
-                path, row, "manual_minutes_per_case", positive=True, blank_zero=False
-            ),
-            "cases_per_run": _number(path, row, "cases_per_run", positive=True, blank_zero=False),
-            "residual_minutes_per_run": _number(
-                path, row, "residual_minutes_per_run", positive=False, blank_zero=True
-            ),
-            "exception_minutes_per_failure": _number(
-                path, row, "exception_minutes_per_failure", positive=False, blank_zero=True
-            ),
+            name: row.number(path, name, _LABELS[name], positive=positive, blank=blank)
+            for name, positive, blank in (
+                ("manual_minutes_per_case", True, None),
+                ("cases_per_run", True, None),
+                ("residual_minutes_per_run", False, 0.0),  # blank: no hand work left
+                ("exception_minutes_per_failure", False, 0.0),
+            )
         }
         entries.append(
             _Entry(
