@@ -140,8 +140,8 @@ def test_scenario_of_another_task_is_refused(session: Session, tmp_path: Path) -
 
 def test_catalog_cli(pilots: Pilots, tmp_path: Path) -> None:
     out = pilots("rpa", "catalog", str(DATA / "catalog.csv")).output
-    assert "3業務（追加 3、更新 0、変更なし 0）" in out
-    assert "新しく登録した所属: 会計課、人事課、商工政策課" in out
+    assert "3業務（追加 3、更新 0、変更なし 0、シナリオ名 7件）" in out
+    assert "新規登録した所属: 会計課、人事課、商工政策課" in out
     listing = pilots("rpa", "tasks").output
     assert "InvoiceRegistration" in listing and "商工政策課" in listing
     data = json.loads(pilots("rpa", "tasks", "--json").output)

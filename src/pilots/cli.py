@@ -142,6 +142,20 @@ def period_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def echo_import(source: str, result: Any, unit: str, *extra: str) -> None:
+    """Print what an import did: its counts in one line, then the departments it created.
+
+    ``result`` is an import result with ``rows``, ``added``, ``updated`` and
+    ``unchanged`` (and optionally ``departments_created``); ``extra`` adds
+    counts inside the brackets (除外 3).
+    """
+    counts = [f"追加 {result.added}", f"更新 {result.updated}", f"変更なし {result.unchanged}"]
+    click.echo(f"{source}: {result.rows}{unit}（{'、'.join([*counts, *extra])}）")
+    created = getattr(result, "departments_created", None)
+    if created:
+        click.echo("新規登録した所属: " + "、".join(created))
+
+
 def _translate_sqlalchemy(exc: Exception) -> str | None:
     # Checked by module name so that the CLI does not import SQLAlchemy up front.
     if type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
@@ -286,10 +300,7 @@ def org_import_command(app: App, file: str, as_json: bool) -> None:
     if as_json:
         click.echo(to_json(result))
     else:
-        click.echo(
-            f"{file}: {result.rows}行（追加 {result.added}、更新 {result.updated}、"
-            f"変更なし {result.unchanged}）"
-        )
+        echo_import(file, result, "行")
 
 
 @org_group.command("list")

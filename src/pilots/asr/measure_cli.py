@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pilots.asr.cli import asr_group
-from pilots.cli import App, json_option, pass_app, period_options
+from pilots.cli import App, echo_import, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary, JobFigures
@@ -44,12 +44,7 @@ def baseline_command(app: App, file: str, as_json: bool) -> None:
     if as_json:
         click.echo(to_json(result))
         return
-    click.echo(
-        f"{file}: {result.rows}所属（追加 {result.added}、更新 {result.updated}、"
-        f"変更なし {result.unchanged}）"
-    )
-    if result.departments_created:
-        click.echo("新規登録した所属: " + "、".join(result.departments_created))
+    echo_import(file, result, "所属")
 
 
 @asr_group.command("correction")
@@ -169,12 +164,7 @@ def import_command(app: App, file: str, as_json: bool) -> None:
     if as_json:
         click.echo(to_json(result))
         return
-    click.echo(
-        f"{file}: {result.rows}行（追加 {result.added}、更新 {result.updated}、"
-        f"変更なし {result.unchanged}、除外 {len(result.rejected)}）"
-    )
-    if result.departments_created:
-        click.echo("新規登録した所属: " + "、".join(result.departments_created))
+    echo_import(file, result, "行", f"除外 {len(result.rejected)}")
     if result.rejected:
         click.echo("取り込まなかった行:")
         click.echo(format_table(["行", "理由"], [(r.line, r.reason) for r in result.rejected]))

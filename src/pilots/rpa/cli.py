@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import App, json_option, pass_app, period_options
+from pilots.cli import App, echo_import, json_option, pass_app, period_options
 from pilots.errors import ConfigError
 from pilots.rpa.formats import FORMAT_NAMES
 
@@ -60,12 +60,7 @@ def catalog_command(app: App, file: str, as_json: bool) -> None:
     if as_json:
         click.echo(to_json(result))
         return
-    click.echo(
-        f"{file}: {result.rows}業務（追加 {result.added}、更新 {result.updated}、"
-        f"変更なし {result.unchanged}）、シナリオ名 {result.scenarios}件"
-    )
-    if result.departments_created:
-        click.echo("新しく登録した所属: " + "、".join(result.departments_created))
+    echo_import(file, result, "業務", f"シナリオ名 {result.scenarios}件")
 
 
 @rpa_group.command("tasks")

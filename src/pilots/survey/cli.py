@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import DATE, App, json_option, pass_app
+from pilots.cli import DATE, App, echo_import, json_option, pass_app
 
 if TYPE_CHECKING:
     from pilots.survey.measure import SurveySummary
@@ -70,10 +70,7 @@ def import_command(
     if as_json:
         click.echo(to_json(result))
         return
-    click.echo(
-        f"{file} → 調査「{result.survey}」: {result.rows}件（追加 {result.added}、"
-        f"更新 {result.updated}、変更なし {result.unchanged}）"
-    )
+    echo_import(f"{file} → 調査「{result.survey}」", result, "件")
     click.echo(f"満足度の設問: 「{result.question}」")
     click.echo(
         f"有効回答 {result.valid}件、無回答 {result.non_responses}件、"
@@ -88,8 +85,6 @@ def import_command(
         "完了時刻の列: "
         + (f"「{result.completion_column}」" if result.completion_column else "なし")
     )
-    if result.departments_created:
-        click.echo("新規登録した所属: " + "、".join(result.departments_created))
     if result.warnings:
         from pilots.output import format_table
 
