@@ -10,11 +10,10 @@ from typing import TextIO
 
 import click
 
+from pilots.asr.minutes import FORMATS
 from pilots.asr.result import format_duration
 from pilots.cli import DATE, App, json_option, pass_app
 from pilots.errors import ConfigError, PilotsError
-
-FORMAT_CHOICES = ("docx", "md", "txt", "srt", "vtt", "json")
 
 
 @click.group("asr")
@@ -71,7 +70,7 @@ class ProgressBar:
     "--format",
     "formats",
     multiple=True,
-    type=click.Choice(FORMAT_CHOICES),
+    type=click.Choice(FORMATS),
     help="出力形式（複数指定可、既定 docx）。txt は本文だけ、json は単語の時刻付き。",
 )
 @click.option(
