@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pilots import db
 from pilots.errors import InputFileError
 from pilots.models import Department
 from pilots.org import DepartmentResolver, import_org, list_departments
@@ -124,3 +126,32 @@ def test_org_file_gives_code_to_department_created_by_another_import(
     assert (result.added, result.updated) == (0, 1)
     dept = session.scalar(select(Department).where(Department.name_key == "人事課"))
     assert dept is not None and dept.code == "120" and dept.created_by == "asr import"
+
+
+def test_two_imports_meeting_the_same_new_department_share_it(engine: Engine) -> None:
+    """PostgreSQL lets two transactions insert at once: the second waits and uses the first's row.
+
+    (On SQLite every writer holds the write lock from its first statement, so they never overlap.)
+    """
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises writers")
+    factory = db.session_factory(engine)
+    first = factory()
+    first.begin()
+    mine = DepartmentResolver(first, created_by="asr import")("新設課")
+    result: dict[str, object] = {}
+
+    def second_import() -> None:
+        with db.session_scope(factory) as session:
+            resolver = DepartmentResolver(session, created_by="survey import")
+            result["id"] = resolver("新設課 ").id
+            result["created"] = resolver.created
+
+    worker = threading.Thread(target=second_import)
+    worker.start()
+    worker.join(timeout=1.0)
+    assert worker.is_alive()  # waiting on the first transaction's new row
+    first.commit()
+    worker.join(timeout=30)
+    assert result == {"id": mine.id, "created": []}
+    first.close()

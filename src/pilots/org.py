@@ -57,55 +57,64 @@ class DepartmentResolver:
         Raises:
             ValueError: the name is empty after trimming.
         """
-        key = normalize_name(name)
-        if not key:
-            raise ValueError("所属名が空です")
-        found = self._cache.get(key)
-        if found is None:
-            found = self.session.scalar(select(Department).where(Department.name_key == key))
-        if found is None:
-            found = Department(name=name.strip(), name_key=key, created_by=self.created_by)
-            self.session.add(found)
-            self.session.flush()
-            self.created.append(found.name)
-        self._cache[key] = found
-        return found
+        return self._departments([name])[name]
 
     def resolve_all(self, names: list[str]) -> dict[str, int]:
-        """The department id of each name, in one query and one flush for the whole list.
+        """The department id of each name, in one query and one insert for the whole list.
 
-        Unknown departments are created in the order their names come (as
-        :meth:`__call__` would, one by one); an import of thousands of rows
-        naming a few hundred departments then costs two round trips, not hundreds.
+        An import of thousands of rows naming a few hundred departments then
+        costs a few round trips, not hundreds.
 
         Raises:
             ValueError: a name is empty after trimming.
         """
+        return {name: department.id for name, department in self._departments(names).items()}
+
+    def _departments(self, names: list[str]) -> dict[str, Department]:
         keys: dict[str, str] = {}
         for name in names:
             if name not in keys:
                 key = keys[name] = normalize_name(name)
                 if not key:
                     raise ValueError("所属名が空です")
-        wanted = {k for k in keys.values() if k not in self._cache}
+        wanted = sorted({k for k in keys.values() if k not in self._cache})
         if wanted:
-            for found in self.session.scalars(
-                select(Department).where(Department.name_key.in_(sorted(wanted)))
-            ):
-                self._cache[found.name_key] = found
-            new: list[Department] = []
+            self._load(wanted)
+            missing: dict[str, str] = {}
             for name, key in keys.items():
                 if key not in self._cache:
-                    department = Department(
-                        name=name.strip(), name_key=key, created_by=self.created_by
-                    )
-                    self._cache[key] = department
-                    new.append(department)
-            if new:
-                self.session.add_all(new)
-                self.session.flush()
-                self.created.extend(d.name for d in new)
-        return {name: self._cache[key].id for name, key in keys.items()}
+                    missing.setdefault(key, name.strip())
+            if missing:
+                self._insert(missing)
+                self._load(sorted(missing))
+        return {name: self._cache[key] for name, key in keys.items()}
+
+    def _load(self, keys: list[str]) -> None:
+        for found in self.session.scalars(select(Department).where(Department.name_key.in_(keys))):
+            self._cache[found.name_key] = found
+
+    def _insert(self, missing: dict[str, str]) -> None:
+        """Insert departments by key and name; one another import just created is left as is.
+
+        Two imports running at once on PostgreSQL may both meet a new
+        department: ``ON CONFLICT DO NOTHING`` lets the second wait for the
+        first and then use its row instead of failing on the unique name.
+        """
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        rows = [
+            {"name": name, "name_key": key, "created_by": self.created_by}
+            for key, name in missing.items()
+        ]
+        if self.session.get_bind().dialect.name == "postgresql":
+            statement: Any = postgresql.insert(Department).values(rows)
+        else:
+            statement = sqlite.insert(Department).values(rows)
+        statement = statement.on_conflict_do_nothing(index_elements=["name_key"]).returning(
+            Department.name_key
+        )
+        inserted = set(self.session.execute(statement).scalars())
+        self.created.extend(name for key, name in missing.items() if key in inserted)
 
 
 def import_org(session: Session, path: str | Path) -> OrgImportResult:
