@@ -24,7 +24,15 @@ def test_readme_settings_section_matches_the_table() -> None:
 def test_every_setting_has_help_and_env_name() -> None:
     for s in SETTINGS:
         assert s.help.strip()
-        assert s.env == "PILOTS_" + s.name.upper()
+        assert s.env == "PILOTS_" + s.name.upper().replace(".", "_")
+        assert s.env.replace("_", "").isalnum()  # a variable every shell can set
+
+
+def test_a_dotted_setting_is_read_from_its_underscore_variable() -> None:
+    settings = Settings({"PILOTS_ASR_MAX_CORRECTION_RATIO": "5"})
+    assert settings.get("asr.max_correction_ratio") == 5
+    assert settings.source("asr.max_correction_ratio") == "PILOTS_ASR_MAX_CORRECTION_RATIO"
+    assert Settings({}).get("asr.max_correction_ratio") == 10
 
 
 def test_environment_overrides_default() -> None:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
 from pilots import db
 from pilots.cli import cli
 from pilots.config import Settings
+from pilots.errors import InputFileError
 from pilots.models import AsrJob, WebJob, WebUpload
 from pilots.web import auth, queue
 from pilots.web.app import WebConfig, create_app
@@ -62,16 +65,26 @@ class Web:
         return engine, db.session_factory(engine)
 
 
-def _make(tmp_path: Path, db_url: str, *, require_users: bool = False, **env: str) -> TestClient:
+def _make(
+    tmp_path: Path,
+    db_url: str,
+    *,
+    require_users: bool = False,
+    address: str = "testclient",
+    **env: str,
+) -> TestClient:
     data_dir = tmp_path / "data"
-    settings = Settings({"PILOTS_DATA_DIR": str(data_dir), **env})
+    # No delay after a failed login unless a test asks for one: it only slows the tests.
+    settings = Settings(
+        {"PILOTS_DATA_DIR": str(data_dir), "PILOTS_LOGIN_DELAY_SECONDS": "0", **env}
+    )
     config = WebConfig(
         settings=settings,
         db_url=db_url,
         users_file=data_dir / "users.json",
         require_users=require_users,
     )
-    return TestClient(create_app(config))
+    return TestClient(create_app(config), client=(address, 50000))
 
 
 @pytest.fixture
@@ -217,6 +230,193 @@ def test_serve_on_another_address_needs_users(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("エラー: 0.0.0.0 で待ち受けるには利用者の登録")
+
+
+# The key that data/session.key held while it was committed to the repository.
+LEAKED_KEY = "d62cb62bbcba9b89bc3cebdd55c9b82e7f697c221d54bb60687343d1c9c3c131\n"
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Stands in for uvicorn.run, so that a ``pilots serve`` that passes its checks returns
+    instead of listening on 0.0.0.0 until it is killed (the checks run before it)."""
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    return calls
+
+
+def _serve_public(tmp_path: Path) -> object:
+    env = {"PILOTS_DATA_DIR": str(tmp_path / "data")}
+    return CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{tmp_path / 'p.db'}", "serve", "--host", "0.0.0.0"], env=env
+    )
+
+
+def test_the_session_key_is_not_in_the_repository() -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", "*.key", "*users.json", "data/*"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert [p for p in tracked if p.endswith((".key", "users.json"))] == []
+    ignored = subprocess.run(
+        ["git", "check-ignore", "data/session.key", "data/users.json"],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    assert ignored == ["data/session.key", "data/users.json"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_serve_makes_a_private_key_on_first_start(
+    tmp_path: Path, users: auth.UserStore, uvicorn_calls: list[dict[str, object]]
+) -> None:
+    result = _serve_public(tmp_path)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert uvicorn_calls and uvicorn_calls[0]["host"] == "0.0.0.0"
+    key_file = tmp_path / "data" / "session.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(bytes.fromhex(key_file.read_text())) == 32
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_serve_refuses_a_key_others_can_read(
+    tmp_path: Path, users: auth.UserStore, uvicorn_calls: list[dict[str, object]]
+) -> None:
+    key_file = tmp_path / "data" / "session.key"
+    key_file.write_text(os.urandom(32).hex() + "\n")
+    key_file.chmod(0o644)
+    result = _serve_public(tmp_path)
+    assert result.exit_code == 1 and uvicorn_calls == []  # type: ignore[attr-defined]
+    assert result.stderr.strip().splitlines() == [  # type: ignore[attr-defined]
+        f"エラー: {key_file}: セッション鍵を所有者以外も読み書きできます。"
+        f"chmod 600 {key_file} で所有者だけにしてください"
+    ]
+
+
+def test_serve_refuses_the_key_that_was_published(
+    tmp_path: Path, users: auth.UserStore, uvicorn_calls: list[dict[str, object]]
+) -> None:
+    key_file = tmp_path / "data" / "session.key"
+    key_file.write_text(LEAKED_KEY)
+    key_file.chmod(0o600)
+    result = _serve_public(tmp_path)
+    assert result.exit_code == 1 and uvicorn_calls == []  # type: ignore[attr-defined]
+    (line,) = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert line.startswith(f"エラー: {key_file}: このセッション鍵は公開されています")
+    # On this computer only (127.0.0.1) nobody else can send it a cookie: it starts.
+    local = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{tmp_path / 'p.db'}", "serve"],
+        env={"PILOTS_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert local.exit_code == 0 and len(uvicorn_calls) == 1
+
+
+def test_a_damaged_key_file_is_named(tmp_path: Path) -> None:
+    key_file = tmp_path / "session.key"
+    key_file.write_text("not a key\n")
+    with pytest.raises(InputFileError, match="セッション鍵の形式が正しくありません"):
+        auth.secret_key(key_file)
+
+
+def _login_form(client: TestClient, name: str, password: str) -> object:
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    return client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+
+
+def test_repeated_wrong_passwords_lock_the_user_name(
+    web: Web, users: auth.UserStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="pilots")
+    for n in range(1, 5):
+        wrong = _login_form(web.client, "clerk1", f"guess-{n}")
+        assert wrong.status_code == 401  # type: ignore[attr-defined]
+        assert f"あと{5 - n}回失敗すると、15分間ログインできなくなります" in wrong.text  # type: ignore[attr-defined]
+    fifth = _login_form(web.client, "clerk1", "guess-5")
+    assert fifth.status_code == 429  # type: ignore[attr-defined]
+    assert "失敗が続いたため、15分間ログインできません" in fifth.text  # type: ignore[attr-defined]
+    # The right password no longer works while the name is locked …
+    right = _login_form(web.client, "clerk1", "clerk-pass-1")
+    assert right.status_code == 429  # type: ignore[attr-defined]
+    assert "この利用者名はログインの失敗が続いたため" in right.text  # type: ignore[attr-defined]
+    assert web.client.get("/minutes", follow_redirects=False).status_code == 303
+    # … every failure is logged with the name and the address …
+    failures = [
+        r.getMessage() for r in caplog.records if "ログインに失敗しました" in r.getMessage()
+    ]
+    assert len(failures) == 5 and "'clerk1'" in failures[0] and "testclient" in failures[0]
+    # … and other users on other computers are not locked out (this address is, too).
+    assert _login_form(web.client, "admin1", "admin-pass-1").status_code == 429  # type: ignore[attr-defined]
+    other = TestClient(web.client.app, client=("192.0.2.20", 50000))
+    assert _login_form(other, "admin1", "admin-pass-1").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_the_lock_is_shared_by_server_processes_and_survives_a_restart(
+    tmp_path: Path, db_url: str, users: auth.UserStore
+) -> None:
+    from pilots.models import LoginFailure
+
+    # Two server processes on one database (two apps here), from two addresses.
+    with (
+        _make(tmp_path, db_url, address="10.0.0.1") as first,
+        _make(tmp_path, db_url, address="10.0.0.2") as second,
+    ):
+        for n in range(5):
+            client = first if n % 2 else second
+            _login_form(client, "eval1", f"wrong-{n}")
+        assert _login_form(first, "eval1", "eval-pass-1").status_code == 429  # type: ignore[attr-defined]
+    # Restarted: still locked.
+    with _make(tmp_path, db_url, address="10.0.0.3") as restarted:
+        assert _login_form(restarted, "eval1", "eval-pass-1").status_code == 429  # type: ignore[attr-defined]
+        # The lock ends once its failures are older than login_lock_minutes.
+        engine = db.make_engine(db_url)
+        with db.session_scope(db.session_factory(engine)) as session:
+            session.execute(
+                update(LoginFailure).values(
+                    failed_at=LoginFailure.failed_at - timedelta(minutes=16)
+                )
+            )
+        engine.dispose()
+        assert _login_form(restarted, "eval1", "eval-pass-1").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_many_names_from_one_address_lock_the_address(
+    tmp_path: Path, db_url: str, users: auth.UserStore
+) -> None:
+    with (
+        _make(tmp_path, db_url, address="192.0.2.7") as attacker,
+        _make(tmp_path, db_url, address="192.0.2.8") as colleague,
+    ):
+        for name in ("a", "b", "c", "d", "e"):
+            _login_form(attacker, name, "password1")
+        refused = _login_form(attacker, "admin1", "admin-pass-1")
+        assert refused.status_code == 429  # type: ignore[attr-defined]
+        assert "この端末からのログインの失敗が続いたため" in refused.text  # type: ignore[attr-defined]
+        assert _login_form(colleague, "admin1", "admin-pass-1").status_code == 303  # type: ignore[attr-defined]
+
+
+def test_each_failed_login_is_answered_more_slowly(
+    tmp_path: Path, db_url: str, users: auth.UserStore
+) -> None:
+    with _make(tmp_path, db_url, PILOTS_LOGIN_DELAY_SECONDS="0.4") as client:
+        took = []
+        for n in range(3):
+            started = time.monotonic()
+            _login_form(client, "rpa1", f"wrong-{n}")
+            took.append(time.monotonic() - started)
+    assert took[0] >= 0.4 and took[1] >= 0.8 and took[2] >= 1.2, took
 
 
 def test_users_commands(tmp_path: Path) -> None:

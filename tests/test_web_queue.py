@@ -131,7 +131,7 @@ def test_a_dead_workers_job_goes_back_to_the_queue_and_its_result_is_refused(
         dead = queue.claim(session, "dead")
     assert dead is not None
     with db.session_scope(factory) as session:  # its last heartbeat was a minute ago
-        minute_ago = queue.db_now(session) - timedelta(seconds=60)
+        minute_ago = db.db_now(session) - timedelta(seconds=60)
         session.execute(update(WebJob).values(heartbeat_at=minute_ago))
     with db.session_scope(factory) as session:
         fresh = queue.requeue_stale(session, stale_seconds=120, max_attempts=3)
@@ -159,7 +159,7 @@ def test_a_job_that_keeps_killing_workers_fails_after_max_attempts(engine: Engin
             claim = queue.claim(session, f"w{attempt}")
             assert claim is not None and claim.attempt == attempt
         with db.session_scope(factory) as session:
-            old = queue.db_now(session) - timedelta(seconds=600)
+            old = db.db_now(session) - timedelta(seconds=600)
             session.execute(update(WebJob).values(heartbeat_at=old))
             result = queue.requeue_stale(session, stale_seconds=60, max_attempts=2)
         assert (result.requeued, result.failed) == (

@@ -24,6 +24,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
 def _share(text: str) -> float:
     value = float(text)
     if not 0 < value <= 1:
@@ -63,8 +70,8 @@ class Setting:
 
     @property
     def env(self) -> str:
-        """The environment variable that overrides the default."""
-        return "PILOTS_" + self.name.upper()
+        """The environment variable that overrides the default (``asr.x`` → ``PILOTS_ASR_X``)."""
+        return "PILOTS_" + self.name.upper().replace(".", "_")
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -174,6 +181,57 @@ SETTINGS: tuple[Setting, ...] = (
         "How many times a transcription job is started before it is given up as failed "
         "(a recording that kills its worker every time must not block the queue forever).",
         _positive_int,
+    ),
+    Setting(
+        "login_max_failures",
+        "5",
+        "Failed logins after which `pilots serve` locks the user name, and separately the "
+        "address they came from, for `PILOTS_LOGIN_LOCK_MINUTES` (the page says so). Failures "
+        "are kept in the database, so every server process sharing it counts them and a "
+        "restart does not reset them.",
+        _positive_int,
+    ),
+    Setting(
+        "login_lock_minutes",
+        "15",
+        "How long a user name or an address stays locked after `PILOTS_LOGIN_MAX_FAILURES` "
+        "failed logins; failures older than this no longer count.",
+        _positive_float,
+    ),
+    Setting(
+        "login_delay_seconds",
+        "1",
+        "Each failed login is answered after this many seconds times the failures of that "
+        "user name or address so far (1 s, 2 s, 3 s … until the lock), which slows down "
+        "guessing; 0 turns the delay off.",
+        _non_negative_float,
+    ),
+    Setting(
+        "recording_retention_days",
+        "30",
+        "Days a recording uploaded to the web UI is kept after its transcription job has "
+        "finished; then the server deletes it (`data/uploads/`, the queue's copy, a worker's "
+        "leftovers) and keeps the job's measurement record. 30 days leaves a month to check a "
+        "draft against the recording; meeting audio carries personal information, so keep "
+        "it no longer than needed. `pilots asr purge` deletes them at once.",
+        _non_negative_int,
+    ),
+    Setting(
+        "upload_duplicate_minutes",
+        "10",
+        "The same recording (same content) sent again by the same department within this "
+        "many minutes — a double click, a reloaded form — is taken as the job already "
+        "queued, not transcribed twice.",
+        _non_negative_float,
+    ),
+    Setting(
+        "asr.max_correction_ratio",
+        "10",
+        "Largest correction time accepted, as a multiple of the recording's length (10: a "
+        "60-minute recording takes at most 600 minutes to correct). A larger value — 3500 "
+        "typed for 35 — is refused by `pilots asr correction`, the 議事録作成 page and "
+        "`pilots asr import` (SPEC §3: self-reported times must be plausible).",
+        _positive_float,
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

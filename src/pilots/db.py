@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,13 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit when the block ends, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+def db_now(session: Session) -> datetime:
+    """The current time as naive UTC, from the database's clock where several machines meet."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.scalar(text("SELECT now() AT TIME ZONE 'UTC'"))
+        assert isinstance(value, datetime)
+        return value
+    # SQLite lives on one machine: its clock is the machine's.
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -66,14 +66,22 @@ class AsrJob(Base):
 
     ``source`` is ``pilots`` for a recording transcribed by this toolkit and
     ``import`` for one a department reported from another service. A
-    transcribed recording is identified by the SHA-256 of its audio, so running
-    it again updates its job instead of counting the meeting twice.
+    transcribed recording is identified by the SHA-256 of its audio and its
+    department, so running it again updates its job instead of counting the
+    meeting twice, while the same recording sent by two departments is two jobs.
 
     ``correction_minutes`` is the clerk's reported time to correct the draft
     (修正時間); None until reported — such a job counts as usage, never as savings.
+    ``no_speech`` marks a recording in which no speech was found (a silent file):
+    its draft is empty and it does not count as usage (SPEC §3).
     """
 
     __tablename__ = "asr_jobs"
+    __table_args__ = (
+        UniqueConstraint(
+            "audio_sha256", "department_id", name="uq_asr_jobs_audio_sha256_department_id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(16), default="pilots")
@@ -85,7 +93,8 @@ class AsrJob(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     flag_count: Mapped[int | None] = mapped_column(Integer)
     outputs: Mapped[str] = mapped_column(Text, default="")
-    audio_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))
+    no_speech: Mapped[bool] = mapped_column(Boolean, default=False)
     import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     import_file: Mapped[str | None] = mapped_column(String(500))
     import_line: Mapped[int | None] = mapped_column(Integer)
@@ -366,6 +375,10 @@ class WebJob(Base):
     a worker on another machine needs only the database; the drafts come back
     the same way, in :class:`WebJobOutput`. Times are naive UTC (the
     database's clock on PostgreSQL, so workers on several machines agree).
+
+    ``recording_deleted_at`` is when the recording was deleted — by the clerk or
+    once the ``recording_retention_days`` setting had passed since
+    ``finished_at``; the job and its measurement record stay.
     """
 
     __tablename__ = "web_jobs"
@@ -391,6 +404,7 @@ class WebJob(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    recording_deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class WebJobAudio(Base):
@@ -415,3 +429,21 @@ class WebJobOutput(Base):
     )
     format: Mapped[str] = mapped_column(String(8), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LoginFailure(Base):
+    """A failed login to the web UI (ログイン失敗), kept to slow down and lock out guessing.
+
+    Each row is one failure: the user name typed and the address it came from.
+    A user name, and separately an address, with ``login_max_failures`` rows
+    within ``login_lock_minutes`` is locked. Kept in the database, not in a
+    process, so that every server process sharing it counts the same failures
+    and a restart does not clear them. Times are naive UTC, as the queue's.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(100), index=True)
+    failed_at: Mapped[datetime] = mapped_column(DateTime, index=True)

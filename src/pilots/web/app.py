@@ -10,6 +10,7 @@ are stored by :mod:`pilots.web.uploads`; recordings go into the queue of
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -105,6 +106,7 @@ class _State:
     factory: sessionmaker[Session]
     store: auth.UserStore
     signer: auth.SessionSigner
+    login: auth.LoginPolicy
     env: jinja2.Environment
     limit: int
     stop: threading.Event = field(default_factory=threading.Event)
@@ -337,21 +339,65 @@ async def login(request: Request) -> Response:
     form = await _form(request, ctx)
     name = _text(form, "username", 64)
     password = form.get("password")
-    user = await run_in_threadpool(
-        ctx.state.store.authenticate, name, password if isinstance(password, str) else ""
+    address = request.client.host if request.client else ""
+    state = ctx.state
+    outcome = await run_in_threadpool(
+        auth.attempt_login,
+        state.factory,
+        state.store,
+        state.login,
+        name,
+        password if isinstance(password, str) else "",
+        address,
     )
+    user = outcome.user
     if user is None:
-        return _render(
-            ctx,
-            "login.html",
-            401,
-            next_url=next_url,
-            error="利用者名またはパスワードが違います",
-        )
+        status, error = _login_refusal(state.login, outcome, name, address)
+        # Each failure makes the next answer slower, for this request only.
+        await asyncio.sleep(outcome.delay)
+        return _render(ctx, "login.html", status, next_url=next_url, error=error)
     # A new session (and CSRF token) at login, so a token seen before cannot be reused.
     ctx.data = {"u": user.name, "csrf": auth.new_csrf_token()}
     ctx.dirty = True
     return ctx.finish(RedirectResponse(next_url, status_code=303))
+
+
+def _login_refusal(
+    policy: auth.LoginPolicy, outcome: auth.LoginOutcome, name: str, address: str
+) -> tuple[int, str]:
+    """The status and the message of a refused login; failures and locks are logged."""
+    minutes = f"{policy.lock_minutes:g}分"
+    if outcome.locked:
+        until = _localtime(outcome.locked_until)
+        logger.warning(
+            "ログインを拒否しました（%sがロック中）: 利用者名 %r、接続元 %s",
+            "利用者名" if outcome.locked == "user" else "接続元",
+            name,
+            address,
+        )
+        if outcome.locked == "user":
+            return 429, (
+                f"この利用者名はログインの失敗が続いたため、{until} まで使えません。"
+                "パスワードが分からないときは管理者に連絡してください"
+            )
+        return 429, f"この端末からのログインの失敗が続いたため、{until} までログインできません"
+    logger.warning(
+        "ログインに失敗しました: 利用者名 %r、接続元 %s（%s以内に%d回目）",
+        name,
+        address,
+        minutes,
+        outcome.failures,
+    )
+    left = policy.max_failures - outcome.failures
+    if left <= 0:
+        logger.warning("ログインを%s間止めます: 利用者名 %r、接続元 %s", minutes, name, address)
+        return 429, (
+            f"利用者名またはパスワードが違います。失敗が続いたため、{minutes}間ログインできません"
+        )
+    return 401, (
+        f"利用者名またはパスワードが違います（あと{left}回失敗すると、{minutes}間ログインできなく"
+        "なります）"
+    )
 
 
 async def logout(request: Request) -> Response:
@@ -1024,7 +1070,8 @@ def create_app(config: WebConfig) -> Starlette:
         config=config,
         factory=db.session_factory(engine),
         store=auth.UserStore(config.users_file),
-        signer=auth.SessionSigner(auth.secret_key(settings.data_dir / "session.key")),
+        signer=auth.SessionSigner(auth.secret_key(auth.session_key_file(settings))),
+        login=auth.LoginPolicy.from_settings(settings),
         env=_environment(settings),
         limit=uploads.limit_bytes(settings.get("upload_limit_mb")),
         engine=engine,

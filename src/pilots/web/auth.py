@@ -7,6 +7,12 @@ no extra dependency). Sessions are a cookie signed with HMAC-SHA256 by a key
 kept beside the users file; each session carries its CSRF token, which every
 form repeats. Without a users file the UI runs in single-user mode — every
 page open — which ``pilots serve`` allows on 127.0.0.1 only.
+
+The signing key is made on first start (mode 0600); on an address other
+people reach, ``pilots serve`` refuses a key that others can read or one that
+was published (:data:`LEAKED_KEY_SHA256`). Failed logins are kept in the
+database (:class:`pilots.models.LoginFailure`): each one slows the next
+answer, and a user name or an address with too many is locked for a while.
 """
 
 from __future__ import annotations
@@ -19,11 +25,17 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
 from pilots.config import Settings
+from pilots.db import db_now, session_scope
 from pilots.errors import ConfigError, InputFileError, PilotsError
+from pilots.models import LoginFailure
 
 ROLES = {
     "clerk": "職員（議事録作成）",
@@ -199,20 +211,80 @@ def check_name(name: str) -> None:
         )
 
 
+# SHA-256 of session keys that were published: ``data/session.key`` was committed to
+# the repository until issue 10, so anyone could sign a cookie with it. A server that
+# still uses a copy of it is refused on any address beyond this computer.
+LEAKED_KEY_SHA256 = frozenset({"a20829420cd620b47342bc69ecc629947f8f0c6c82712685dfb6d2c8e2a86e34"})
+_KEY_BYTES = 32
+
+
+class UnsafeKeyError(PilotsError):
+    """The session key cannot be trusted: others can read it, or it was published."""
+
+
+def session_key_file(settings: Settings) -> Path:
+    """Where the key that signs session cookies is kept: ``<data_dir>/session.key``."""
+    return settings.data_dir / "session.key"
+
+
 def secret_key(path: Path) -> bytes:
-    """The key that signs session cookies, created (readable by the owner only) on first use."""
+    """The key that signs session cookies, created (readable by the owner only) on first use.
+
+    Raises:
+        InputFileError: the file exists but holds no key (it is not replaced silently:
+            every session signed with the old key would end without a word).
+    """
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
+        return _parse_key(path, path.read_bytes())
+    except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
+    key = secrets.token_bytes(_KEY_BYTES)
     try:
+        # Mode 0600 from the first byte (umask can only take bits away).
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _parse_key(path, path.read_bytes())
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(key.hex() + "\n")
+    return key
+
+
+def _parse_key(path: Path, data: bytes) -> bytes:
+    try:
+        key = bytes.fromhex(data.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        key = b""
+    if len(key) < _KEY_BYTES:
+        raise InputFileError(
+            path, "セッション鍵の形式が正しくありません（削除すると次の起動で新しい鍵を作ります）"
+        )
+    return key
+
+
+def check_secret_key(path: Path, host: str) -> bytes:
+    """The session key (made on first start), refused on a public address if it is unsafe.
+
+    On an address other people reach, a key file that others can read (POSIX
+    mode bits; Windows has none to check) or a key that was published would let
+    anyone forge a login, so the server must not start with it.
+
+    Raises:
+        UnsafeKeyError: ``host`` is not a loopback address and the key is unsafe.
+    """
+    key = secret_key(path)
+    if is_loopback(host):
+        return key
+    if hashlib.sha256(key).hexdigest() in LEAKED_KEY_SHA256:
+        raise UnsafeKeyError(
+            f"{path}: このセッション鍵は公開されています（以前のリポジトリに含まれていた鍵）。"
+            "ファイルを削除すると、次の起動で新しい鍵を作ります"
+        )
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise UnsafeKeyError(
+            f"{path}: セッション鍵を所有者以外も読み書きできます。"
+            f"chmod 600 {path} で所有者だけにしてください"
+        )
     return key
 
 
@@ -293,3 +365,98 @@ def check_can_serve(host: str, store: UserStore) -> None:
         f"（pilots users add NAME --role admin、利用者ファイル {store.path}）。"
         "登録しない場合は 127.0.0.1 で起動してください"
     )
+
+
+# --- failed logins: slowed down, then locked ---------------------------------------
+
+# Any constant will do: it only has to be the same for every pilots process.
+_PG_LOGIN_LOCK = 7_310_412
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How failed logins are slowed down and locked (the ``login_*`` settings).
+
+    Attributes:
+        max_failures: failures of one user name, or from one address, that lock it.
+        lock_minutes: how long the lock lasts; older failures no longer count.
+        delay_seconds: a failed login is answered after this many seconds times
+            the failures so far.
+    """
+
+    max_failures: int
+    lock_minutes: float
+    delay_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginPolicy:
+        """The policy the settings give."""
+        return cls(
+            settings.get("login_max_failures"),
+            settings.get("login_lock_minutes"),
+            settings.get("login_delay_seconds"),
+        )
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What one login attempt came to.
+
+    Attributes:
+        user: the user, when the password was right and nothing was locked.
+        locked: ``user`` or ``address`` when the attempt was refused without looking
+            at the password, because that one is locked; else empty.
+        locked_until: when the lock ends (naive UTC).
+        failures: failures of the user name or the address within the lock window,
+            this attempt included (the larger of the two), when the attempt failed.
+        delay: seconds to wait before answering a failed attempt.
+    """
+
+    user: User | None
+    locked: str = ""
+    locked_until: datetime | None = None
+    failures: int = 0
+    delay: float = 0.0
+
+
+def attempt_login(
+    factory: sessionmaker[Session],
+    store: UserStore,
+    policy: LoginPolicy,
+    name: str,
+    password: str,
+    address: str,
+) -> LoginOutcome:
+    """Check a login against the lock, then the password.
+
+    The attempt is counted as a failure before the password is checked, in a
+    transaction that also checks the lock (serialised across processes), so
+    many attempts sent at once cannot get past ``max_failures``; a right
+    password then takes back the failures of its user name.
+    """
+    name, address = name[:100], address[:100]
+    window = timedelta(minutes=policy.lock_minutes)
+    with session_scope(factory) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOGIN_LOCK})
+        now = db_now(session)
+        session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - window))
+        counts = {}
+        for what, column, value in (
+            ("user", LoginFailure.user_name, name),
+            ("address", LoginFailure.address, address),
+        ):
+            count, last = session.execute(
+                select(func.count(), func.max(LoginFailure.failed_at)).where(column == value)
+            ).one()
+            if count >= policy.max_failures:
+                return LoginOutcome(None, locked=what, locked_until=last + window)
+            counts[what] = count
+        session.add(LoginFailure(user_name=name, address=address, failed_at=now))
+    user = store.authenticate(name, password)
+    if user is not None:
+        with session_scope(factory) as session:
+            session.execute(delete(LoginFailure).where(LoginFailure.user_name == name))
+        return LoginOutcome(user)
+    failures = max(counts.values()) + 1
+    return LoginOutcome(None, failures=failures, delay=policy.delay_seconds * failures)

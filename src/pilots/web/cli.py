@@ -37,6 +37,8 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
 
     既定では 127.0.0.1（このPCだけ）で待ち受け、利用者登録なしで全ページを開けます。
     他のアドレスで待ち受けるには pilots users add で利用者を登録してください。
+    そのときセッション鍵（<data_dir>/session.key、初回に作成）が所有者以外に読める場合や、
+    公開された鍵の場合は起動しません。
     文字起こしはサーバー内の作業プロセス1つが行います（--no-worker で止め、
     pilots worker を別のPCで動かせます）。
     """
@@ -53,6 +55,7 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
     path = users_file(app.settings, users_path)
     store = auth.UserStore(path)
     auth.check_can_serve(host, store)
+    auth.check_secret_key(auth.session_key_file(app.settings), host)
     web = create_app(
         WebConfig(
             settings=app.settings,

@@ -16,14 +16,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from pilots.db import db_now
 from pilots.models import WebJob, WebJobAudio, WebJobOutput
 
 CHUNK_BYTES = 1 << 20  # one row of web_job_audio: small enough for any database driver
@@ -34,16 +35,6 @@ STATES = {
     DONE: "完了",
     FAILED: "失敗",
 }
-
-
-def db_now(session: Session) -> datetime:
-    """The current time as naive UTC, from the database's clock where several machines meet."""
-    if session.get_bind().dialect.name == "postgresql":
-        value = session.scalar(text("SELECT now() AT TIME ZONE 'UTC'"))
-        assert isinstance(value, datetime)
-        return value
-    # SQLite lives on one machine: its clock is the machine's.
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
