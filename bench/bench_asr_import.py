@@ -20,8 +20,10 @@ from pathlib import Path
 from bench.common import Comparison, best_of
 from pilots import db
 from pilots.asr.measure import import_usage
+from pilots.config import Settings
 
 ROWS = 20_000
+RATIO = float(Settings().get("asr.max_correction_ratio"))
 
 
 def usage_csv(path: Path, rows: int = ROWS, seed: int = 2019) -> None:
@@ -31,7 +33,7 @@ def usage_csv(path: Path, rows: int = ROWS, seed: int = 2019) -> None:
     lines = ["所属,会議日,録音時間(分),修正時間(分),会議名"]
     for n in range(rows):
         day = first + timedelta(days=rng.randrange(366))
-        correction = "" if n % 7 == 0 else str(rng.randrange(20, 400))
+        correction = "" if n % 7 == 0 else str(rng.randrange(20, 300))
         lines.append(
             f"課{rng.randrange(200):03d},{day.isoformat()},{rng.choice((30, 45, 60, 90, 120))},"
             f"{correction},定例会議{n}"
@@ -51,7 +53,7 @@ def run() -> list[Comparison]:
             engine = db.make_engine(f"sqlite:///{folder / f'p{next(counter)}.db'}")
             db.upgrade(engine)
             with db.session_scope(db.session_factory(engine)) as session:
-                result = import_usage(session, usage)
+                result = import_usage(session, usage, max_correction_ratio=RATIO)
             assert result.added == ROWS, result
             engine.dispose()
 

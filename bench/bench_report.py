@@ -87,7 +87,7 @@ def run() -> list[Comparison]:
         with db.session_scope(factory) as s:
             import_org(s, files["org"])
         with db.session_scope(factory) as s:
-            import_usage(s, files["usage"])
+            import_usage(s, files["usage"], max_correction_ratio=10)
         with db.session_scope(factory) as s:
             import_survey(s, files["survey"], survey="bench")
         with db.session_scope(factory) as s:

@@ -31,6 +31,7 @@ import json
 import re
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -52,6 +53,7 @@ from pilots.text import normalize_name
 from tests.conftest import DATA, Pilots
 
 DEFAULT = 4.0
+RATIO = 10.0  # asr.max_correction_ratio
 USAGE = DATA / "asr_usage.csv"
 BASELINE = DATA / "asr_baseline.csv"
 APPROX = 1e-6
@@ -113,7 +115,7 @@ def _add_pilots_jobs(session: Session) -> None:
 @pytest.fixture
 def scenario(session: Session, tmp_path: Path) -> Session:
     import_baselines(session, BASELINE)
-    import_usage(session, USAGE)
+    import_usage(session, USAGE, max_correction_ratio=RATIO)
     _add_pilots_jobs(session)
     return session
 
@@ -176,7 +178,7 @@ def test_bad_baseline_refuses_the_file(
 @pytest.mark.parametrize("fmt", ["utf-8", "utf-8-sig", "cp932", "xlsx"])
 def test_usage_import_in_each_format(session: Session, tmp_path: Path, fmt: str) -> None:
     path = _write_usage(tmp_path, fmt)
-    result = import_usage(session, path)
+    result = import_usage(session, path, max_correction_ratio=RATIO)
     # 10 data rows: 7 loaded, 3 rejected with line and reason.
     assert (result.rows, result.added, result.updated, result.unchanged) == (10, 7, 0, 0)
     assert result.encoding == (
@@ -209,8 +211,8 @@ def test_usage_import_in_each_format(session: Session, tmp_path: Path, fmt: str)
 
 
 def test_reimporting_the_same_file_adds_nothing(session: Session) -> None:
-    import_usage(session, USAGE)
-    again = import_usage(session, USAGE)
+    import_usage(session, USAGE, max_correction_ratio=RATIO)
+    again = import_usage(session, USAGE, max_correction_ratio=RATIO)
     assert (again.added, again.updated, again.unchanged, len(again.rejected)) == (0, 0, 7, 3)
     assert session.scalar(select(func.count()).select_from(AsrJob)) == 7
     # Rejects are replaced, not piled up.
@@ -218,7 +220,7 @@ def test_reimporting_the_same_file_adds_nothing(session: Session) -> None:
 
 
 def test_reimport_with_correction_filled_updates_the_job(session: Session, tmp_path: Path) -> None:
-    import_usage(session, USAGE)
+    import_usage(session, USAGE, max_correction_ratio=RATIO)
     later = tmp_path / "usage-june.csv"
     # The same meetings reported again (another file, other order): 人事課's June meeting
     # now has its correction time; 総務課's April one is blank this time.
@@ -229,7 +231,7 @@ def test_reimport_with_correction_filled_updates_the_job(session: Session, tmp_p
         "総務課,2019-04-10,60,25\n",  # a second meeting that day of the same length: new
         encoding="utf-8",
     )
-    result = import_usage(session, later)
+    result = import_usage(session, later, max_correction_ratio=RATIO)
     assert (result.added, result.updated, result.unchanged) == (1, 1, 1)
     june = session.scalar(select(AsrJob).where(AsrJob.meeting_date == date(2019, 6, 3)))
     assert june is not None and june.correction_minutes == 45
@@ -246,15 +248,15 @@ def test_identical_rows_in_one_file_are_two_meetings(session: Session, tmp_path:
         "所属,会議日,録音時間(分),修正時間(分)\n総務課,2019/5/1,60,\n総務課,2019/5/1,60,\n",
         encoding="utf-8",
     )
-    assert import_usage(session, path).added == 2
-    assert import_usage(session, path).added == 0
+    assert import_usage(session, path, max_correction_ratio=RATIO).added == 2
+    assert import_usage(session, path, max_correction_ratio=RATIO).added == 0
 
 
 def test_usage_file_without_a_required_column_is_refused(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("所属,会議日\n総務課,2019/5/1\n", encoding="utf-8")
     with pytest.raises(InputFileError, match="audio_minutes / 録音時間"):
-        import_usage(session, path)
+        import_usage(session, path, max_correction_ratio=RATIO)
     assert session.scalar(select(func.count()).select_from(AsrJob)) == 0
 
 
@@ -264,12 +266,12 @@ def test_usage_file_without_a_required_column_is_refused(session: Session, tmp_p
 def test_correction_is_recorded_and_replaced(scenario: Session) -> None:
     june = scenario.scalar(select(AsrJob).where(AsrJob.meeting_date == date(2019, 6, 3)))
     assert june is not None
-    first = report_correction(scenario, june.id, 45, default_rate=DEFAULT)
+    first = report_correction(scenario, june.id, 45, default_rate=DEFAULT, max_ratio=RATIO)
     assert first.previous_minutes is None
     # 1.5 h × 3.0 − 0.75 h = 3.75
     assert first.job.hours_saved == pytest.approx(3.75)
     assert first.job.rate_source == "own"
-    second = report_correction(scenario, june.id, 60, default_rate=DEFAULT)
+    second = report_correction(scenario, june.id, 60, default_rate=DEFAULT, max_ratio=RATIO)
     assert second.previous_minutes == 45
     assert second.job.hours_saved == pytest.approx(3.5)  # 4.5 − 1.0
     assert june.corrected_at is not None
@@ -277,9 +279,9 @@ def test_correction_is_recorded_and_replaced(scenario: Session) -> None:
 
 def test_correction_for_an_unknown_job_is_an_error(scenario: Session) -> None:
     with pytest.raises(NotFoundError, match="ジョブ #9999 はありません"):
-        report_correction(scenario, 9999, 30, default_rate=DEFAULT)
-    with pytest.raises(ConfigError, match="MINUTES"):
-        report_correction(scenario, 1, -5, default_rate=DEFAULT)
+        report_correction(scenario, 9999, 30, default_rate=DEFAULT, max_ratio=RATIO)
+    with pytest.raises(ConfigError, match="修正時間: 0以上の分数にしてください: -5"):
+        report_correction(scenario, 1, -5, default_rate=DEFAULT, max_ratio=RATIO)
 
 
 def test_job_list_filters_by_fiscal_year_and_department(scenario: Session) -> None:
@@ -523,3 +525,166 @@ def test_default_rate_setting_reaches_the_summary(
     assert result["hours_saved"] == pytest.approx(3.0)
     assert result["default_baseline_rate"] == 3.5
     assert result["departments_on_default_rate"] == ["新課"]
+
+
+# --- implausible correction times (issue 10) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [
+        (1e308, "1e+308分は録音の長さ（90分）の10倍（900分）を超えています"),
+        (99999999, "99,999,999分は録音の長さ（90分）の10倍（900分）を超えています"),
+        (3500, "3,500分は録音の長さ（90分）の10倍（900分）を超えています"),
+        (float("inf"), "数値ではありません: inf"),
+        (float("nan"), "数値ではありません: nan"),
+        (-0.5, "0以上の分数にしてください: -0.5"),
+    ],
+)
+def test_an_implausible_correction_time_is_refused_and_not_stored(
+    scenario: Session, minutes: float, said: str
+) -> None:
+    june = scenario.scalar(select(AsrJob).where(AsrJob.meeting_date == date(2019, 6, 3)))
+    assert june is not None and june.audio_seconds == 5400  # 90 minutes
+    with pytest.raises(ConfigError, match=re.escape(f"修正時間: {said}")):
+        report_correction(scenario, june.id, minutes, default_rate=DEFAULT, max_ratio=RATIO)
+    assert june.correction_minutes is None
+    # Ten times the recording is still taken (a hard meeting), and the ratio is a setting.
+    ok = report_correction(scenario, june.id, 900, default_rate=DEFAULT, max_ratio=RATIO)
+    assert ok.job.correction_minutes == 900
+    with pytest.raises(ConfigError, match="（180分）を超えています"):
+        report_correction(scenario, june.id, 200, default_rate=DEFAULT, max_ratio=2)
+
+
+def test_the_correction_command_refuses_an_implausible_time_in_one_line(
+    pilots: Pilots, tmp_path: Path
+) -> None:
+    usage = tmp_path / "usage.csv"
+    usage.write_text("所属,会議日,録音時間(分),修正時間(分)\n総務課,2019/5/10,35,\n", "utf-8")
+    pilots("asr", "import", str(usage))
+    (job,) = json.loads(pilots("asr", "jobs", "--json").output)
+    for typed in ("3500", "1e308", "nan", "inf"):
+        refused = pilots("asr", "correction", str(job["job_id"]), typed, ok=False)
+        assert refused.exit_code == 1, typed
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith("エラー: 修正時間: "), line
+    (job,) = json.loads(pilots("asr", "jobs", "--json").output)
+    assert job["correction_minutes"] is None
+    # The same limit through the environment variable of the dotted setting.
+    runner_env = {"PILOTS_ASR_MAX_CORRECTION_RATIO": "2"}
+    from click.testing import CliRunner
+
+    from pilots.cli import cli
+
+    strict = CliRunner().invoke(
+        cli, ["--db", pilots.db_url, "asr", "correction", str(job["job_id"]), "71"], env=runner_env
+    )
+    assert strict.exit_code == 1 and "（70分）を超えています" in strict.stderr
+    assert pilots("asr", "correction", str(job["job_id"]), "35").exit_code == 0
+
+
+def test_the_usage_import_rejects_implausible_correction_times(
+    session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        "所属,会議日,録音時間(分),修正時間(分)\n"
+        "総務課,2019/5/10,35,3500\n"  # 35 typed as 3500
+        "総務課,2019/5/11,35,1e308\n"
+        "総務課,2019/5/12,35,-1\n"
+        "総務課,2019/5/13,35,35\n",
+        encoding="utf-8",
+    )
+    result = import_usage(session, path, max_correction_ratio=RATIO)
+    assert result.added == 1
+    limit = (
+        "を超えています。分で入力したか確かめてください"
+        "（倍率の上限は設定 PILOTS_ASR_MAX_CORRECTION_RATIO）"
+    )
+    assert [(r.line, r.reason) for r in result.rejected] == [
+        (2, f"修正時間(分): 3,500分は録音の長さ（35分）の10倍（350分）{limit}"),
+        (3, f"修正時間(分): 1e+308分は録音の長さ（35分）の10倍（350分）{limit}"),
+        (4, "修正時間(分): 0以上の分数にしてください: -1"),
+    ]
+    assert session.scalar(select(func.max(AsrJob.correction_minutes))) == 35
+
+
+def test_a_small_negative_saving_never_shows_as_minus_zero(pilots: Pilots, tmp_path: Path) -> None:
+    usage = tmp_path / "usage.csv"
+    # Default rate 4.0: 総務課 1.0 h × 4 − 241/60 h = −0.0167 h (rounds to 0);
+    # 人事課 1.0 h × 4 − 590/60 h = −5.83 h (a real loss, shown with its sign).
+    usage.write_text(
+        "所属,会議日,録音時間(分),修正時間(分)\n総務課,2019/5/10,60,241\n人事課,2019/5/20,60,590\n",
+        encoding="utf-8",
+    )
+    pilots("asr", "import", str(usage))
+    summary = pilots("asr", "summary", "--fy", "2019", "--period", "final").output
+    jobs = pilots("asr", "jobs").output
+    for text in (summary, jobs):
+        assert not re.search(r"-0(\.0+)?(?![.\d])", text), text
+    assert re.search(r"総務課\s+1\s+1\s+1\.0\s+4（既定）\s+0\.0$", summary, re.MULTILINE), summary
+    assert re.search(r"人事課\s+1\s+1\s+1\.0\s+4（既定）\s+-5\.8$", summary, re.MULTILINE), summary
+    out = tmp_path / "reports"
+    plan = str(DATA / "report" / "plan.yaml")
+    pilots("report", "--fy", "2019", "--period", "final", "--plan", plan, "-o", str(out))
+    for name in ("report_fy2019_final.html", "report_fy2019_final.md"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert not re.search(r"-0(\.0+)?時間", text), name
+        assert "ひと月あたり平均0時間の業務削減" in text  # −5.85 h / 12 months = −0.49
+    # Up to the end of May (2 months): −2.92 h a month is an increase of work, said so.
+    pilots("report", "--fy", "2019", "--period", "final", "--as-of", "2019-05-31", "--plan", plan,
+           "-o", str(out), "--format", "md")  # fmt: skip
+    text = (out / "report_fy2019_final_asof2019-05-31.md").read_text(encoding="utf-8")
+    assert "ひと月あたり平均3時間の業務増" in text
+    assert "-2.9時間/月" in text  # the indicator keeps its sign
+
+
+# --- a job's identity: the recording and its department (issue 10) ------------------------
+
+
+def _transcript(sha: str, department: str, title: str, day: date) -> Any:
+    from pilots.asr.result import MeetingInfo, Transcript, Utterance
+
+    return Transcript(
+        audio=Path("会議.m4a"),
+        audio_sha256=sha,
+        duration=1800.0,
+        language="ja",
+        model="base",
+        meeting=MeetingInfo(title=title, date=day, department=department),
+        utterances=[Utterance(start=0.0, end=3.0, text="開会します。", raw_text="開会します")],
+    )
+
+
+def test_the_same_recording_from_two_departments_is_two_jobs(session: Session) -> None:
+    from pilots.asr.jobs import record_transcription
+
+    sha = "c" * 64
+    today = date(2019, 7, 1)
+    soumu = record_transcription(
+        session, _transcript(sha, "総務課", "総務課定例", date(2019, 6, 3)), [], today=today
+    )
+    report_correction(session, soumu.job_id, 20, default_rate=DEFAULT, max_ratio=RATIO)
+    jinji = record_transcription(
+        session, _transcript(sha, "人事課", "人事課の説明会", date(2019, 6, 10)), [], today=today
+    )
+    assert soumu.created and jinji.created and jinji.job_id != soumu.job_id
+    jobs = {j.job_id: j for j in list_jobs(session, default_rate=DEFAULT)}
+    first = jobs[soumu.job_id]
+    # The first department's record is as it was: department, title, date, correction.
+    assert (first.department, first.title, first.meeting_date, first.correction_minutes) == (
+        "総務課", "総務課定例", date(2019, 6, 3), 20,
+    )  # fmt: skip
+    assert (jobs[jinji.job_id].department, jobs[jinji.job_id].title) == ("人事課", "人事課の説明会")
+    # The same department transcribing it again updates its own job.
+    again = record_transcription(
+        session, _transcript(sha, "総務課 ", "総務課定例（再）", date(2019, 6, 3)), [], today=today
+    )
+    assert (again.job_id, again.created) == (soumu.job_id, False)
+    assert session.scalar(select(func.count()).select_from(AsrJob)) == 2
+    # A job logged without a department is taken over by the department named later.
+    lone = record_transcription(session, _transcript("d" * 64, "", "", today), [], today=today)
+    named = record_transcription(
+        session, _transcript("d" * 64, "財政課", "予算", today), [], today=today
+    )
+    assert (named.job_id, named.created) == (lone.job_id, False)

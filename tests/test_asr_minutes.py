@@ -404,6 +404,7 @@ def test_json_round_trips(full: Transcript, tmp_path: Path) -> None:
         "glossary_terms": 12,
         "glossary_replacements": 3,
         "flag_count": 1,
+        "no_speech": False,
     }
     segments = data["segments"]
     assert len(segments) == 4

@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
+from json import loads as json_loads
 from pathlib import Path
 
 import pytest
@@ -637,8 +638,19 @@ def test_download_and_correction_time(web: Web, clip: bytes) -> None:
     assert web.client.get(f"/minutes/jobs/{job_id}/download/txt").text == "本文\n"
     done = web.post(f"/minutes/jobs/{job_id}/correction", {"minutes": "35"}, token_from="/minutes")
     assert f"ジョブ #{job_id}: 修正時間 35分を記録しました" in done.text  # type: ignore[attr-defined]
-    bad = web.post(f"/minutes/jobs/{job_id}/correction", {"minutes": "-3"}, token_from="/minutes")
-    assert "修正時間は0以上の分数で入力してください" in bad.text  # type: ignore[attr-defined]
+    # The recording is 60 minutes: at most 600 minutes (asr.max_correction_ratio 10).
+    for typed, said in (
+        ("-3", "修正時間: 0以上の分数にしてください: -3"),
+        ("1e308", "修正時間: 1e+308分は録音の長さ（60分）の10倍（600分）を超えています"),
+        ("3500", "修正時間: 3,500分は録音の長さ（60分）の10倍（600分）を超えています"),
+        ("inf", "修正時間: 数値ではありません: inf"),
+        ("nan", "修正時間: 数値ではありません: nan"),
+        ("三十五", "修正時間は分数（例: 35）で入力してください: 三十五"),
+    ):
+        bad = web.post(
+            f"/minutes/jobs/{job_id}/correction", {"minutes": typed}, token_from="/minutes"
+        )
+        assert f"ジョブ #{job_id}: {said}" in bad.text, typed  # type: ignore[attr-defined]
     engine, factory = web.session()  # type: ignore[misc]
     with db.session_scope(factory) as session:
         asr = session.get(AsrJob, asr_id)
@@ -755,3 +767,193 @@ def test_upload_display_names() -> None:
     assert display_name("../../etc/passwd") == "passwd"
     assert display_name("a\x00b\r\n.wav") == "ab.wav"
     assert display_name("") == "無題"
+
+
+# --- issue 10: the clerk's own queue, one job per recording, deleting recordings -------------
+
+
+def _jobs(web: Web) -> list[WebJob]:
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        jobs = list(session.scalars(select(WebJob).order_by(WebJob.id)))
+    engine.dispose()
+    return jobs
+
+
+def test_the_home_page_shows_the_clerks_own_queue(
+    web: Web, users: auth.UserStore, clip: bytes
+) -> None:
+    web.login("admin1", "admin-pass-1")
+    for n in range(3):
+        web.post("/minutes", {"department": "人事課"}, [("audio", (f"j{n}.wav", clip[: -2 - n]))])
+    web.post("/logout", token_from="/")
+    web.login("clerk1", "clerk-pass-1")
+    web.post("/minutes", {}, [("audio", ("総務.wav", clip))])
+    home = web.client.get("/").text
+    assert "総務課の文字起こしの待ち行列:待機中1件" in re.sub(r"\s+", "", home)
+    web.post("/logout", token_from="/")
+    web.login("admin1", "admin-pass-1")
+    assert "文字起こしの待ち行列:待機中4件" in re.sub(r"\s+", "", web.client.get("/").text)
+    web.post("/logout", token_from="/")
+    web.login("rpa1", "rpa-pass-12")  # the RPA team has no queue of recordings
+    assert "待ち行列" not in web.client.get("/").text
+
+
+def test_the_same_file_from_the_same_department_is_one_job(web: Web, clip: bytes) -> None:
+    first = web.post("/minutes", {"department": "総務課"}, [("audio", ("定例.wav", clip))])
+    assert "定例.wav: 受け付けました（ジョブ #" in first.text  # type: ignore[attr-defined]
+    (job,) = _jobs(web)
+    again = web.post("/minutes", {"department": "総務課 "}, [("audio", ("定例のコピー.wav", clip))])
+    assert (
+        f"定例のコピー.wav: 同じ所属から10分以内に同じ録音が送られているため、ジョブ #{job.id} "
+        "として扱います（二重には文字起こししません）"
+    ) in again.text  # type: ignore[attr-defined]
+    assert len(_jobs(web)) == 1
+    assert len(list((web.data_dir / "uploads").iterdir())) == 1  # the copy is not kept
+    # Another department's meeting with the same file is its own job.
+    other = web.post("/minutes", {"department": "人事課"}, [("audio", ("定例.wav", clip))])
+    assert "受け付けました" in other.text  # type: ignore[attr-defined]
+    assert [j.department for j in _jobs(web)] == ["総務課", "人事課"]
+
+
+def test_the_upload_script_gets_the_page_to_go_to(web: Web, clip: bytes) -> None:
+    response = web.client.post(
+        "/minutes",
+        data={"csrf_token": web.token("/minutes"), "department": "総務課"},
+        files=[("audio", ("a.wav", clip))],
+        headers={"X-Pilots-Upload": "1"},
+    )
+    assert response.status_code == 200 and response.json() == {"location": "/minutes"}
+    # The message waits in the session for that page.
+    assert "a.wav: 受け付けました" in web.client.get("/minutes").text
+    script = web.client.get("/static/app.js").text
+    assert "button.disabled = true" in script and 'upload.addEventListener("progress"' in script
+
+
+def test_delete_a_recording_keeps_the_job_and_its_measurement(
+    web: Web, clip: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="pilots")
+    web.post("/minutes", {"department": "総務課"}, [("audio", ("会議.wav", clip))])
+    web.post("/minutes", {"department": "総務課"}, [("audio", ("待機中.wav", clip[:-4]))])
+    first, waiting = _jobs(web)
+    refused = web.post(f"/minutes/jobs/{waiting.id}/recording/delete", token_from="/minutes")
+    assert "文字起こしが終わるまで録音は削除できません" in refused.text  # type: ignore[attr-defined]
+    asr_id = _finish_job(web, first.id)
+    web.post(f"/minutes/jobs/{first.id}/correction", {"minutes": "30"}, token_from="/minutes")
+    page = web.client.get("/minutes").text
+    assert f'action="/minutes/jobs/{first.id}/recording/delete"' in page
+    assert f"効果測定のジョブ #{asr_id}" in page
+    stored = web.data_dir / "uploads"
+    assert len(list(stored.iterdir())) == 2
+    done = web.post(f"/minutes/jobs/{first.id}/recording/delete", token_from="/minutes")
+    text = done.text  # type: ignore[attr-defined]
+    assert f"ジョブ #{first.id}: 録音を削除しました（議事録案と効果測定の記録は残ります）" in text
+    assert "録音は削除済み" in text
+    assert f'action="/minutes/jobs/{first.id}/recording/delete"' not in text
+    assert len(list(stored.iterdir())) == 1  # the waiting job's recording is still there
+    assert any("録音を削除しました" in r.getMessage() for r in caplog.records)
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        job = session.get(WebJob, first.id)
+        asr = session.get(AsrJob, asr_id)
+        assert job is not None and job.recording_deleted_at is not None
+        assert asr is not None and (asr.audio_seconds, asr.correction_minutes) == (3600.0, 30)
+        assert queue.output(session, first.id, "docx") == b"PK-docx"  # the draft stays
+    engine.dispose()
+
+
+def test_a_clerk_cannot_delete_another_departments_recording(
+    web: Web, users: auth.UserStore, clip: bytes
+) -> None:
+    web.login("admin1", "admin-pass-1")
+    web.post("/minutes", {"department": "人事課"}, [("audio", ("人事.wav", clip))])
+    (job,) = _jobs(web)
+    _finish_job(web, job.id)
+    web.post("/logout", token_from="/")
+    web.login("clerk1", "clerk-pass-1")
+    response = web.post(f"/minutes/jobs/{job.id}/recording/delete", token_from="/minutes")
+    assert response.status_code == 404  # type: ignore[attr-defined]
+    assert len(list((web.data_dir / "uploads").iterdir())) == 1
+
+
+def _age(web: Web, job_id: int, days: float) -> None:
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        finished = db.db_now(session) - timedelta(days=days)
+        session.execute(update(WebJob).where(WebJob.id == job_id).values(finished_at=finished))
+    engine.dispose()
+
+
+def test_pilots_asr_purge_deletes_recordings_past_their_retention(
+    web: Web, clip: bytes, tmp_path: Path
+) -> None:
+    for n in range(3):
+        web.post("/minutes", {"department": "総務課"}, [("audio", (f"{n}.wav", clip[: -2 - n]))])
+    old, recent, waiting = _jobs(web)
+    for job in (old, recent):
+        _finish_job(web, job.id)
+    _age(web, old.id, 31)
+    _age(web, recent.id, 2)
+    # Copies killed workers left: of the old job, of a job no longer in the queue, and
+    # of a job still waiting (a worker may be about to use it).
+    work = web.data_dir / "work"
+    for name in (f"job{old.id}-x1", "job999-x3", f"job{waiting.id}-x2"):
+        (work / name).mkdir(parents=True)
+        (work / name / "recording").write_bytes(clip)
+    # A recording whose request broke off before it became a job, 40 days ago.
+    orphan = web.data_dir / "uploads" / ("f" * 32 + ".audio")
+    orphan.write_bytes(clip)
+    os.utime(orphan, (time.time() - 40 * 86400,) * 2)
+    env = {"PILOTS_DATA_DIR": str(web.data_dir)}
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", web.db_url, "asr", "purge"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"削除: ジョブ #{old.id} 0.wav（総務課）" in result.output
+    assert "完了から30日を過ぎた録音 1件、ジョブにならなかった録音 1件、作業コピー 1件を削除" in (
+        result.output
+    )
+    assert not orphan.exists() and sorted(p.name for p in work.iterdir()) == [f"job{waiting.id}-x2"]
+    deleted = {j.id for j in _jobs(web) if j.recording_deleted_at is not None}
+    assert deleted == {old.id}
+    now = runner.invoke(cli, ["--db", web.db_url, "asr", "purge", "--older-than", "0", "--json"],
+                        env=env)  # fmt: skip
+    assert [r["job_id"] for r in json_loads(now.output)["recordings"]] == [recent.id]
+    assert {j.id for j in _jobs(web) if j.recording_deleted_at is not None} == {old.id, recent.id}
+    # The waiting job keeps its recording: it is not transcribed yet.
+    assert len(list((web.data_dir / "uploads").iterdir())) == 1
+    # The measurement records are all there.
+    assert _count(web, AsrJob) == 2
+
+
+def test_the_server_deletes_expired_recordings_by_itself(
+    tmp_path: Path, db_url: str, clip: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with _make(tmp_path, db_url) as client:
+        web = Web(client, tmp_path / "data", db_url)
+        web.post("/minutes", {"department": "総務課"}, [("audio", ("古い会議.wav", clip))])
+        (job,) = _jobs(web)
+        _finish_job(web, job.id)
+        _age(web, job.id, 45)
+    caplog.set_level("INFO", logger="pilots")
+    with _make(tmp_path, db_url):  # restarted: the purge runs at start, then every hour
+        for _ in range(100):
+            if not list((tmp_path / "data" / "uploads").iterdir()):
+                break
+            time.sleep(0.05)
+    assert list((tmp_path / "data" / "uploads").iterdir()) == []
+    (line,) = [r.getMessage() for r in caplog.records if "録音を削除しました" in r.getMessage()]
+    assert f"ジョブの完了から30日を過ぎたため）: ジョブ #{job.id} 古い会議.wav（総務課）" in line
+
+
+def test_asr_jobs_shows_the_web_job_numbers(web: Web, clip: bytes) -> None:
+    web.post("/minutes", {"department": "総務課"}, [("audio", ("会議.wav", clip))])
+    (job,) = _jobs(web)
+    asr_id = _finish_job(web, job.id)
+    runner = CliRunner()
+    env = {"PILOTS_DATA_DIR": str(web.data_dir)}
+    listing = json_loads(runner.invoke(cli, ["--db", web.db_url, "asr", "jobs", "--json"],
+                                       env=env).output)  # fmt: skip
+    assert [(j["job_id"], j["web_jobs"]) for j in listing] == [(asr_id, [job.id])]
+    table = runner.invoke(cli, ["--db", web.db_url, "asr", "jobs"], env=env).output
+    assert "受付" in table and f"#{job.id}" in table

@@ -144,9 +144,9 @@ def test_upload_the_sample_recording_and_download_the_docx(
     assert "IT・業務改革課" in text
     assert "[00:00:" in text  # utterances with their time stamps
     # The clerk reports the correction time.
-    page.get_by_label("分", exact=True).first.fill("25")
+    page.get_by_label("分", exact=True).first.fill("10")
     page.get_by_role("button", name="記録").first.click()
-    page.get_by_text("修正時間 25分を記録しました").wait_for()
+    page.get_by_text("修正時間 10分を記録しました").wait_for()
 
 
 def test_upload_a_winactor_export_and_see_the_rejected_row(
@@ -202,3 +202,115 @@ def test_keyboard_reaches_the_skip_link_and_the_forms(server: str, page: Any) ->
         if page.evaluate("document.activeElement.id") == "audio":
             break
     assert page.evaluate("document.activeElement.id") == "audio"
+
+
+# --- issue 10: double submit, deleting a recording, the login lock ---------------------------
+
+
+def test_the_upload_button_is_disabled_once_clicked_and_shows_progress(
+    server: str, page: Any, tmp_path: Path
+) -> None:
+    from tests.test_web_queue import cut_clip
+
+    clip = cut_clip(tmp_path / "二度押し.wav", 30.0, 3.0)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(server + "/minutes")
+    page.get_by_label("録音ファイル（複数選択可）").set_input_files(str(clip))
+    page.get_by_label("所属", exact=True).fill("総務課")
+    # Two clicks in a row, as an impatient clerk does: the first disables the button.
+    state = page.evaluate(
+        """() => {
+          const button = document.querySelector("form[data-upload] button[type=submit]");
+          button.click();
+          const disabled = button.disabled;
+          button.click();
+          const box = document.querySelector(".upload-progress");
+          return {disabled: disabled, progressShown: !box.hidden};
+        }"""
+    )
+    assert state == {"disabled": True, "progressShown": True}
+    page.get_by_text("二度押し.wav: 受け付けました").wait_for()
+    assert [u for u in posts if u.endswith("/minutes")] == [server + "/minutes"]
+    assert page.locator("tr[data-job]", has_text="二度押し.wav").count() == 1
+
+
+def test_delete_a_finished_jobs_recording(server: str, page: Any, tmp_path: Path) -> None:
+    from tests.test_web_queue import cut_clip
+
+    clip = cut_clip(tmp_path / "削除する会議.wav", 12.0, 3.0)
+    page.goto(server + "/minutes")
+    page.get_by_label("録音ファイル（複数選択可）").set_input_files(str(clip))
+    page.get_by_role("button", name="アップロードして文字起こし").click()
+    page.get_by_text("削除する会議.wav: 受け付けました").wait_for()
+    row = page.locator("tr[data-job]", has_text="削除する会議.wav")
+    button = row.get_by_role("button", name="録音を削除")
+    button.wait_for(timeout=240_000)  # once the job is done (the page reloads itself)
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    button.click()
+    page.get_by_text("録音を削除しました（議事録案と効果測定の記録は残ります）").wait_for()
+    assert asked and "元に戻せません" in asked[0]
+    row = page.locator("tr[data-job]", has_text="削除する会議.wav")
+    assert "録音は削除済み" in row.inner_text()
+    assert row.locator('a[href$="/download/docx"]').count() == 1  # the draft stays
+
+
+@pytest.fixture(scope="module")
+def server_with_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``pilots serve`` with a users file, on an empty database, without a worker."""
+    folder = tmp_path_factory.mktemp("users")
+    env = dict(os.environ, PILOTS_DATA_DIR=str(folder / "data"), PILOTS_LOGIN_DELAY_SECONDS="0.1")
+    env.pop("PILOTS_DATABASE_URL", None)
+    added = subprocess.run(
+        [sys.executable, "-m", "pilots", "users", "add", "sato", "--role", "clerk",
+         "--dept", "総務課", "--password-stdin"],
+        env=env, cwd=folder, input="sato-password\n", capture_output=True, text=True,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    port = _free_port()
+    log = (folder / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pilots", "--db", f"sqlite:///{folder / 'p.db'}", "serve",
+         "--port", str(port), "--no-worker"],
+        env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if proc.poll() is not None:
+                raise AssertionError((folder / "serve.log").read_text())
+            try:
+                with urllib.request.urlopen(base + "/login", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_repeated_wrong_passwords_lock_the_login_and_say_so(
+    server_with_users: str, page: Any
+) -> None:
+    page.goto(server_with_users + "/login")
+    for n in range(1, 6):
+        page.get_by_label("利用者名").fill("sato")
+        page.get_by_label("パスワード").fill(f"wrong-{n}")
+        page.get_by_role("button", name="ログイン").click()
+        alert = page.get_by_role("alert")
+        if n < 5:
+            alert.filter(has_text=f"あと{5 - n}回失敗すると").wait_for()
+    alert.filter(has_text="失敗が続いたため、15分間ログインできません").wait_for()
+    page.get_by_label("利用者名").fill("sato")
+    page.get_by_label("パスワード").fill("sato-password")
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("alert").filter(has_text="この利用者名はログインの失敗が続いたため").wait_for()
+    assert page.url.startswith(server_with_users + "/login")

@@ -291,3 +291,121 @@ def test_two_worker_processes_share_one_postgresql_queue_exactly_once(
         assert session.scalar(select(func.count()).select_from(AsrJob)) == len(ids)
         assert session.scalar(select(func.count()).select_from(WebJobOutput)) == 4 * len(ids)
     engine.dispose()
+
+
+# --- issue 10: one job per recording sent twice; silent recordings ------------------------
+
+
+def _enqueue_once(
+    factory: sessionmaker[Session], audio: bytes, department: str, *, hold: float = 0.0
+) -> tuple[int, bool]:
+    """Enqueue as the 議事録作成 page does: (job, True), or (the earlier job, False)."""
+    import hashlib
+
+    from pilots.models import WebUpload
+
+    digest = hashlib.sha256(audio).hexdigest()
+    with db.session_scope(factory) as session:
+        same = queue.recent_duplicate(session, digest, department, minutes=10)
+        if same is not None:
+            return same, False
+        upload = WebUpload(
+            stored_name=os.urandom(16).hex() + ".audio",
+            original_name="会議.wav",
+            kind="audio",
+            purpose="minutes",
+            size_bytes=len(audio),
+            sha256=digest,
+        )
+        session.add(upload)
+        session.flush()
+        job_id = queue.enqueue(
+            session,
+            queue.NewJob(original_name="会議.wav", department=department, upload_id=upload.id),
+            io.BytesIO(audio),
+        )
+        time.sleep(hold)  # still uncommitted: a second request arrives meanwhile
+    return job_id, True
+
+
+def test_the_same_recording_sent_twice_at_once_is_one_job(engine: Engine) -> None:
+    factory = _factory(engine)
+    audio = b"RIFF" + os.urandom(4096)
+    results: list[tuple[int, bool]] = []
+    first = threading.Thread(
+        target=lambda: results.append(_enqueue_once(factory, audio, "総務課", hold=1.0))
+    )
+    first.start()
+    time.sleep(0.3)  # the first request is inside its transaction
+    results.append(_enqueue_once(factory, audio, "総務課"))
+    first.join()
+    assert sorted(created for _job, created in results) == [False, True]
+    assert results[0][0] == results[1][0]
+    with db.session_scope(factory) as session:
+        assert session.scalar(select(func.count()).select_from(WebJob)) == 1
+    # A failed job is no reason to refuse the file again: that is how to retry it.
+    with db.session_scope(factory) as session:
+        session.execute(update(WebJob).values(state=queue.FAILED))
+    assert _enqueue_once(factory, audio, "総務課")[1] is True
+    # Nor is an old one, or another department's.
+    assert _enqueue_once(factory, audio, "人事課")[1] is True
+    with db.session_scope(factory) as session:
+        session.execute(update(WebJob).values(created_at=db.db_now(session) - timedelta(hours=1)))
+    assert _enqueue_once(factory, audio, "総務課")[1] is True
+
+
+def _silence(path: Path, seconds: float = 10.0) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(bytes(2 * int(16_000 * seconds)))
+    return path
+
+
+@pytest.mark.slow
+def test_a_silent_recording_is_flagged_and_not_counted_as_usage(
+    engine: Engine, model_dir: Path, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    import docx
+
+    from pilots.asr.measure import list_jobs, summarize
+    from pilots.calendar import period
+
+    factory = _factory(engine)
+    with db.session_scope(factory) as session:
+        job_id = queue.enqueue(
+            session,
+            queue.NewJob(original_name="無音.wav", department="総務課", title="録音ミス",
+                         meeting_date=date(2019, 7, 1), formats=("docx", "md", "txt")),
+            io.BytesIO(_silence(tmp_path / "silence.wav").read_bytes()),
+        )  # fmt: skip
+    settings = Settings(
+        {"PILOTS_MODEL_DIR": str(model_dir), "PILOTS_DATA_DIR": str(tmp_path / "data")}
+    )
+    lines: list[str] = []
+    assert Worker(factory, settings, name="w", log=lines.append).run(once=True) == 1
+    assert any("音声が検出されませんでした" in line for line in lines), lines
+    with db.session_scope(factory) as session:
+        job = session.get(WebJob, job_id)
+        assert job is not None and job.state == "done" and job.asr_job_id is not None
+        asr = session.get(AsrJob, job.asr_job_id)
+        assert asr is not None and asr.no_speech
+        draft = queue.output(session, job_id, "docx")
+        markdown = queue.output(session, job_id, "md")
+        assert draft and markdown
+        summary = summarize(session, period(2019, "final"), default_rate=4.0)
+        (listed,) = list_jobs(session, default_rate=4.0)
+    (tmp_path / "draft.docx").write_bytes(draft)
+    body = "\n".join(p.text for p in docx.Document(str(tmp_path / "draft.docx")).paragraphs)
+    assert "【要確認: 音声が検出されませんでした" in body
+    assert "【要確認: 音声が検出されませんでした" in markdown.decode("utf-8")
+    assert listed.no_speech
+    assert (summary.jobs, summary.departments_using, summary.audio_hours) == (0, 0, 0)
+    (excluded,) = summary.excluded
+    assert excluded.department == "総務課" and "音声が検出されなかった" in excluded.reason
+    assert "音声が検出されなかった録音1件" in summary.rules["departments_using"]

@@ -78,6 +78,7 @@ def run_demo(
     from pilots.survey.ingest import import_survey
 
     plan = load_plan(_need(demo_dir, "plan.yaml"))
+    ratio = settings.get("asr.max_correction_ratio")
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
@@ -91,11 +92,17 @@ def run_demo(
             ("従来作業時間", lambda s: import_baselines(s, _need(demo_dir, "asr_baselines.xlsx"))),
             (
                 "利用報告（上期）",
-                lambda s: import_usage(s, _need(demo_dir, "asr_usage_2019_first_half.csv")),
+                lambda s: import_usage(
+                    s, _need(demo_dir, "asr_usage_2019_first_half.csv"), max_correction_ratio=ratio
+                ),
             ),
             (
                 "利用報告（下期）",
-                lambda s: import_usage(s, _need(demo_dir, "asr_usage_2019_second_half.xlsx")),
+                lambda s: import_usage(
+                    s,
+                    _need(demo_dir, "asr_usage_2019_second_half.xlsx"),
+                    max_correction_ratio=ratio,
+                ),
             ),
             (
                 "満足度調査",

@@ -31,6 +31,18 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
+def format_figure(value: float, decimals: int = 1) -> str:
+    """A figure for people: thousands separators, ``decimals`` places, the sign where it counts.
+
+    A value that rounds to zero is 0 — never "-0" or "-0.0", which reads as a loss
+    where there is none; a negative value keeps its minus sign (-1.5).
+    """
+    text = f"{value:,.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0.,"):
+        return text[1:]
+    return text
+
+
 def _default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)

@@ -217,6 +217,8 @@ def transcribe_command(
                 job_text = f"、ジョブ #{record.job_id}" + ("" if record.created else "（更新）")
                 if record.department_created:
                     job_text += f"、所属「{record.department_created}」を新規登録"
+                if record.no_speech:
+                    job_text += "、音声が検出されませんでした（利用件数には数えません）"
             click.echo(
                 f"{path}: 録音 {format_duration(transcript.duration)}、"
                 f"処理 {transcript.processing_seconds:.1f}秒、"
@@ -230,6 +232,45 @@ def transcribe_command(
     if failed:
         click.echo(f"{len(audio)}件中 {failed}件が失敗しました", err=True)
         ctx.exit(1)
+
+
+@asr_group.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.FloatRange(min=0),
+    help="ジョブの完了からこの日数を過ぎた録音を削除します"
+    "（既定は PILOTS_RECORDING_RETENTION_DAYS、0 で完了したものすべて）。",
+)
+@json_option
+@pass_app
+def purge_command(app: App, older_than: float | None, as_json: bool) -> None:
+    """議事録作成ページで受け付けた録音のうち、保存期間を過ぎたものを削除します。
+
+    対象は <data_dir>/uploads/ の録音ファイル、待ち行列に残った録音、作業プロセスの
+    作業コピーです。ジョブ・議事録案・効果測定の記録（所属、録音時間、修正時間など）は
+    残ります。pilots serve も1時間ごとに同じ削除を行います。
+    """
+    from pilots.output import to_json
+    from pilots.web.uploads import format_mb, purge_recordings
+
+    days = app.settings.get("recording_retention_days") if older_than is None else older_than
+    with app.session() as session:
+        result = purge_recordings(session, app.settings.data_dir, older_than_days=days)
+    if as_json:
+        click.echo(to_json(result))
+        return
+    for r in result.recordings:
+        click.echo(f"削除: ジョブ #{r.job_id} {r.original_name}（{r.department or '所属なし'}）")
+    for name in result.orphans:
+        click.echo(f"削除: ジョブにならなかった録音 {name}")
+    click.echo(
+        f"完了から{days:g}日を過ぎた録音 {len(result.recordings)}件"
+        + (f"、ジョブにならなかった録音 {len(result.orphans)}件" if result.orphans else "")
+        + (f"、作業コピー {result.work_folders}件" if result.work_folders else "")
+        + f"を削除しました（{format_mb(result.size_bytes)} MB）。"
+        "ジョブと効果測定の記録は残しています"
+    )
 
 
 @asr_group.command("models")

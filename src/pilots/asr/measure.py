@@ -15,7 +15,11 @@ Jobs without a reported correction time (修正時間) count as usage and are
 listed; they are never given a guessed saving. Jobs without a department
 (``pilots asr transcribe`` without ``--dept``) count as jobs, audio and — once
 corrected — savings at the default rate, under 所属不明; they are not a
-department, so ``departments_using`` does not count them.
+department, so ``departments_using`` does not count them. A job whose
+recording held no speech (``no_speech``) is no meeting: it is left out of
+every figure and listed as excluded with that reason. A self-reported
+correction time must be finite, ≥ 0 and plausible for the recording's length
+(:func:`correction_problem`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +39,7 @@ from sqlalchemy.orm.util import identity_key
 
 from pilots.calendar import Period, fiscal_year_bounds, format_date, parse_iso_or_japanese
 from pilots.errors import CalendarError, ConfigError, InputFileError, NotFoundError
-from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Department
+from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Department, WebJob
 from pilots.org import DepartmentResolver
 from pilots.tabular import Column, as_text, parse_number, read_table
 from pilots.text import normalize_name
@@ -220,6 +224,9 @@ class JobFigures:
         baseline_hours: audio_hours × baseline_rate — the work before adoption.
         hours_saved: baseline_hours − correction hours; None until a correction
             time is reported (never guessed).
+        no_speech: no speech was found in the recording; the job is not usage.
+        web_jobs: the numbers the web UI's queue gave the recording's uploads
+            (議事録作成 page), which this job logs.
     """
 
     job_id: int
@@ -234,6 +241,8 @@ class JobFigures:
     rate_source: str
     baseline_hours: float
     hours_saved: float | None
+    no_speech: bool = False
+    web_jobs: list[int] = field(default_factory=list)
 
     @property
     def measured(self) -> bool:
@@ -251,6 +260,7 @@ def _figures(
     title: str,
     audio_seconds: float,
     correction_minutes: float | None,
+    no_speech: bool,
     rates: dict[int, float],
     default_rate: float,
 ) -> JobFigures:
@@ -272,6 +282,7 @@ def _figures(
         rate_source="own" if own is not None else "default",
         baseline_hours=baseline_hours,
         hours_saved=saved,
+        no_speech=no_speech,
     )
 
 
@@ -294,6 +305,7 @@ def _job_rows(
             AsrJob.audio_seconds,
             AsrJob.correction_minutes,
             Department.code,
+            AsrJob.no_speech,
         )
         .outerjoin(Department, AsrJob.department_id == Department.id)
         .order_by(AsrJob.meeting_date, AsrJob.id)
@@ -310,7 +322,8 @@ def _job_rows(
 
 
 def _to_figures(row: tuple[Any, ...], rates: dict[int, float], default_rate: float) -> JobFigures:
-    job_id, source, name, dept_id, meeting_date, title, audio_seconds, correction, _code = row
+    job_id, source, name, dept_id, meeting_date, title, audio_seconds, correction = row[:8]
+    silent = row[9]
     return _figures(
         job_id=job_id,
         source=source,
@@ -320,6 +333,7 @@ def _to_figures(row: tuple[Any, ...], rates: dict[int, float], default_rate: flo
         title=title or "",
         audio_seconds=audio_seconds,
         correction_minutes=correction,
+        no_speech=bool(silent),
         rates=rates,
         default_rate=default_rate,
     )
@@ -355,10 +369,25 @@ def list_jobs(
         start, end = fiscal_year_bounds(fiscal_year)
     dept_id = find_department(session, department).id if department else None
     rates = _rates(session)
-    return [
+    jobs = [
         _to_figures(r, rates, default_rate)
         for r in _job_rows(session, start=start, end=end, department_id=dept_id)
     ]
+    linked = _web_jobs(session)
+    return [replace(j, web_jobs=linked.get(j.job_id, [])) for j in jobs]
+
+
+def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, list[int]]:
+    """The web queue's job numbers of each logged job (or of ``job_id`` only)."""
+    query = select(WebJob.asr_job_id, WebJob.id)
+    if job_id is not None:
+        query = query.where(WebJob.asr_job_id == job_id)
+    found: dict[int, list[int]] = {}
+    rows = session.execute(query.order_by(WebJob.id))
+    for asr_job_id, web_job_id in rows:
+        if asr_job_id is not None:
+            found.setdefault(asr_job_id, []).append(web_job_id)
+    return found
 
 
 # --- correction times ----------------------------------------------------------
@@ -377,34 +406,67 @@ class CorrectionResult:
     previous_minutes: float | None
 
 
+def _shown(value: float) -> str:
+    # Numbers in messages: 35, 35.5, 99,999,999 — and 1e+308 rather than 309 digits.
+    if not math.isfinite(value) or abs(value) >= 1e12:
+        return f"{value:.3g}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def correction_problem(minutes: float, audio_minutes: float, max_ratio: float) -> str | None:
+    """Why a self-reported correction time cannot be right, or None when it is plausible.
+
+    SPEC §3: a self-reported correction time must be a finite number ≥ 0 and at
+    most ``max_ratio`` (the ``asr.max_correction_ratio`` setting) times the
+    recording's length; anything else is refused, never stored.
+    """
+    if not math.isfinite(minutes):
+        return f"数値ではありません: {minutes}"
+    if minutes < 0:
+        return f"0以上の分数にしてください: {_shown(minutes)}"
+    limit = audio_minutes * max_ratio
+    if minutes > limit:
+        return (
+            f"{_shown(minutes)}分は録音の長さ（{_shown(audio_minutes)}分）の{max_ratio:g}倍"
+            f"（{_shown(limit)}分）を超えています。分で入力したか確かめてください"
+            "（倍率の上限は設定 PILOTS_ASR_MAX_CORRECTION_RATIO）"
+        )
+    return None
+
+
 def report_correction(
     session: Session,
     job_id: int,
     minutes: float,
     *,
     default_rate: float,
+    max_ratio: float,
     now: datetime | None = None,
 ) -> CorrectionResult:
     """Record how many minutes the clerk spent correcting a job's draft (修正時間).
 
     A later report replaces an earlier one (the clerk's latest figure is the one
-    the measurement uses).
+    the measurement uses). The value is checked by :func:`correction_problem`.
 
     Raises:
-        ConfigError: ``minutes`` is negative or not a finite number.
+        ConfigError: ``minutes`` is not finite, negative or implausible for the recording.
         NotFoundError: there is no job ``job_id``.
     """
-    if not math.isfinite(minutes) or minutes < 0:
-        raise ConfigError("MINUTES", f"修正時間（分）は0以上の数値で指定してください: {minutes:g}")
     job = session.get(AsrJob, job_id)
     if job is None:
         raise NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
+    problem = correction_problem(minutes, job.audio_seconds / 60, max_ratio)
+    if problem is not None:
+        raise ConfigError("修正時間", problem)
     previous = job.correction_minutes
     job.correction_minutes = float(minutes)
     job.corrected_at = now or datetime.now()
     session.flush()
     (row,) = _job_rows(session, job_id=job_id)
-    return CorrectionResult(_to_figures(row, _rates(session), default_rate), previous)
+    figures = _to_figures(row, _rates(session), default_rate)
+    return CorrectionResult(
+        replace(figures, web_jobs=_web_jobs(session, job_id).get(job_id, [])), previous
+    )
 
 
 # --- usage reports from departments -------------------------------------------
@@ -475,7 +537,7 @@ class _UsageRow:
 
 
 def _read_usage_row(
-    line: int, values: dict[str, Any]
+    line: int, values: dict[str, Any], max_ratio: float
 ) -> tuple[_UsageRow | None, str | None, tuple[Any, ...]]:
     """Parse one row: (row, None) or (None, reason), plus the identity triple when readable."""
     name = as_text(values.get("department"))
@@ -506,14 +568,19 @@ def _read_usage_row(
             correction = _number(raw_correction, CORRECTION_LABEL, minutes=True)
         except ValueError as exc:
             return None, str(exc), identity
-        if correction < 0:
-            return None, f"{CORRECTION_LABEL}が負の値です: {as_text(raw_correction)}", identity
+        problem = correction_problem(correction, audio, max_ratio)
+        if problem is not None:
+            return None, f"{CORRECTION_LABEL}: {problem}", identity
     title = as_text(values.get("title"))
     return _UsageRow(line, name, meeting_date, audio, correction, title), None, identity
 
 
 def import_usage(
-    session: Session, path: str | Path, *, now: datetime | None = None
+    session: Session,
+    path: str | Path,
+    *,
+    max_correction_ratio: float,
+    now: datetime | None = None,
 ) -> UsageImportResult:
     """Load a department's usage report: meetings transcribed with another service.
 
@@ -528,7 +595,9 @@ def import_usage(
     adds nothing: rows are matched by :func:`usage_import_key`. A matched row
     whose correction time is now filled in or changed updates its job; a blank
     correction time never erases one reported before (by an earlier file or
-    by ``pilots asr correction``).
+    by ``pilots asr correction``). A correction time that
+    :func:`correction_problem` refuses (above ``max_correction_ratio`` times
+    the recording …) rejects its row.
 
     Raises:
         InputFileError: the file is missing, unreadable or lacks a required column.
@@ -542,7 +611,7 @@ def import_usage(
     accepted: list[tuple[_UsageRow, str]] = []
     for row in table.mapped(USAGE_COLUMNS):
         result.rows += 1
-        parsed, reason, identity = _read_usage_row(row.line, row.values)
+        parsed, reason, identity = _read_usage_row(row.line, row.values, max_correction_ratio)
         n = 0
         if identity:
             # Counted for rejected rows too, so that fixing a rejected row later
@@ -729,6 +798,21 @@ class UnmeasuredJob:
 
 
 @dataclass(frozen=True)
+class ExcludedJob:
+    """A job left out of every figure, with the reason (e.g. a recording without speech)."""
+
+    job_id: int
+    source: str
+    department: str
+    meeting_date: date
+    audio_minutes: float
+    reason: str
+
+
+NO_SPEECH_REASON = "音声が検出されなかった（話し声のない録音）ため、利用に数えない"
+
+
+@dataclass(frozen=True)
 class RejectedRow:
     """A usage-report row that was not loaded (``pilots asr import``)."""
 
@@ -758,6 +842,8 @@ class AsrSummary:
         departments_on_default_rate: departments in the period without their own rate.
         by_department / by_month: the same figures broken down.
         unmeasured: every job excluded from hours_saved.
+        excluded_jobs / excluded: jobs left out of every figure — usage included —
+            with the reason: a recording in which no speech was found.
         rejected_rows: every usage-report row not loaded, from all imports.
         rules: each figure's rule and denominator, in Japanese.
     """
@@ -783,6 +869,8 @@ class AsrSummary:
     by_department: list[DepartmentSummary]
     by_month: list[MonthSummary]
     unmeasured: list[UnmeasuredJob]
+    excluded_jobs: int
+    excluded: list[ExcludedJob]
     rejected_rows: list[RejectedRow]
     rules: dict[str, str]
 
@@ -815,7 +903,20 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
             without their own rate and for jobs without a department.
     """
     rates = _rates(session)
-    rows = _job_rows(session, start=period.start, end=period.end)
+    found = _job_rows(session, start=period.start, end=period.end)
+    # A recording without speech is no meeting: not usage, not a department using it.
+    rows = [r for r in found if not r[9]]
+    excluded = [
+        ExcludedJob(
+            job_id=j.job_id,
+            source=j.source,
+            department=j.department or UNKNOWN_DEPARTMENT,
+            meeting_date=j.meeting_date,
+            audio_minutes=_r(j.audio_minutes),
+            reason=NO_SPEECH_REASON,
+        )
+        for j in (_to_figures(r, rates, default_rate) for r in found if r[9])
+    ]
     jobs = [_to_figures(r, rates, default_rate) for r in rows]
     codes = {r[3]: r[8] for r in rows}
 
@@ -908,7 +1009,8 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         "saved": "削減時間(ジョブ) = 録音時間(時間) × 従来作業時間率(所属) − 修正時間(時間)",
         "departments_using": (
             f"期間内（会議日 {period.start.isoformat()}〜{period.end.isoformat()}）にジョブが"
-            f"1件以上ある所属の数。所属不明のジョブ{without}件は所属として数えない"
+            f"1件以上ある所属の数。所属不明のジョブ{without}件は所属として数えない。"
+            f"音声が検出されなかった録音{len(excluded)}件はジョブとしても数えない"
         ),
         "hours_saved": (
             f"修正時間の報告があるジョブ{len(measured_jobs)}件の削減時間の合計。"
@@ -942,6 +1044,8 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         by_department=by_department,
         by_month=by_month,
         unmeasured=unmeasured,
+        excluded_jobs=len(excluded),
+        excluded=excluded,
         rejected_rows=rejected,
         rules=rules,
     )

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 RATE_SOURCES = {"own": "所属", "default": "既定"}
 
 
-def _hours(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}"
+def _hours(value: float | None, decimals: int = 1) -> str:
+    from pilots.output import format_figure
+
+    return "" if value is None else format_figure(value, decimals)
 
 
 def _minutes(value: float | None) -> str:
@@ -56,13 +58,19 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
     """議事録案の修正にかかった時間（分）をジョブに記録します。
 
     JOB_ID は pilots asr jobs に表示される番号です。もう一度記録すると置き換えます。
+    負の値や、録音の長さの PILOTS_ASR_MAX_CORRECTION_RATIO 倍（既定 10倍）を超える値は
+    記録しません。
     """
     from pilots.asr.measure import report_correction
     from pilots.output import to_json
 
     with app.session() as session:
         result = report_correction(
-            session, job_id, minutes, default_rate=app.settings.get("default_baseline_rate")
+            session,
+            job_id,
+            minutes,
+            default_rate=app.settings.get("default_baseline_rate"),
+            max_ratio=app.settings.get("asr.max_correction_ratio"),
         )
     if as_json:
         click.echo(to_json(result))
@@ -73,7 +81,7 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
     )
     click.echo(
         f"ジョブ #{job.job_id}: 修正時間 {_minutes(job.correction_minutes)}分{before}、"
-        f"削減時間 {job.hours_saved:.2f}時間 = 録音 {job.audio_hours:.2f}時間 × "
+        f"削減時間 {_hours(job.hours_saved, 2)}時間 = 録音 {job.audio_hours:.2f}時間 × "
         f"{job.baseline_rate:g}（{RATE_SOURCES[job.rate_source]}） − 修正 "
         f"{(job.correction_minutes or 0) / 60:.2f}時間"
     )
@@ -85,7 +93,11 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
 @json_option
 @pass_app
 def jobs_command(app: App, fiscal_year: int | None, department: str | None, as_json: bool) -> None:
-    """ジョブの一覧（会議日、所属、録音時間、修正時間、削減時間）を表示します。"""
+    """ジョブの一覧（会議日、所属、録音時間、修正時間、削減時間）を表示します。
+
+    「受付」は議事録作成ページ（pilots serve）の受付番号、「備考」の「音声なし」は
+    話し声が検出されず利用に数えないジョブです。
+    """
     from pilots.asr.measure import UNKNOWN_DEPARTMENT, list_jobs
     from pilots.output import format_table, to_json
 
@@ -114,6 +126,8 @@ def jobs_command(app: App, fiscal_year: int | None, department: str | None, as_j
                 "修正(分)",
                 "率",
                 "削減(時間)",
+                "受付",
+                "備考",
             ],
             [
                 (
@@ -126,6 +140,8 @@ def jobs_command(app: App, fiscal_year: int | None, department: str | None, as_j
                     "未報告" if j.correction_minutes is None else _minutes(j.correction_minutes),
                     f"{j.baseline_rate:g}" + ("" if j.rate_source == "own" else "（既定）"),
                     _hours(j.hours_saved),
+                    ",".join(f"#{n}" for n in j.web_jobs),
+                    "音声なし" if j.no_speech else "",
                 )
                 for j in jobs
             ],
@@ -135,12 +151,15 @@ def jobs_command(app: App, fiscal_year: int | None, department: str | None, as_j
 
 
 def _print_job_totals(jobs: list[JobFigures]) -> None:
-    measured = [j for j in jobs if j.measured]
+    silent = sum(1 for j in jobs if j.no_speech)
+    counted = [j for j in jobs if not j.no_speech]
+    measured = [j for j in counted if j.measured]
     saved = sum(j.hours_saved or 0 for j in measured)
     click.echo(
-        f"{len(jobs)}件（修正時間の報告あり {len(measured)}件、"
-        f"未報告 {len(jobs) - len(measured)}件）、"
-        f"削減時間 {saved:,.1f}時間（報告ありのジョブのみ）"
+        f"{len(counted)}件（修正時間の報告あり {len(measured)}件、"
+        f"未報告 {len(counted) - len(measured)}件）、"
+        f"削減時間 {_hours(saved)}時間（報告ありのジョブのみ）"
+        + (f"。音声なしの{silent}件は数えていません" if silent else "")
     )
 
 
@@ -153,14 +172,17 @@ def import_command(app: App, file: str, as_json: bool) -> None:
 
     CSV（UTF-8、BOM付きUTF-8、Shift_JIS）または xlsx。列: department / 所属、
     meeting_date / 会議日、audio_minutes / 録音時間(分)、correction_minutes / 修正時間(分)
-    （空欄は未報告）。読めない行は行番号と理由を示して除き、残りを取り込みます。
+    （空欄は未報告）。読めない行や、修正時間が負または録音の長さの
+    PILOTS_ASR_MAX_CORRECTION_RATIO 倍を超える行は、行番号と理由を示して除き、残りを取り込みます。
     同じファイルをもう一度取り込んでも増えません（修正時間が記入された行は更新します）。
     """
     from pilots.asr.measure import import_usage
     from pilots.output import format_table, to_json
 
     with app.session() as session:
-        result = import_usage(session, file)
+        result = import_usage(
+            session, file, max_correction_ratio=app.settings.get("asr.max_correction_ratio")
+        )
     if as_json:
         click.echo(to_json(result))
         return
@@ -201,6 +223,7 @@ def _print_summary(s: AsrSummary) -> None:
         f"ジョブ: {s.jobs}件（修正時間の報告あり {s.measured_jobs}件、未報告 {s.unmeasured_jobs}件"
         + (f"、所属不明 {s.jobs_without_department}件" if s.jobs_without_department else "")
         + "）"
+        + (f"、除外 {s.excluded_jobs}件（音声なし）" if s.excluded_jobs else "")
     )
     click.echo(f"録音時間: {_hours(s.audio_hours)}時間")
     click.echo(
@@ -265,6 +288,23 @@ def _print_summary(s: AsrSummary) -> None:
                         _minutes(u.audio_minutes),
                     )
                     for u in s.unmeasured
+                ],
+            )
+        )
+    if s.excluded:
+        click.echo("\n集計から除いたジョブ（利用に数えていません）:")
+        click.echo(
+            format_table(
+                ["ID", "会議日", "所属", "録音(分)", "理由"],
+                [
+                    (
+                        x.job_id,
+                        x.meeting_date.isoformat(),
+                        x.department,
+                        _minutes(x.audio_minutes),
+                        x.reason,
+                    )
+                    for x in s.excluded
                 ],
             )
         )

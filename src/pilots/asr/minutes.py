@@ -82,6 +82,9 @@ class MinutesLine:
         return "、".join(self.flag_reasons)
 
 
+NO_SPEECH_NOTE = "音声が検出されませんでした（話し声のない録音です。利用件数には数えません）"
+
+
 def one_line(text: str) -> str:
     """Put ``text`` on one line: the draft has one paragraph (or cue) per utterance.
 
@@ -95,8 +98,18 @@ def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
     """The body of the draft: one line per utterance that has text or a flag.
 
     An utterance left empty by filler removal is dropped, unless it is flagged:
-    the clerk must still see where the model wrote something doubtful.
+    the clerk must still see where the model wrote something doubtful. A
+    recording without any speech gets one flagged line that says so.
     """
+    if transcript.no_speech:
+        return [
+            MinutesLine(
+                start=format_timestamp(0),
+                end=format_timestamp(transcript.duration),
+                text="",
+                flag_reasons=(NO_SPEECH_NOTE,),
+            )
+        ]
     lines = []
     for utterance in transcript.utterances:
         text = one_line(utterance.text)
@@ -517,6 +530,7 @@ def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
             "glossary_terms": transcript.glossary_terms,
             "glossary_replacements": transcript.glossary_replacements,
             "flag_count": transcript.flag_count,
+            "no_speech": transcript.no_speech,
         },
         "segments": [_segment(u) for u in transcript.utterances],
     }

@@ -109,6 +109,14 @@ class Transcript:
         """Number of flagged utterances (要確認箇所)."""
         return sum(1 for u in self.utterances if u.flags)
 
+    @property
+    def no_speech(self) -> bool:
+        """Whether no speech was found at all (a silent recording): no utterance has text.
+
+        Such a draft is flagged as such, and its job does not count as usage (SPEC §3).
+        """
+        return not any(u.text.strip() for u in self.utterances)
+
 
 def format_timestamp(seconds: float, *, millis: bool = False, sep: str = ".") -> str:
     """Format seconds as hh:mm:ss (or hh:mm:ss.mmm / hh:mm:ss,mmm for subtitles)."""

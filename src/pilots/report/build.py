@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from pilots.asr.measure import AsrSummary
 from pilots.asr.measure import summarize as summarize_asr
 from pilots.calendar import PERIOD_LABELS, Period, format_as_of, format_date, format_fiscal_year
+from pilots.output import format_figure
 from pilots.report.plan import LEVELS, Indicator, Initiative, Plan, milestone_state
 from pilots.rpa.measure import RpaSummary
 from pilots.rpa.measure import summarize as summarize_rpa
@@ -139,9 +140,7 @@ def format_value(value: float, unit: str) -> str:
     """Show a figure in its unit: 0.8387 % → 83.87%, 1803.42 時間 → 1,803.4時間, 116 → 116所属."""
     if unit == "%":
         return f"{value:.0%}" if round(value * 100, 6).is_integer() else f"{value:.2%}"
-    if float(value).is_integer():
-        return f"{value:,.0f}{unit}"
-    return f"{value:,.1f}{unit}"
+    return format_figure(value, 0 if float(value).is_integer() else 1) + unit
 
 
 def _compare(actual: float, target: float, comparison: str) -> bool:
@@ -235,10 +234,16 @@ def sentences(
     )
     out: dict[str, list[str]] = {"asr": [], "survey": [], "rpa": []}
     if asr is not None and asr.jobs:
+        # A saving that rounds below zero is an increase of work, and is said so.
+        saved = round(asr.avg_hours_saved_per_month)
+        effect = (
+            f"{format_figure(-saved, 0)}時間の業務増"
+            if saved < 0
+            else f"{format_figure(saved, 0)}時間の業務削減"
+        )
         out["asr"].append(
-            f"{when}{asr.departments_using}所属で利用され、ひと月あたり平均"
-            f"{asr.avg_hours_saved_per_month:,.0f}時間の業務削減（導入前後の比較、修正時間の報告がある"
-            f"{asr.measured_jobs:,}件による）となった。"
+            f"{when}{asr.departments_using}所属で利用され、ひと月あたり平均{effect}"
+            f"（導入前後の比較、修正時間の報告がある{asr.measured_jobs:,}件による）となった。"
         )
     if survey is not None and survey.satisfaction_rate is not None and survey.ci95 is not None:
         confidence = (
@@ -298,6 +303,21 @@ def _quality(
                 ],
             )
         )
+        if asr.excluded_jobs:
+            items.append(
+                QualityItem(
+                    "音声認識",
+                    "音声が検出されなかった録音",
+                    asr.excluded_jobs,
+                    "話し声のない録音は会議の利用ではないため、利用件数・利用所属数・削減時間の"
+                    "いずれにも含めない",
+                    [
+                        f"#{x.job_id} {x.department} {format_date(x.meeting_date)} "
+                        f"録音{x.audio_minutes:g}分"
+                        for x in asr.excluded
+                    ],
+                )
+            )
         if asr.jobs_without_department:
             items.append(
                 QualityItem(

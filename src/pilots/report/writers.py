@@ -11,6 +11,7 @@ from pilots import __version__
 from pilots.calendar import PERIOD_LABELS, format_date, format_fiscal_year, period
 from pilots.errors import ConfigError
 from pilots.files import Writer, atomic_write_all
+from pilots.output import format_figure
 from pilots.report import charts
 from pilots.report.build import Report
 
@@ -116,6 +117,7 @@ def _environment(autoescape: bool) -> Any:
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_escape
+    env.filters["figure"] = format_figure
     return env
 
 

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pilots import db
 from pilots.config import Settings
 from pilots.errors import PilotsError
+from pilots.output import format_figure
 from pilots.web import auth, queue, uploads
 
 logger = logging.getLogger("pilots")
@@ -77,6 +78,7 @@ _REPORT_CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 GLOSSARY_LIMIT = 1024 * 1024
+PURGE_INTERVAL_SECONDS = 3600  # how often the server deletes recordings past their retention
 
 
 @dataclass
@@ -126,7 +128,7 @@ def _environment(settings: Settings) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["hours"] = lambda v: "—" if v is None else f"{v:,.1f}"
+    env.filters["hours"] = lambda v: "—" if v is None else format_figure(v)
     env.filters["rate"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
     env.filters["num"] = lambda v: "—" if v is None else f"{v:,.0f}"
     env.filters["localtime"] = _localtime
@@ -324,9 +326,19 @@ def home(request: Request) -> Response:
     ctx, refused = _guard(request, None)
     if refused:
         return refused
-    with _session(ctx.state) as session:
-        counts = queue.counts(session)
-    return _render(ctx, "home.html", counts=counts, states=queue.STATES)
+    assert ctx.user is not None
+    counts = None
+    if ctx.user.may_open("minutes"):
+        # A clerk sees their own department's queue, as on the 議事録作成 page.
+        with _session(ctx.state) as session:
+            counts = queue.counts(session, ctx.user.department)
+    return _render(
+        ctx,
+        "home.html",
+        counts=counts,
+        states=queue.STATES,
+        counts_department=ctx.user.department,
+    )
 
 
 async def login(request: Request) -> Response:
@@ -445,21 +457,23 @@ def minutes_page(request: Request) -> Response:
         ]
         formats = queue.output_formats(session, [j.id for j in jobs if j.state == queue.DONE])
         asr_ids = [j.asr_job_id for j in jobs if j.asr_job_id]
-        corrections = {
-            a.id: a.correction_minutes
-            for a in session.scalars(select(AsrJob).where(AsrJob.id.in_(asr_ids)))
-        }
+        # The measurement records (pilots asr jobs): correction time, no-speech flag.
+        measured = {a.id: a for a in session.scalars(select(AsrJob).where(AsrJob.id.in_(asr_ids)))}
         departments = [d.name for d in list_departments(session)]
+    settings = ctx.state.config.settings
     return _render(
         ctx,
         "minutes.html",
         jobs=jobs,
         formats=formats,
-        corrections=corrections,
+        measured=measured,
         departments=departments,
         dept=dept,
         states=queue.STATES,
-        limit_mb=ctx.state.config.settings.get("upload_limit_mb"),
+        finished=(queue.DONE, queue.FAILED),
+        limit_mb=settings.get("upload_limit_mb"),
+        retention_days=settings.get("recording_retention_days"),
+        duplicate_minutes=settings.get("upload_duplicate_minutes"),
         default_department=ctx.user.department if ctx.user else "",
     )
 
@@ -473,6 +487,10 @@ async def minutes_upload(request: Request) -> Response:
         await run_in_threadpool(_enqueue_recordings, ctx, form)
     finally:
         await form.close()
+    if request.headers.get("x-pilots-upload") == "1":
+        # Sent by app.js (to show the upload's progress): it goes to the page itself,
+        # so the messages stay in the session for that page instead of a redirect.
+        return ctx.finish(JSONResponse({"location": "/minutes"}))
     return ctx.finish(RedirectResponse("/minutes", status_code=303))
 
 
@@ -517,24 +535,37 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
         except PilotsError as exc:
             ctx.flash("error", str(exc))
             continue
-        with _session(state) as session, stored.path.open("rb") as audio:
-            row = uploads.record(session, stored, "minutes", _user_name(ctx))
-            job_id = queue.enqueue(
-                session,
-                queue.NewJob(
-                    original_name=stored.original_name,
-                    department=department,
-                    title=title or Path(stored.original_name).stem,
-                    meeting_date=meeting_date,
-                    glossary=glossary,
-                    formats=MINUTES_FORMATS,
-                    audio_seconds=stored.audio_seconds,
-                    submitted_by=_user_name(ctx),
-                    upload_id=row.id,
-                ),
-                audio,
-            )
-        ctx.flash("info", f"{stored.original_name}: 受け付けました（ジョブ #{job_id}）")
+        window = state.config.settings.get("upload_duplicate_minutes")
+        with _session(state) as session:
+            same = queue.recent_duplicate(session, stored.sha256, department, minutes=window)
+            if same is None:
+                row = uploads.record(session, stored, "minutes", _user_name(ctx))
+                with stored.path.open("rb") as audio:
+                    job_id = queue.enqueue(
+                        session,
+                        queue.NewJob(
+                            original_name=stored.original_name,
+                            department=department,
+                            title=title or Path(stored.original_name).stem,
+                            meeting_date=meeting_date,
+                            glossary=glossary,
+                            formats=MINUTES_FORMATS,
+                            audio_seconds=stored.audio_seconds,
+                            submitted_by=_user_name(ctx),
+                            upload_id=row.id,
+                        ),
+                        audio,
+                    )
+        if same is None:
+            ctx.flash("info", f"{stored.original_name}: 受け付けました（ジョブ #{job_id}）")
+            continue
+        # The same file again (a double click, a form sent twice): one job, one transcription.
+        stored.path.unlink(missing_ok=True)
+        ctx.flash(
+            "info",
+            f"{stored.original_name}: 同じ所属から{window:g}分以内に同じ録音が送られているため、"
+            f"ジョブ #{same} として扱います（二重には文字起こししません）",
+        )
 
 
 def _read_glossary(upload: UploadFile, data_dir: Path) -> str:
@@ -616,14 +647,13 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
     from pilots.asr.measure import report_correction
     from pilots.models import WebJob
 
-    text = _text(form, "minutes", 20)
+    text = _text(form, "minutes", 40)
     try:
         minutes = float(text)
-        if not math.isfinite(minutes) or minutes < 0:
-            raise ValueError
     except ValueError:
-        ctx.flash("error", f"修正時間は0以上の分数で入力してください: {text}")
+        ctx.flash("error", f"ジョブ #{job_id}: 修正時間は分数（例: 35）で入力してください: {text}")
         return
+    settings = ctx.state.config.settings
     with _session(ctx.state) as session:
         job = session.get(WebJob, job_id)
         if job is None or not _visible(ctx, job):
@@ -636,12 +666,68 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
                 session,
                 job.asr_job_id,
                 minutes,
-                default_rate=ctx.state.config.settings.get("default_baseline_rate"),
+                default_rate=settings.get("default_baseline_rate"),
+                max_ratio=settings.get("asr.max_correction_ratio"),
             )
         except PilotsError as exc:
-            ctx.flash("error", str(exc))
+            ctx.flash("error", f"ジョブ #{job_id}: {exc}")
             return
     ctx.flash("info", f"ジョブ #{job_id}: 修正時間 {minutes:g}分を記録しました")
+
+
+async def minutes_delete_recording(request: Request) -> Response:
+    ctx, refused = _guard(request, "minutes")
+    if refused:
+        return refused
+    await _form(request, ctx)
+    await run_in_threadpool(_delete_recording, ctx, request.path_params["job_id"])
+    return ctx.finish(RedirectResponse("/minutes", status_code=303))
+
+
+def _delete_recording(ctx: _Context, job_id: int) -> None:
+    from pilots.models import WebJob
+
+    with _session(ctx.state) as session:
+        job = session.get(WebJob, job_id)
+        if job is None or not _visible(ctx, job):
+            raise HTTPException(404)
+        if job.state not in (queue.DONE, queue.FAILED):
+            ctx.flash("error", f"ジョブ #{job_id}: 文字起こしが終わるまで録音は削除できません")
+            return
+        if job.recording_deleted_at is None:
+            freed = uploads.delete_recording(session, ctx.state.config.settings.data_dir, job)
+            logger.info(
+                "録音を削除しました（%s の操作）: ジョブ #%d %s、%s MB",
+                _user_name(ctx),
+                job_id,
+                job.original_name,
+                uploads.format_mb(freed),
+            )
+    ctx.flash(
+        "info",
+        f"ジョブ #{job_id}: 録音を削除しました（議事録案と効果測定の記録は残ります）",
+    )
+
+
+def purge_expired_recordings(state: _State) -> None:
+    """Delete the recordings past the ``recording_retention_days`` setting, and log each."""
+    settings = state.config.settings
+    days = settings.get("recording_retention_days")
+    with _session(state) as session:
+        result = uploads.purge_recordings(session, settings.data_dir, older_than_days=days)
+    for r in result.recordings:
+        logger.info(
+            "録音を削除しました（ジョブの完了から%g日を過ぎたため）: ジョブ #%d %s（%s）、%s MB",
+            days,
+            r.job_id,
+            r.original_name,
+            r.department or "所属なし",
+            uploads.format_mb(r.size_bytes),
+        )
+    for name in result.orphans:
+        logger.info("ジョブにならなかった録音を削除しました: %s", name)
+    if result.work_folders:
+        logger.info("作業プロセスの残した録音のコピー %d件を削除しました", result.work_folders)
 
 
 # --- RPA ------------------------------------------------------------------------
@@ -1077,8 +1163,20 @@ def create_app(config: WebConfig) -> Starlette:
         engine=engine,
     )
 
+    def purge_loop() -> None:
+        # At start, then every hour: recordings are not kept past their retention.
+        while True:
+            try:
+                purge_expired_recordings(state)
+            except Exception:  # the database may be back at the next round
+                logger.exception("録音の削除に失敗しました")
+            if state.stop.wait(PURGE_INTERVAL_SECONDS):
+                return
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        purger = threading.Thread(target=purge_loop, name="pilots-purge", daemon=True)
+        purger.start()
         thread = None
         if config.start_worker:
             from pilots.web.worker import Worker
@@ -1096,6 +1194,7 @@ def create_app(config: WebConfig) -> Starlette:
             yield
         finally:
             state.stop.set()
+            purger.join(timeout=5)
             if thread is not None:
                 thread.join(timeout=5)
             engine.dispose()
@@ -1109,6 +1208,11 @@ def create_app(config: WebConfig) -> Starlette:
         Route("/minutes/status", minutes_status),
         Route("/minutes/jobs/{job_id:int}/download/{fmt:str}", minutes_download),
         Route("/minutes/jobs/{job_id:int}/correction", minutes_correction, methods=["POST"]),
+        Route(
+            "/minutes/jobs/{job_id:int}/recording/delete",
+            minutes_delete_recording,
+            methods=["POST"],
+        ),
         Route("/rpa", rpa_page, methods=["GET"]),
         Route("/rpa/{what:str}", rpa_upload, methods=["POST"]),
         Route("/survey", survey_page, methods=["GET"]),

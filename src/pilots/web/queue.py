@@ -20,12 +20,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from pilots.db import db_now
-from pilots.models import WebJob, WebJobAudio, WebJobOutput
+from pilots.models import WebJob, WebJobAudio, WebJobOutput, WebUpload
+from pilots.text import normalize_name
 
 CHUNK_BYTES = 1 << 20  # one row of web_job_audio: small enough for any database driver
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -302,7 +303,41 @@ def output_formats(session: Session, job_ids: list[int]) -> dict[int, list[str]]
     return found
 
 
-def counts(session: Session) -> dict[str, int]:
-    """How many jobs are in each state."""
-    rows = session.execute(select(WebJob.state, func.count()).group_by(WebJob.state))
-    return {state: n for state, n in rows}
+def counts(session: Session, department: str = "") -> dict[str, int]:
+    """How many jobs are in each state: all of them, or one department's (NFKC compared)."""
+    key = normalize_name(department) if department else None
+    rows = session.execute(
+        select(WebJob.state, WebJob.department, func.count()).group_by(
+            WebJob.state, WebJob.department
+        )
+    )
+    found: dict[str, int] = {}
+    for state, name, n in rows:
+        if key is None or normalize_name(name) == key:
+            found[state] = found.get(state, 0) + n
+    return found
+
+
+def recent_duplicate(
+    session: Session, sha256: str, department: str, *, minutes: float
+) -> int | None:
+    """The job that the same recording from the same department became within ``minutes``.
+
+    A double click, or a form sent again, must not transcribe one meeting twice.
+    A failed job does not count (sending the file again is how to retry it).
+    Call in the transaction that enqueues the new job: on PostgreSQL it takes a
+    lock on the recording's hash, held until that transaction ends, so that
+    two requests with the same file at once cannot both miss each other (on
+    SQLite every transaction already holds the write lock).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(sha256[:15], 16)})
+    since = db_now(session) - timedelta(minutes=minutes)
+    rows = session.execute(
+        select(WebJob.id, WebJob.department)
+        .join(WebUpload, WebJob.upload_id == WebUpload.id)
+        .where(WebUpload.sha256 == sha256, WebJob.created_at >= since, WebJob.state != FAILED)
+        .order_by(WebJob.id)
+    )
+    key = normalize_name(department)
+    return next((job_id for job_id, name in rows if normalize_name(name) == key), None)

@@ -6,25 +6,34 @@ content was found to be (audio that PyAV can decode, CSV text that decodes as
 UTF-8 or CP932, an xlsx workbook that openpyxl opens) and never from the name
 the user gave. That name is kept for display only (see
 :class:`pilots.models.WebUpload`).
+
+Recordings are personal data: :func:`purge_recordings` deletes those of jobs
+finished longer ago than the ``recording_retention_days`` setting (the file,
+the queue's copy and a worker's leftovers), and :func:`delete_recording` one
+job's at the clerk's request; the job and its measurement record stay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pilots.db import db_now
 from pilots.errors import PilotsError
-from pilots.models import WebUpload
+from pilots.models import WebJob, WebJobAudio, WebUpload
+from pilots.web.queue import DONE, FAILED, QUEUED, RUNNING
 
 AUDIO, CSV, XLSX, TEXT = "audio", "csv", "xlsx", "text"
 _EXTENSIONS = {AUDIO: "audio", CSV: "csv", XLSX: "xlsx", TEXT: "txt"}
@@ -254,3 +263,163 @@ def original_names(session: Session, data_dir: Path) -> dict[str, str]:
 def shown_text(message: str, stored: StoredFile) -> str:
     """A library message about ``stored`` with the generated path replaced by the original name."""
     return message.replace(str(stored.path), stored.original_name)
+
+
+# --- retention: recordings are deleted once their job has been done for a while -----------
+
+ORPHAN_GRACE = timedelta(days=1)
+"""An upload file that no job refers to is left alone this long: its request may still run."""
+
+
+def work_dir(data_dir: Path) -> Path:
+    """Where a worker keeps its copy of the recording it transcribes (``work/job<N>-…``)."""
+    return data_dir / "work"
+
+
+@dataclass(frozen=True)
+class DeletedRecording:
+    """A job whose recording was deleted (the job and its measurement record stay).
+
+    Attributes:
+        job_id: the web job (議事録作成 page).
+        original_name: the recording's name as the browser sent it.
+        department: the job's department.
+        finished_at: when the job was done (naive UTC).
+        size_bytes: bytes deleted from disk and from the queue.
+    """
+
+    job_id: int
+    original_name: str
+    department: str
+    finished_at: datetime | None
+    size_bytes: int
+
+
+@dataclass
+class PurgeResult:
+    """What :func:`purge_recordings` deleted.
+
+    Attributes:
+        older_than_days: recordings of jobs finished longer ago than this were deleted.
+        recordings: the jobs whose recording was deleted.
+        orphans: upload files of recordings that never became a job (the request
+            broke off), deleted once they were as old.
+        work_folders: leftovers of workers on this machine for finished jobs.
+        size_bytes: bytes freed in all.
+    """
+
+    older_than_days: float
+    recordings: list[DeletedRecording] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    work_folders: int = 0
+    size_bytes: int = 0
+
+
+def delete_recording(session: Session, data_dir: Path, job: WebJob) -> int:
+    """Delete one finished job's recording everywhere pilots keeps it; returns the bytes freed.
+
+    The upload file, the queue's chunks, and any copy a worker on this machine
+    left behind go; the job, its drafts and its measurement record (department,
+    duration, times, accuracy) stay, and the job notes when the recording went.
+    """
+    freed = 0
+    if job.upload_id is not None:
+        stored = session.scalar(select(WebUpload.stored_name).where(WebUpload.id == job.upload_id))
+        if stored is not None:
+            freed += _unlink(resolve(data_dir, stored))
+    # The queue drops its copy when a job ends; this makes sure of it.
+    session.execute(delete(WebJobAudio).where(WebJobAudio.job_id == job.id))
+    for folder in work_dir(data_dir).glob(f"job{job.id}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    job.recording_deleted_at = db_now(session)
+    session.flush()
+    return freed
+
+
+def _unlink(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+        path.unlink()
+    except FileNotFoundError:  # deleted by hand, or by a purge that did not commit
+        return 0
+    return size
+
+
+def remove_work_leftovers(session: Session, data_dir: Path) -> int:
+    """Remove the copies a worker on this machine left behind for jobs no longer running.
+
+    A worker deletes its copy of the recording when it finishes a job; one that
+    was killed cannot. Returns how many folders were removed.
+    """
+    folder = work_dir(data_dir)
+    if not folder.is_dir():
+        return 0
+    found: dict[int, list[Path]] = {}
+    for path in folder.iterdir():
+        number = path.name.partition("-")[0].removeprefix("job")
+        if path.is_dir() and number.isdigit():
+            found.setdefault(int(number), []).append(path)
+    running = set(
+        session.scalars(
+            select(WebJob.id).where(WebJob.id.in_(list(found)), WebJob.state.in_((QUEUED, RUNNING)))
+        )
+    )
+    removed = 0
+    for job_id, paths in found.items():
+        if job_id not in running:
+            for path in paths:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    return removed
+
+
+def purge_recordings(
+    session: Session, data_dir: Path, *, older_than_days: float, now: datetime | None = None
+) -> PurgeResult:
+    """Delete the recordings of jobs finished more than ``older_than_days`` ago.
+
+    The ``recording_retention_days`` setting gives the period (``pilots asr
+    purge --older-than`` and the server's own hourly purge use it). Meeting
+    audio carries personal information, so it is kept only as long as the
+    clerk may need to check a draft against it.
+
+    Args:
+        session: the database.
+        data_dir: the data folder holding ``uploads/`` (and a worker's ``work/``).
+        older_than_days: age, counted from the job's end, of the recordings deleted.
+        now: the current time (naive UTC); the database's clock by default.
+    """
+    now = now or db_now(session)
+    cutoff = now - timedelta(days=older_than_days)
+    result = PurgeResult(older_than_days)
+    jobs = session.scalars(
+        select(WebJob)
+        .where(
+            WebJob.state.in_((DONE, FAILED)),
+            WebJob.recording_deleted_at.is_(None),
+            WebJob.finished_at <= cutoff,
+        )
+        .order_by(WebJob.id)
+    ).all()
+    for job in jobs:
+        freed = delete_recording(session, data_dir, job)
+        result.recordings.append(
+            DeletedRecording(job.id, job.original_name, job.department, job.finished_at, freed)
+        )
+        result.size_bytes += freed
+    # Files of recordings that never became a job: the request broke off between
+    # storing the file and queueing it, or a half-written upload of a killed server.
+    linked_query = select(WebUpload.stored_name).join(WebJob, WebJob.upload_id == WebUpload.id)
+    linked = set(session.scalars(linked_query))
+    orphan_cutoff = min(cutoff, now - ORPHAN_GRACE).replace(tzinfo=UTC).timestamp()
+    folder = uploads_dir(data_dir)
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if (
+            path.suffix in (".audio", ".part")
+            and path.name not in linked
+            and path.stat().st_mtime < orphan_cutoff
+        ):
+            result.size_bytes += _unlink(path)
+            result.orphans.append(path.name)
+    result.work_folders = remove_work_leftovers(session, data_dir)
+    return result

@@ -32,7 +32,7 @@ from pilots import db
 from pilots.config import Settings
 from pilots.errors import PilotsError
 from pilots.models import WebJob
-from pilots.web import queue
+from pilots.web import queue, uploads
 
 logger = logging.getLogger("pilots")
 
@@ -51,6 +51,7 @@ class JobOutcome:
         state: ``done``, ``failed``, or ``lost`` (the lease expired and another
             worker took the job; nothing was stored).
         asr_job_id: the job log entry (``pilots asr jobs``), when done.
+        no_speech: no speech was found in the recording (the job is flagged so).
         message: the error shown to the clerk, when failed.
     """
 
@@ -58,6 +59,7 @@ class JobOutcome:
     state: str
     asr_job_id: int | None = None
     message: str = ""
+    no_speech: bool = False
 
 
 class Worker:
@@ -103,6 +105,10 @@ class Worker:
         Returns:
             How many jobs this worker finished (done or failed).
         """
+        with db.session_scope(self.factory) as session:
+            removed = uploads.remove_work_leftovers(session, self.settings.data_dir)
+        if removed:
+            self.log(f"前回の異常終了で残った録音の作業コピー {removed}件を削除しました")
         finished = 0
         while not self.stop.is_set():
             outcome = self.run_one()
@@ -139,7 +145,10 @@ class Worker:
             self.log(f"ジョブ #{claim.job_id}: 中断したため待ち行列に戻しました")
             raise
         if outcome.state == "done":
-            self.log(f"ジョブ #{claim.job_id}: 完了（議事録ジョブ #{outcome.asr_job_id}）")
+            silent = "、音声が検出されませんでした" if outcome.no_speech else ""
+            self.log(
+                f"ジョブ #{claim.job_id}: 完了（効果測定のジョブ #{outcome.asr_job_id}{silent}）"
+            )
         elif outcome.state == "failed":
             self.log(f"ジョブ #{claim.job_id}: 失敗（{outcome.message}）")
         else:
@@ -154,7 +163,11 @@ class Worker:
         beat = threading.Thread(
             target=self._heartbeat, args=(claim, progress), name="pilots-heartbeat", daemon=True
         )
-        work = Path(tempfile.mkdtemp(prefix=f"pilots-job{claim.job_id}-"))
+        # In the data folder, not the system's temp: a copy left by a killed worker is
+        # found there and removed (uploads.remove_work_leftovers) — it is personal data.
+        folder = uploads.work_dir(self.settings.data_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"job{claim.job_id}-", dir=folder))
         beat.start()
         try:
             return self._transcribe(claim, work, progress)
@@ -240,7 +253,9 @@ class Worker:
                 return JobOutcome(claim.job_id, "lost")
             record = record_transcription(session, transcript, written, today=date.today())
             queue.complete(session, claim, drafts, record.job_id)
-        return JobOutcome(claim.job_id, "done", asr_job_id=record.job_id)
+        return JobOutcome(
+            claim.job_id, "done", asr_job_id=record.job_id, no_speech=record.no_speech
+        )
 
 
 class _Progress:
