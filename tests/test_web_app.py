@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from json import loads as json_loads
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
@@ -326,7 +327,7 @@ def test_a_damaged_key_file_is_named(tmp_path: Path) -> None:
         auth.secret_key(key_file)
 
 
-def _login_form(client: TestClient, name: str, password: str) -> object:
+def _login_form(client: TestClient, name: str, password: str) -> httpx.Response:
     page = client.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token
@@ -343,15 +344,15 @@ def test_repeated_wrong_passwords_lock_the_user_name(
     caplog.set_level("WARNING", logger="pilots")
     for n in range(1, 5):
         wrong = _login_form(web.client, "clerk1", f"guess-{n}")
-        assert wrong.status_code == 401  # type: ignore[attr-defined]
-        assert f"あと{5 - n}回失敗すると、15分間ログインできなくなります" in wrong.text  # type: ignore[attr-defined]
+        assert wrong.status_code == 401
+        assert f"あと{5 - n}回失敗すると、15分間ログインできなくなります" in wrong.text
     fifth = _login_form(web.client, "clerk1", "guess-5")
-    assert fifth.status_code == 429  # type: ignore[attr-defined]
-    assert "失敗が続いたため、15分間ログインできません" in fifth.text  # type: ignore[attr-defined]
+    assert fifth.status_code == 429
+    assert "失敗が続いたため、15分間ログインできません" in fifth.text
     # The right password no longer works while the name is locked …
     right = _login_form(web.client, "clerk1", "clerk-pass-1")
-    assert right.status_code == 429  # type: ignore[attr-defined]
-    assert "この利用者名はログインの失敗が続いたため" in right.text  # type: ignore[attr-defined]
+    assert right.status_code == 429
+    assert "この利用者名はログインの失敗が続いたため" in right.text
     assert web.client.get("/minutes", follow_redirects=False).status_code == 303
     # … every failure is logged with the name and the address …
     failures = [
@@ -359,9 +360,9 @@ def test_repeated_wrong_passwords_lock_the_user_name(
     ]
     assert len(failures) == 5 and "'clerk1'" in failures[0] and "testclient" in failures[0]
     # … and other users on other computers are not locked out (this address is, too).
-    assert _login_form(web.client, "admin1", "admin-pass-1").status_code == 429  # type: ignore[attr-defined]
+    assert _login_form(web.client, "admin1", "admin-pass-1").status_code == 429
     other = TestClient(web.client.app, client=("192.0.2.20", 50000))
-    assert _login_form(other, "admin1", "admin-pass-1").status_code == 303  # type: ignore[attr-defined]
+    assert _login_form(other, "admin1", "admin-pass-1").status_code == 303
 
 
 def test_the_lock_is_shared_by_server_processes_and_survives_a_restart(
@@ -377,10 +378,10 @@ def test_the_lock_is_shared_by_server_processes_and_survives_a_restart(
         for n in range(5):
             client = first if n % 2 else second
             _login_form(client, "eval1", f"wrong-{n}")
-        assert _login_form(first, "eval1", "eval-pass-1").status_code == 429  # type: ignore[attr-defined]
+        assert _login_form(first, "eval1", "eval-pass-1").status_code == 429
     # Restarted: still locked.
     with _make(tmp_path, db_url, address="10.0.0.3") as restarted:
-        assert _login_form(restarted, "eval1", "eval-pass-1").status_code == 429  # type: ignore[attr-defined]
+        assert _login_form(restarted, "eval1", "eval-pass-1").status_code == 429
         # The lock ends once its failures are older than login_lock_minutes.
         engine = db.make_engine(db_url)
         with db.session_scope(db.session_factory(engine)) as session:
@@ -390,7 +391,7 @@ def test_the_lock_is_shared_by_server_processes_and_survives_a_restart(
                 )
             )
         engine.dispose()
-        assert _login_form(restarted, "eval1", "eval-pass-1").status_code == 303  # type: ignore[attr-defined]
+        assert _login_form(restarted, "eval1", "eval-pass-1").status_code == 303
 
 
 def test_many_names_from_one_address_lock_the_address(
@@ -403,9 +404,9 @@ def test_many_names_from_one_address_lock_the_address(
         for name in ("a", "b", "c", "d", "e"):
             _login_form(attacker, name, "password1")
         refused = _login_form(attacker, "admin1", "admin-pass-1")
-        assert refused.status_code == 429  # type: ignore[attr-defined]
-        assert "この端末からのログインの失敗が続いたため" in refused.text  # type: ignore[attr-defined]
-        assert _login_form(colleague, "admin1", "admin-pass-1").status_code == 303  # type: ignore[attr-defined]
+        assert refused.status_code == 429
+        assert "この端末からのログインの失敗が続いたため" in refused.text
+        assert _login_form(colleague, "admin1", "admin-pass-1").status_code == 303
 
 
 def test_each_failed_login_is_answered_more_slowly(
@@ -838,7 +839,7 @@ def test_delete_a_recording_keeps_the_job_and_its_measurement(
     web.post("/minutes", {"department": "総務課"}, [("audio", ("待機中.wav", clip[:-4]))])
     first, waiting = _jobs(web)
     refused = web.post(f"/minutes/jobs/{waiting.id}/recording/delete", token_from="/minutes")
-    assert "文字起こしが終わるまで録音は削除できません" in refused.text  # type: ignore[attr-defined]
+    assert "文字起こしが終わるまで録音は削除できません" in refused.text
     asr_id = _finish_job(web, first.id)
     web.post(f"/minutes/jobs/{first.id}/correction", {"minutes": "30"}, token_from="/minutes")
     page = web.client.get("/minutes").text

@@ -55,11 +55,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterato
         env=env, cwd=folder, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stderr
+    yield from _serve(folder, env, f"sqlite:///{folder / 'demo' / 'demo.db'}")
+
+
+def _serve(folder: Path, env: dict[str, str], url: str, *args: str) -> Iterator[str]:
+    """Run ``pilots serve`` on a free port until the module's tests are done; yield its URL."""
     port = _free_port()
-    url = f"sqlite:///{folder / 'demo' / 'demo.db'}"
     log = (folder / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pilots", "--db", url, "serve", "--port", str(port)],
+        [sys.executable, "-m", "pilots", "--db", url, "serve", "--port", str(port), *args],
         env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -68,7 +72,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterato
             if proc.poll() is not None:
                 raise AssertionError((folder / "serve.log").read_text())
             try:
-                with urllib.request.urlopen(base + "/", timeout=2) as response:
+                # The login page answers 200 with users or without.
+                with urllib.request.urlopen(base + "/login", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -221,12 +226,15 @@ def test_the_upload_button_is_disabled_once_clicked_and_shows_progress(
     # Two clicks in a row, as an impatient clerk does: the first disables the button.
     state = page.evaluate(
         """() => {
-          const button = document.querySelector("form[data-upload] button[type=submit]");
+          const button = [...document.querySelectorAll("button")].find(
+            (b) => b.textContent.trim() === "アップロードして文字起こし");
           button.click();
           const disabled = button.disabled;
           button.click();
-          const box = document.querySelector(".upload-progress");
-          return {disabled: disabled, progressShown: !box.hidden};
+          const label = [...document.querySelectorAll("label")].find(
+            (l) => l.textContent.trim() === "送信の進み具合");
+          const bar = label ? document.getElementById(label.htmlFor) : null;
+          return {disabled: disabled, progressShown: bar !== null && bar.offsetParent !== null};
         }"""
     )
     assert state == {"disabled": True, "progressShown": True}
@@ -273,28 +281,7 @@ def server_with_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         env=env, cwd=folder, input="sato-password\n", capture_output=True, text=True,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
-    port = _free_port()
-    log = (folder / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pilots", "--db", f"sqlite:///{folder / 'p.db'}", "serve",
-         "--port", str(port), "--no-worker"],
-        env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            if proc.poll() is not None:
-                raise AssertionError((folder / "serve.log").read_text())
-            try:
-                with urllib.request.urlopen(base + "/login", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    yield from _serve(folder, env, f"sqlite:///{folder / 'p.db'}", "--no-worker")
 
 
 def test_repeated_wrong_passwords_lock_the_login_and_say_so(

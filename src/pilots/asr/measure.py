@@ -787,8 +787,8 @@ class MonthSummary:
 
 
 @dataclass(frozen=True)
-class UnmeasuredJob:
-    """A job without a reported correction time: usage, excluded from hours saved."""
+class ListedJob:
+    """A job as the summary lists it: number, source, department, date and length."""
 
     job_id: int
     source: str
@@ -798,15 +798,15 @@ class UnmeasuredJob:
 
 
 @dataclass(frozen=True)
-class ExcludedJob:
+class UnmeasuredJob(ListedJob):
+    """A job without a reported correction time: usage, excluded from hours saved."""
+
+
+@dataclass(frozen=True)
+class ExcludedJob(ListedJob):
     """A job left out of every figure, with the reason (e.g. a recording without speech)."""
 
-    job_id: int
-    source: str
-    department: str
-    meeting_date: date
-    audio_minutes: float
-    reason: str
+    reason: str = ""
 
 
 NO_SPEECH_REASON = "音声が検出されなかった（話し声のない録音）ため、利用に数えない"
@@ -893,6 +893,17 @@ def _months_of(period: Period) -> list[date]:
     return months
 
 
+def _listed(job: JobFigures) -> dict[str, Any]:
+    """The fields of :class:`ListedJob` for ``job``."""
+    return {
+        "job_id": job.job_id,
+        "source": job.source,
+        "department": job.department or UNKNOWN_DEPARTMENT,
+        "meeting_date": job.meeting_date,
+        "audio_minutes": _r(job.audio_minutes),
+    }
+
+
 def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSummary:
     """Compute the period's speech-recognition figures by the rules of SPEC §3.
 
@@ -907,15 +918,9 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
     # A recording without speech is no meeting: not usage, not a department using it.
     rows = [r for r in found if not r[9]]
     excluded = [
-        ExcludedJob(
-            job_id=j.job_id,
-            source=j.source,
-            department=j.department or UNKNOWN_DEPARTMENT,
-            meeting_date=j.meeting_date,
-            audio_minutes=_r(j.audio_minutes),
-            reason=NO_SPEECH_REASON,
-        )
-        for j in (_to_figures(r, rates, default_rate) for r in found if r[9])
+        ExcludedJob(**_listed(_to_figures(r, rates, default_rate)), reason=NO_SPEECH_REASON)
+        for r in found
+        if r[9]
     ]
     jobs = [_to_figures(r, rates, default_rate) for r in rows]
     codes = {r[3]: r[8] for r in rows}
@@ -986,17 +991,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         for d in by_department
         if d.department_id is not None and d.rate_source == "default"
     ]
-    unmeasured = [
-        UnmeasuredJob(
-            job_id=j.job_id,
-            source=j.source,
-            department=j.department or UNKNOWN_DEPARTMENT,
-            meeting_date=j.meeting_date,
-            audio_minutes=_r(j.audio_minutes),
-        )
-        for j in jobs
-        if not j.measured
-    ]
+    unmeasured = [UnmeasuredJob(**_listed(j)) for j in jobs if not j.measured]
     rejected = [
         RejectedRow(file=f, line=line, reason=reason)
         for f, line, reason in session.execute(
