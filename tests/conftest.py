@@ -81,8 +81,14 @@ class Pilots:
 
 @pytest.fixture
 def pilots(db_url: str, tmp_path: Path) -> Pilots:
-    """Call as ``pilots("org", "list")``; asserts exit status 0 unless ``ok=False``."""
-    return Pilots(db_url, tmp_path)
+    """Call as ``pilots("org", "list")``; asserts exit status 0 unless ``ok=False``.
+
+    The database is created first (``pilots init``), so that no command's
+    stderr carries the line that announces a new database.
+    """
+    runner = Pilots(db_url, tmp_path)
+    runner("init")
+    return runner
 
 
 ROOT = Path(__file__).parent.parent

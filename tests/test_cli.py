@@ -79,9 +79,48 @@ def test_default_database_is_created_in_data_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PILOTS_DATABASE_URL", raising=False)
     monkeypatch.delenv("PILOTS_DATA_DIR", raising=False)
-    result = CliRunner().invoke(cli, ["init"])
+    result = CliRunner().invoke(cli, ["rpa", "summary", "--fy", "2019", "--period", "final"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "pilots.db").is_file()
+    database = Path("data") / "pilots.db"
+    assert result.stderr == f"新しいデータベースを作成しました（空です）: {database}\n"
+    again = CliRunner().invoke(cli, ["rpa", "summary", "--fy", "2019", "--period", "final"])
+    assert again.exit_code == 0 and again.stderr == ""
+
+
+@pytest.mark.parametrize("via", ["--db", "PILOTS_DATABASE_URL"])
+def test_database_in_a_missing_folder_is_an_error_naming_it(tmp_path: Path, via: str) -> None:
+    """A typo in the database path must not look like "no data" (an all-zero summary)."""
+    target = tmp_path / "typo" / "pilots.db"
+    url = f"sqlite:///{target}"
+    args = ["rpa", "summary", "--fy", "2019", "--period", "final"]
+    if via == "--db":
+        result = CliRunner().invoke(cli, ["--db", url, *args])
+    else:
+        result = CliRunner().invoke(cli, args, env={"PILOTS_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"エラー: データベースのフォルダがありません: {target}"
+        "（パスを確かめてください。新しいデータベースは pilots init で作れます）"
+    ]
+    assert not target.parent.exists()
+
+
+def test_init_creates_the_folder_and_a_new_database_is_announced(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "pilots.db"
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", "init"])
+    assert result.exit_code == 0, result.output
+    assert target.is_file()
+    assert result.stderr == f"新しいデータベースを作成しました（空です）: {target}\n"
+    # a read-only command on a database that did not exist says it created an empty one
+    other = tmp_path / "other.db"
+    summary = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{other}", "survey", "summary", "--json"]
+    )
+    assert f"新しいデータベースを作成しました（空です）: {other}" in summary.stderr
+    again = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", "org", "list"])
+    assert again.exit_code == 0 and again.stderr == ""
 
 
 def test_debug_shows_the_traceback() -> None:

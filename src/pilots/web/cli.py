@@ -53,6 +53,7 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
     path = users_file(app.settings, users_path)
     store = auth.UserStore(path)
     auth.check_can_serve(host, store)
+    app.open()  # the default data folder is made, a mistyped --db refused, a new database told
     web = create_app(
         WebConfig(
             settings=app.settings,
