@@ -115,9 +115,7 @@ def test_init_creates_the_folder_and_a_new_database_is_announced(tmp_path: Path)
     assert result.stderr == f"新しいデータベースを作成しました（空です）: {target}\n"
     # a read-only command on a database that did not exist says it created an empty one
     other = tmp_path / "other.db"
-    summary = CliRunner().invoke(
-        cli, ["--db", f"sqlite:///{other}", "survey", "summary", "--json"]
-    )
+    summary = CliRunner().invoke(cli, ["--db", f"sqlite:///{other}", "survey", "summary", "--json"])
     assert f"新しいデータベースを作成しました（空です）: {other}" in summary.stderr
     again = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", "org", "list"])
     assert again.exit_code == 0 and again.stderr == ""

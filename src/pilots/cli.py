@@ -409,6 +409,9 @@ def _usage_message(exc: click.UsageError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (``pilots``): every failure ends in one ``エラー:`` line."""
+    from pilots.output import tolerate_console_encoding
+
+    tolerate_console_encoding()
     try:
         code = cli.main(
             args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS", standalone_mode=False
