@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -418,6 +419,48 @@ def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     # and the database still takes the file afterwards
     again = _wmc_file(tmp_path / "again.csv", 5, start=10_000_000)
     subprocess.run([sys.executable, "-c", _INGEST, url, str(again)], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: signal.Signals) -> None:
+    """Killing `pilots rpa ingest` on a large file leaves no parser process behind.
+
+    A parser left running would hold its memory and the database files open
+    forever; SIGTERM stops the ingest as Ctrl-C does (nothing stored, one line).
+    """
+    import psutil
+
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    big = _wmc_file(tmp_path / "big.csv", 300_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INGEST, url, str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    parent = psutil.Process(proc.pid)
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not children and proc.poll() is None and time.monotonic() < deadline:
+            children = parent.children()
+            time.sleep(0.01)
+        assert children, "the ingest did not start a parser process"
+        os.kill(proc.pid, how)
+        proc.wait(timeout=60)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], "the parser process outlived the ingest"
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        _, err = proc.communicate(timeout=60)  # a parser left running holds the pipes open
+    if how == signal.SIGTERM:
+        assert proc.returncode == 143
+        assert err.decode().splitlines()[-1] == "中断しました"
+        engine = db.make_engine(url)
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM rpa_runs")) == 0
+        engine.dispose()
 
 
 def _stored(session: Session) -> list[tuple[object, ...]]:

@@ -220,9 +220,9 @@ class PilotsGroup(click.Group):
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             click.echo("中断しました", err=True)
-            ctx.exit(130)
+            ctx.exit(_interrupted_status(exc))
         except Exception as exc:
             if _debug(ctx):
                 raise
@@ -234,6 +234,32 @@ class PilotsGroup(click.Group):
                 )
             click.echo(f"エラー: {message}", err=True)
             ctx.exit(1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, ``kill``): stop as Ctrl-C does.
+
+    A KeyboardInterrupt, so that everything that cleans up after Ctrl-C —
+    temporary files removed, the transaction rolled back, the RPA parser
+    process stopped, a web job put back in the queue — does so here too.
+    """
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    # Where SIGTERM is ignored (or handled) by whoever started pilots, leave it so.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _interrupted_status(exc: BaseException | None) -> int:
+    # 128 + the signal's number, as a shell reports a process it stopped.
+    return 143 if isinstance(exc, Terminated) else 130
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -412,6 +438,7 @@ def main(argv: list[str] | None = None) -> None:
     from pilots.output import tolerate_console_encoding
 
     tolerate_console_encoding()
+    _stop_on_sigterm()
     try:
         code = cli.main(
             args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS", standalone_mode=False
@@ -424,9 +451,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"エラー: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
         click.echo("中断しました", err=True)
-        sys.exit(130)
+        sys.exit(_interrupted_status(exc.__context__))
     sys.exit(code if isinstance(code, int) else 0)
 
 

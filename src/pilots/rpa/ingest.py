@@ -35,12 +35,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import ctypes
 import gc
 import hashlib
 import io
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -686,8 +689,15 @@ class _ParserFailed:
     error: BaseException
 
 
-def _parse_and_send(parser: _Parser, sender: Any) -> None:
-    """The parser process: send each batch of runs, then the totals (or the error)."""
+def _parse_and_send(parser: _Parser, sender: Any, receiver: Any, parent: int) -> None:
+    """The parser process: send each batch of runs, then the totals (or the error).
+
+    It closes the pipe's read end it inherited and ends with its parent: a
+    parser whose storing process was killed must not live on, blocked on a
+    pipe it holds itself, with the run log and the database files open.
+    """
+    receiver.close()
+    _end_with_parent(parent)
     gc.disable()
     try:
         for batch in parser.batches():
@@ -704,19 +714,39 @@ def _parse_and_send(parser: _Parser, sender: Any) -> None:
         sender.close()
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), or end now if it has.
+
+    Elsewhere the closed read end does it: once the parent is gone, the next
+    send fails with a broken pipe and the parser ends.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
 def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
     """The parser's batches, read and parsed in a forked process.
 
     Reading, splitting and normalising a row costs about as much as storing
     it, so on a machine with two cores this process only stores while a
     second one parses. The child writes nothing: the database is touched by
-    this process alone, in its transaction, and a child left behind by a
-    killed ingest ends at its next send.
+    this process alone, in its transaction, and the child ends with this
+    process however it ends (see :func:`_parse_and_send`).
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_and_send, args=(parser, sender), name="pilots-rpa-parser", daemon=True
+        target=_parse_and_send,
+        args=(parser, sender, receiver, os.getpid()),
+        name="pilots-rpa-parser",
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -735,7 +765,7 @@ def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
                 parser.unmatched, parser.shown = message.unmatched, message.shown
                 return
     finally:
-        receiver.close()
+        receiver.close()  # a child still sending gets a broken pipe and ends
         if child.is_alive():
             child.join(timeout=5)
             if child.is_alive():
