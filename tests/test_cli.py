@@ -198,3 +198,33 @@ def test_command_line_mistakes_end_in_one_japanese_line(args: list[str], expecte
     out = subprocess.run([sys.executable, "-m", "pilots", *args], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--fy", "2019", "--period", "final", "--plan", "PLAN", "-o", "OUT"],
+        ["demo", "--no-transcribe", "--data", "DEMO", "--out", "OUT"],
+        ["asr", "transcribe", "MEETING", "-o", "OUT"],
+    ],
+    ids=lambda args: args[0] if args[0] != "asr" else "asr transcribe",
+)
+def test_output_folder_under_a_file_is_one_line_naming_it(
+    pilots: Pilots, tmp_path: Path, args: list[str]
+) -> None:
+    blocker = tmp_path / "報告書.txt"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    out = blocker / "reports"
+    root = Path(__file__).parent.parent
+    values = {
+        "PLAN": str(root / "tests" / "data" / "report" / "plan.yaml"),
+        "DEMO": str(root / "data" / "demo"),
+        "MEETING": str(root / "data" / "samples" / "joho_rpa_weekly.flac"),
+        "OUT": str(out),
+    }
+    result = pilots(*[values.get(a, a) for a in args], ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"エラー: {out}: 書き込めません（{blocker} はフォルダではなくファイルです）"
+    ]
+    assert blocker.read_text(encoding="utf-8") == "a file, not a folder"

@@ -19,6 +19,7 @@ from pilots import db
 from pilots.calendar import period
 from pilots.config import Settings
 from pilots.errors import InputFileError
+from pilots.files import make_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -78,7 +79,7 @@ def run_demo(
     from pilots.survey.ingest import import_survey
 
     plan = load_plan(_need(demo_dir, "plan.yaml"))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     database = out_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
