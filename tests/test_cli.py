@@ -228,3 +228,19 @@ def test_output_folder_under_a_file_is_one_line_naming_it(
         f"エラー: {out}: 書き込めません（{blocker} はフォルダではなくファイルです）"
     ]
     assert blocker.read_text(encoding="utf-8") == "a file, not a folder"
+
+
+def test_users_file_under_a_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "users"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    target = blocker / "users.json"
+    result = CliRunner().invoke(
+        cli,
+        ["--db", f"sqlite:///{tmp_path / 'p.db'}", "users", "add", "sato", "--role", "clerk"]
+        + ["--password-stdin", "--users", str(target)],
+        input="pass-word-123\n",
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"エラー: {blocker}: 書き込めません（フォルダではなくファイルです）"
+    ]
