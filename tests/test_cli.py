@@ -234,11 +234,9 @@ def test_users_file_under_a_file_is_one_line_naming_it(tmp_path: Path) -> None:
     blocker = tmp_path / "users"
     blocker.write_text("a file, not a folder", encoding="utf-8")
     target = blocker / "users.json"
+    args = ["users", "add", "sato", "--role", "clerk", "--password-stdin", "--users", str(target)]
     result = CliRunner().invoke(
-        cli,
-        ["--db", f"sqlite:///{tmp_path / 'p.db'}", "users", "add", "sato", "--role", "clerk"]
-        + ["--password-stdin", "--users", str(target)],
-        input="pass-word-123\n",
+        cli, ["--db", f"sqlite:///{tmp_path / 'p.db'}", *args], input="pass-word-123\n"
     )
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
