@@ -250,6 +250,23 @@ def test_identical_rows_in_one_file_are_two_meetings(session: Session, tmp_path:
     assert import_usage(session, path).added == 0
 
 
+def test_identical_bad_rows_are_each_listed(session: Session, tmp_path: Path) -> None:
+    """Every rejected row is listed with its file and line, alike or not (as SPEC §4 asks)."""
+    bad = "総務課,2019/02/30,60,\n"
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (first, second):
+        path.write_text("所属,会議日,録音時間(分),修正時間(分)\n" + bad + bad, encoding="utf-8")
+        import_usage(session, path)
+    import_usage(session, first)  # again: replaces its rejects, adds none
+    s = summarize(session, period(2019, "final"), default_rate=DEFAULT)
+    assert [(Path(r.file).name, r.line) for r in s.rejected_rows] == [
+        ("a.csv", 2),
+        ("a.csv", 3),
+        ("b.csv", 2),
+        ("b.csv", 3),
+    ]
+
+
 def test_usage_file_without_a_required_column_is_refused(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("所属,会議日\n総務課,2019/5/1\n", encoding="utf-8")

@@ -90,7 +90,9 @@ def test_reingest_same_and_utf8_export_adds_nothing(session: Session) -> None:
     assert first.runs_added == 10
     count = session.scalar(select(func.count()).select_from(RpaRun))
     assert count == 10
-    assert session.scalar(select(func.count()).select_from(RpaReject)) == 2  # ... stored once
+    # ... stored once per file: the same file again adds none; the UTF-8 export is another
+    # file, whose rows are listed with its own name and lines (SPEC §4).
+    assert session.scalar(select(func.count()).select_from(RpaReject)) == 4
     assert session.scalar(select(func.count()).select_from(RpaImport)) == 3
 
 
@@ -254,6 +256,72 @@ def test_wrong_cell_count_and_negative_cases_are_rejected(session: Session, tmp_
         "列の数が見出しと違います（3列、見出し5列）",
         "件数が数値ではありません: x",
     ]
+
+
+_GENERIC_HEADER = "scenario,started_at,ended_at,status,cases\n"
+_BAD_ROW = "請求書登録,2019-07-02 10:00:00,2019-07-02 09:00:00,success,1\n"
+_GOOD_ROW = "請求書登録,2019-07-03 09:00:00,2019-07-03 09:05:00,success,1\n"
+
+
+def test_identical_bad_rows_are_each_kept(pilots: Pilots, tmp_path: Path) -> None:
+    """SPEC §4: every rejected row with file, line and reason, however alike they are."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(_GENERIC_HEADER + _BAD_ROW + _BAD_ROW + _GOOD_ROW, encoding="utf-8")
+    second.write_text(_GENERIC_HEADER + _BAD_ROW + _BAD_ROW, encoding="utf-8")
+    out = pilots("rpa", "ingest", str(first), str(second)).output
+    assert "読めない行 4" in out.splitlines()[-2]
+    listed = json.loads(pilots("rpa", "rejects", "--json").output)
+    assert [(Path(r["file"]).name, r["line"]) for r in listed] == [
+        ("a.csv", 2),
+        ("a.csv", 3),
+        ("b.csv", 2),
+        ("b.csv", 3),
+    ]
+    # The same file again, from here or from another folder, adds none.
+    copy = tmp_path / "copy" / "a.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    pilots("rpa", "ingest", str(first), str(copy))
+    assert len(json.loads(pilots("rpa", "rejects", "--json").output)) == 4
+
+
+def test_rejects_stored_before_the_upgrade_are_matched_after_it(tmp_path: Path) -> None:
+    """Rejects keyed by content alone (before 0009) get their per-line key."""
+    import hashlib
+
+    from alembic import command
+
+    path = tmp_path / "a.csv"
+    path.write_text(_GENERIC_HEADER + _BAD_ROW + _BAD_ROW, encoding="utf-8")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0006")
+        conn.execute(
+            text(
+                "INSERT INTO rpa_imports (id, file, format, rows, runs_added, runs_updated,"
+                " duplicates, rejected, unmatched) VALUES (1, :f, 'generic', 2, 0, 0, 0, 1, 0)"
+            ),
+            {"f": str(path)},
+        )
+        raw = _BAD_ROW.strip()
+        old_key = hashlib.sha256(f"generic\x1f{raw}".encode()).hexdigest()
+        conn.execute(
+            text(
+                "INSERT INTO rpa_rejects (import_id, file, line, format, reason, raw, row_hash)"
+                " VALUES (1, :f, 2, 'generic', 'old', :raw, :key)"
+            ),
+            {"f": str(path), "raw": raw, "key": old_key},
+        )
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with db.session_scope(factory) as session:
+        ingest_file(session, path)
+    with db.session_scope(factory) as session:
+        assert [(r.line, r.reason) for r in list_rejects(session)] == [
+            (2, "old"),  # matched: not stored twice
+            (3, "終了日時 2019-07-02 09:00:00 が開始日時 2019-07-02 10:00:00 より前です"),
+        ]
+    engine.dispose()
 
 
 def test_xlsx_run_log(session: Session, tmp_path: Path) -> None:

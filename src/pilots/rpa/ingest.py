@@ -584,6 +584,17 @@ def _insert_rejects(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["row_hash"])
 
 
+def reject_key(format_name: str, file_name: str, line: int, raw: str) -> str:
+    """What identifies a stored reject: the file's name, the line, and the row as it was.
+
+    Every rejected row is kept (SPEC §4), identical rows in one file or in two
+    included; the same file ingested again (from any folder, or uploaded
+    again) matches its rejects and adds none.
+    """
+    joined = "\x1f".join((format_name, file_name, str(line), raw))
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class _Parser:
     """Reads a log's rows into stored runs, batch by batch, keeping the rejects aside.
 
@@ -600,12 +611,14 @@ class _Parser:
         *,
         import_id: int,
         format_name: str,
+        file_name: str,
     ) -> None:
         self.log = log
         self.normalise = normalise
         self.known = known
         self.import_id = import_id
         self.format_name = format_name
+        self.file_name = file_name
         self.rows = 0
         self.rejects: list[tuple[Any, ...]] = []
         self.unmatched: Counter[str] = Counter()
@@ -616,11 +629,10 @@ class _Parser:
         raw = ",".join(cells[:width])
         if log.encoding is not None:
             raw = raw.encode("latin-1").decode(log.encoding, errors="replace")
-        # By content, whatever the encoding: the same row in a UTF-8 export is the same reject.
-        joined = f"{name}\x1f{raw}"
-        digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+        raw = raw[:2000]
+        digest = reject_key(name, self.file_name, line, raw)
         path = str(log.path)[:500]
-        self.rejects.append((self.import_id, path, line, name, reason, raw[:2000], digest))
+        self.rejects.append((self.import_id, path, line, name, reason, raw, digest))
 
     def batches(self) -> Generator[list[tuple[Any, ...]], None, None]:
         """The runs of the file in order, ``BATCH_ROWS`` at a time."""
@@ -773,7 +785,13 @@ def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
         child.join()
 
 
-def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -> FileResult:
+def ingest_file(
+    session: Session,
+    path: str | Path,
+    format_name: str = "auto",
+    *,
+    file_name: str | None = None,
+) -> FileResult:
     """Load one run log into the database (SPEC §4 runs), in the caller's transaction.
 
     Args:
@@ -781,6 +799,9 @@ def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -
         path: the export (CSV or xlsx).
         format_name: ``auto`` (recognise from the header), ``wmc``, ``uipath``,
             ``pad`` or ``generic``.
+        file_name: the file's name as its user knows it (an upload's own
+            name), which with the line identifies a reject; by default the
+            name in ``path``.
 
     Raises:
         InputFileError: the file cannot be read as a whole (missing, unknown
@@ -802,7 +823,14 @@ def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -
         known = set(session.scalars(select(RpaTaskScenario.scenario_key)))
         normalise = _Normaliser(run_format, layout, log.text, sqlite=dialect == "sqlite")
         name = run_format.name
-        parser = _Parser(log, normalise, known, import_id=import_id, format_name=name)
+        parser = _Parser(
+            log,
+            normalise,
+            known,
+            import_id=import_id,
+            format_name=name,
+            file_name=file_name if file_name is not None else log.path.name,
+        )
         runs = _BulkStatement(session, _upsert_runs(dialect, import_id, name), _RUN_COLUMNS)
         # The loop makes no reference cycles; the cyclic collector would only
         # rescan the batches waiting to be stored, again and again.
