@@ -46,7 +46,7 @@ from pilots.asr.measure import (
     summarize,
 )
 from pilots.calendar import period
-from pilots.errors import ConfigError, InputFileError, NotFoundError
+from pilots.errors import ConfigError, InputFileError, NotFoundError, TruncatedRowError
 from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Base, Department
 from pilots.text import normalize_name
 from tests.conftest import DATA, Pilots
@@ -540,3 +540,17 @@ def test_default_rate_setting_reaches_the_summary(
     assert result["hours_saved"] == pytest.approx(3.0)
     assert result["default_baseline_rate"] == 3.5
     assert result["departments_on_default_rate"] == ["新課"]
+
+
+def test_truncated_last_row_is_rejected_with_its_line(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        '所属,会議日,録音時間(分),修正時間(分),会議名\n総務課,2019/5/1,60,30,"定例"\n'
+        '人事課,2019/5/2,60,30,"採用',
+        encoding="utf-8",
+    )
+    result = import_usage(session, path)
+    assert (result.rows, result.added) == (2, 1)
+    assert [(r.line, r.reason) for r in result.rejected] == [(3, TruncatedRowError.REASON)]
+    s = summarize(session, period(2019, "final"), default_rate=DEFAULT)
+    assert [r.line for r in s.rejected_rows] == [3]

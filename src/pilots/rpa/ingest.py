@@ -58,7 +58,7 @@ from sqlalchemy import Table, bindparam, func, insert, literal_column, select, u
 from sqlalchemy.orm import Session
 
 from pilots.calendar import parse_datetime, to_japan_time
-from pilots.errors import CalendarError, InputFileError
+from pilots.errors import CalendarError, InputFileError, TruncatedRowError
 from pilots.models import RpaImport, RpaReject, RpaRun, RpaTaskScenario
 from pilots.rpa.formats import OTHER, Layout, RowError, RunFormat, choose_format
 from pilots.tabular import EXCEL_SUFFIXES, as_text, read_table
@@ -205,12 +205,16 @@ def detect_encoding(path: Path) -> str:
     )
 
 
-def _csv_records(lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(path: Path, lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
     """Split CSV lines into records (RFC 4180), with the line each record starts on.
 
     A line without a quote is split on commas directly; a record with quotes
     goes through :mod:`csv`, joined with its following lines while a quoted
     field is still open (an odd number of quotes so far).
+
+    Raises:
+        TruncatedRowError: the file ends inside a quoted field (a cut-off
+            download); what there is of the row comes with it.
     """
     number = 0
     pending: list[str] = []
@@ -235,9 +239,9 @@ def _csv_records(lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
                 yield number, cells
         else:
             pending, start = [text], number
-    if pending:  # a quote never closed: csv reads what there is
-        for cells in csv.reader(io.StringIO("".join(pending), newline="")):
-            yield start, cells
+    if pending:  # a quote never closed: the file was cut off inside this record
+        cells = next(csv.reader(io.StringIO("".join(pending), newline="")), [])
+        raise TruncatedRowError(path, start, cells)
 
 
 def _decoder(encoding: str) -> Callable[[str], str]:
@@ -289,7 +293,7 @@ def open_log(path: str | Path) -> Iterator[LogFile]:
     encoding = detect_encoding(path)
     text = _decoder(encoding)
     with path.open("rb") as raw:
-        rows = _csv_records(iter(raw))
+        rows = _csv_records(path, iter(raw))
         header: list[str] | None = None
         for _line, cells in rows:
             if any(c.strip() for c in cells):
@@ -640,33 +644,37 @@ class _Parser:
         width = len(self.log.header)
         runs: list[tuple[Any, ...]] = []
         rows = 0
-        for line, cells in self.log.rows:
-            if len(cells) != width:
-                if not any(c.strip() for c in cells):
+        try:
+            for line, cells in self.log.rows:
+                if len(cells) != width:
+                    if not any(c.strip() for c in cells):
+                        continue
+                    rows += 1
+                    reason = f"列の数が見出しと違います（{len(cells)}列、見出し{width}列）"
+                    self._reject(line, cells, width, reason)
+                    continue
+                try:
+                    run = normalise(line, cells)
+                except RowError as exc:
+                    if not any(c.strip() for c in cells):
+                        continue
+                    rows += 1
+                    self._reject(line, cells, width, str(exc))
                     continue
                 rows += 1
-                reason = f"列の数が見出しと違います（{len(cells)}列、見出し{width}列）"
-                self._reject(line, cells, width, reason)
-                continue
-            try:
-                run = normalise(line, cells)
-            except RowError as exc:
-                if not any(c.strip() for c in cells):
-                    continue
-                rows += 1
-                self._reject(line, cells, width, str(exc))
-                continue
+                key = run[3]
+                if key not in known:
+                    unmatched[key] += 1
+                    if key not in shown:
+                        shown[key] = run[2] or key
+                runs.append(run)
+                if len(runs) >= BATCH_ROWS:
+                    self.rows = rows
+                    yield runs
+                    runs = []
+        except TruncatedRowError as exc:  # the file's last row, cut off
             rows += 1
-            key = run[3]
-            if key not in known:
-                unmatched[key] += 1
-                if key not in shown:
-                    shown[key] = run[2] or key
-            runs.append(run)
-            if len(runs) >= BATCH_ROWS:
-                self.rows = rows
-                yield runs
-                runs = []
+            self._reject(exc.record_line, exc.cells, width, exc.reason)
         self.rows = rows
         if runs:
             yield runs
