@@ -15,6 +15,9 @@ from pilots import db
 from pilots.cli import cli
 
 PG_URL = os.environ.get("PILOTS_TEST_DATABASE_URL", "")
+POSIX_ONLY = pytest.mark.skipif(
+    os.name == "nt", reason="sends POSIX signals to another process, or forks: not on Windows"
+)
 DATA = Path(__file__).parent / "data"
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from pilots import db
 from pilots.asr.metrics import cer
 from pilots.models import AsrJob
-from tests.conftest import SAMPLES, Pilots
+from tests.conftest import POSIX_ONLY, SAMPLES, Pilots
 
 MEETING = SAMPLES / "joho_rpa_weekly.flac"
 REFERENCE = MEETING.with_suffix(".txt").read_text(encoding="utf-8")
@@ -197,6 +197,7 @@ def test_models_command_lists_base(pilots: Pilots, env_models: Path) -> None:
     assert listing[0]["name"] == "base" and listing[0]["verified"] is True
 
 
+@POSIX_ONLY
 @pytest.mark.parametrize(
     ("how", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )

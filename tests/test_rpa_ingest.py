@@ -22,7 +22,7 @@ from pilots.models import RpaImport, RpaReject, RpaRun
 from pilots.rpa.catalog import import_catalog
 from pilots.rpa.formats.wmc import HEADER as WMC_HEADER
 from pilots.rpa.ingest import detect_encoding, ingest_file, list_rejects
-from tests.conftest import Pilots
+from tests.conftest import POSIX_ONLY, Pilots
 
 DATA = Path(__file__).parent / "data" / "rpa"
 
@@ -458,6 +458,7 @@ def test_two_ingests_at_once_both_succeed(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@POSIX_ONLY
 def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kill.db'}"
     small = _wmc_file(tmp_path / "small.csv", 10)
@@ -489,8 +490,9 @@ def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", _INGEST, url, str(again)], check=True, timeout=120)
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: signal.Signals) -> None:
+@POSIX_ONLY
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: str) -> None:
     """Killing `pilots rpa ingest` on a large file leaves no parser process behind.
 
     A parser left running would hold its memory and the database files open
@@ -513,7 +515,7 @@ def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: signal.Si
             children = parent.children()
             time.sleep(0.01)
         assert children, "the ingest did not start a parser process"
-        os.kill(proc.pid, how)
+        os.kill(proc.pid, getattr(signal, how))
         proc.wait(timeout=60)
         _, alive = psutil.wait_procs(children, timeout=10)
         assert alive == [], "the parser process outlived the ingest"
@@ -522,7 +524,7 @@ def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: signal.Si
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
         _, err = proc.communicate(timeout=60)  # a parser left running holds the pipes open
-    if how == signal.SIGTERM:
+    if how == "SIGTERM":
         assert proc.returncode == 143
         assert err.decode().splitlines()[-1] == "中断しました"
         engine = db.make_engine(url)
@@ -542,6 +544,7 @@ def _stored(session: Session) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize(
     "name", ["wmc_tasks.csv", "uipath_jobs_api.csv", "pad_flowsessions.csv", "generic_runs.csv"]
 )
+@POSIX_ONLY
 def test_parser_process_stores_what_one_process_stores(
     session: Session, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
@@ -574,6 +577,7 @@ def test_parser_process_stores_what_one_process_stores(
     )
 
 
+@POSIX_ONLY
 def test_parser_process_errors_reach_the_caller(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
