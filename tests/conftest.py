@@ -15,6 +15,9 @@ from pilots import db
 from pilots.cli import cli
 
 PG_URL = os.environ.get("PILOTS_TEST_DATABASE_URL", "")
+POSIX_ONLY = pytest.mark.skipif(
+    os.name == "nt", reason="sends POSIX signals to another process, or forks: not on Windows"
+)
 DATA = Path(__file__).parent / "data"
 
 
@@ -81,8 +84,14 @@ class Pilots:
 
 @pytest.fixture
 def pilots(db_url: str, tmp_path: Path) -> Pilots:
-    """Call as ``pilots("org", "list")``; asserts exit status 0 unless ``ok=False``."""
-    return Pilots(db_url, tmp_path)
+    """Call as ``pilots("org", "list")``; asserts exit status 0 unless ``ok=False``.
+
+    The database is created first (``pilots init``), so that no command's
+    stderr carries the line that announces a new database.
+    """
+    runner = Pilots(db_url, tmp_path)
+    runner("init")
+    return runner
 
 
 ROOT = Path(__file__).parent.parent

@@ -47,7 +47,7 @@ from pilots.asr.measure import (
     summarize,
 )
 from pilots.calendar import period
-from pilots.errors import ConfigError, InputFileError, NotFoundError
+from pilots.errors import ConfigError, InputFileError, NotFoundError, TruncatedRowError
 from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Base, Department
 from pilots.text import normalize_name
 from tests.conftest import DATA, Pilots
@@ -250,6 +250,23 @@ def test_identical_rows_in_one_file_are_two_meetings(session: Session, tmp_path:
     )
     assert import_usage(session, path, max_correction_ratio=RATIO).added == 2
     assert import_usage(session, path, max_correction_ratio=RATIO).added == 0
+
+
+def test_identical_bad_rows_are_each_listed(session: Session, tmp_path: Path) -> None:
+    """Every rejected row is listed with its file and line, alike or not (as SPEC §4 asks)."""
+    bad = "総務課,2019/02/30,60,\n"
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (first, second):
+        path.write_text("所属,会議日,録音時間(分),修正時間(分)\n" + bad + bad, encoding="utf-8")
+        import_usage(session, path, max_correction_ratio=RATIO)
+    import_usage(session, first, max_correction_ratio=RATIO)  # again: replaces its rejects, adds none
+    s = summarize(session, period(2019, "final"), default_rate=DEFAULT)
+    assert [(Path(r.file).name, r.line) for r in s.rejected_rows] == [
+        ("a.csv", 2),
+        ("a.csv", 3),
+        ("b.csv", 2),
+        ("b.csv", 3),
+    ]
 
 
 def test_usage_file_without_a_required_column_is_refused(session: Session, tmp_path: Path) -> None:
@@ -688,3 +705,17 @@ def test_the_same_recording_from_two_departments_is_two_jobs(session: Session) -
         session, _transcript("d" * 64, "財政課", "予算", today), [], today=today
     )
     assert (named.job_id, named.created) == (lone.job_id, False)
+
+
+def test_truncated_last_row_is_rejected_with_its_line(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        '所属,会議日,録音時間(分),修正時間(分),会議名\n総務課,2019/5/1,60,30,"定例"\n'
+        '人事課,2019/5/2,60,30,"採用',
+        encoding="utf-8",
+    )
+    result = import_usage(session, path, max_correction_ratio=RATIO)
+    assert (result.rows, result.added) == (2, 1)
+    assert [(r.line, r.reason) for r in result.rejected] == [(3, TruncatedRowError.REASON)]
+    s = summarize(session, period(2019, "final"), default_rate=DEFAULT)
+    assert [r.line for r in s.rejected_rows] == [3]

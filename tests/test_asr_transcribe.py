@@ -17,7 +17,7 @@ from sqlalchemy import select
 from pilots import db
 from pilots.asr.metrics import cer
 from pilots.models import AsrJob
-from tests.conftest import SAMPLES, Pilots
+from tests.conftest import POSIX_ONLY, SAMPLES, Pilots
 
 MEETING = SAMPLES / "joho_rpa_weekly.flac"
 REFERENCE = MEETING.with_suffix(".txt").read_text(encoding="utf-8")
@@ -197,8 +197,17 @@ def test_models_command_lists_base(pilots: Pilots, env_models: Path) -> None:
     assert listing[0]["name"] == "base" and listing[0]["verified"] is True
 
 
-def test_ctrl_c_leaves_no_output_files(tmp_path: Path, model_dir: Path) -> None:
-    """Interrupt a transcription once it reports progress: no draft and no job remain."""
+@POSIX_ONLY
+@pytest.mark.parametrize(
+    ("how", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
+def test_ctrl_c_leaves_no_output_files(
+    tmp_path: Path, model_dir: Path, how: signal.Signals, status: int
+) -> None:
+    """Interrupt a transcription once it reports progress: no draft and no job remain.
+
+    SIGTERM (a service manager, ``kill``) stops it just as Ctrl-C (SIGINT) does.
+    """
     out = tmp_path / "out"
     url = f"sqlite:///{tmp_path / 'p.db'}"
     env = dict(os.environ, PILOTS_MODEL_DIR=str(model_dir))
@@ -232,9 +241,9 @@ def test_ctrl_c_leaves_no_output_files(tmp_path: Path, model_dir: Path) -> None:
     deadline = time.monotonic() + 120
     while b"[" not in seen and time.monotonic() < deadline:
         seen += proc.stderr.read1(256)  # type: ignore[attr-defined]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(how)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    assert proc.returncode == status, err.decode()
     assert "中断しました" in (seen + err).decode()
     assert not out.exists() or list(out.iterdir()) == []
     assert _jobs(url) == []

@@ -79,9 +79,46 @@ def test_default_database_is_created_in_data_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PILOTS_DATABASE_URL", raising=False)
     monkeypatch.delenv("PILOTS_DATA_DIR", raising=False)
-    result = CliRunner().invoke(cli, ["init"])
+    result = CliRunner().invoke(cli, ["rpa", "summary", "--fy", "2019", "--period", "final"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "pilots.db").is_file()
+    database = Path("data") / "pilots.db"
+    assert result.stderr == f"新しいデータベースを作成しました（空です）: {database}\n"
+    again = CliRunner().invoke(cli, ["rpa", "summary", "--fy", "2019", "--period", "final"])
+    assert again.exit_code == 0 and again.stderr == ""
+
+
+@pytest.mark.parametrize("via", ["--db", "PILOTS_DATABASE_URL"])
+def test_database_in_a_missing_folder_is_an_error_naming_it(tmp_path: Path, via: str) -> None:
+    """A typo in the database path must not look like "no data" (an all-zero summary)."""
+    target = tmp_path / "typo" / "pilots.db"
+    url = f"sqlite:///{target}"
+    args = ["rpa", "summary", "--fy", "2019", "--period", "final"]
+    if via == "--db":
+        result = CliRunner().invoke(cli, ["--db", url, *args])
+    else:
+        result = CliRunner().invoke(cli, args, env={"PILOTS_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"エラー: データベースのフォルダがありません: {target}"
+        "（パスを確かめてください。新しいデータベースは pilots init で作れます）"
+    ]
+    assert not target.parent.exists()
+
+
+def test_init_creates_the_folder_and_a_new_database_is_announced(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "pilots.db"
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", "init"])
+    assert result.exit_code == 0, result.output
+    assert target.is_file()
+    assert result.stderr == f"新しいデータベースを作成しました（空です）: {target}\n"
+    # a read-only command on a database that did not exist says it created an empty one
+    other = tmp_path / "other.db"
+    summary = CliRunner().invoke(cli, ["--db", f"sqlite:///{other}", "survey", "summary", "--json"])
+    assert f"新しいデータベースを作成しました（空です）: {other}" in summary.stderr
+    again = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", "org", "list"])
+    assert again.exit_code == 0 and again.stderr == ""
 
 
 def test_debug_shows_the_traceback() -> None:
@@ -161,3 +198,47 @@ def test_command_line_mistakes_end_in_one_japanese_line(args: list[str], expecte
     out = subprocess.run([sys.executable, "-m", "pilots", *args], capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--fy", "2019", "--period", "final", "--plan", "PLAN", "-o", "OUT"],
+        ["demo", "--no-transcribe", "--data", "DEMO", "--out", "OUT"],
+        ["asr", "transcribe", "MEETING", "-o", "OUT"],
+    ],
+    ids=lambda args: args[0] if args[0] != "asr" else "asr transcribe",
+)
+def test_output_folder_under_a_file_is_one_line_naming_it(
+    pilots: Pilots, tmp_path: Path, args: list[str]
+) -> None:
+    blocker = tmp_path / "報告書.txt"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    out = blocker / "reports"
+    root = Path(__file__).parent.parent
+    values = {
+        "PLAN": str(root / "tests" / "data" / "report" / "plan.yaml"),
+        "DEMO": str(root / "data" / "demo"),
+        "MEETING": str(root / "data" / "samples" / "joho_rpa_weekly.flac"),
+        "OUT": str(out),
+    }
+    result = pilots(*[values.get(a, a) for a in args], ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"エラー: {out}: 書き込めません（{blocker} はフォルダではなくファイルです）"
+    ]
+    assert blocker.read_text(encoding="utf-8") == "a file, not a folder"
+
+
+def test_users_file_under_a_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "users"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    target = blocker / "users.json"
+    args = ["users", "add", "sato", "--role", "clerk", "--password-stdin", "--users", str(target)]
+    result = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{tmp_path / 'p.db'}", *args], input="pass-word-123\n"
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"エラー: {blocker}: 書き込めません（フォルダではなくファイルです）"
+    ]

@@ -62,9 +62,12 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(engine: Engine) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_default_sqlite_folder_is_created(tmp_path: Path) -> None:
+def test_sqlite_folder_is_created_only_when_asked(tmp_path: Path) -> None:
     target = tmp_path / "nested" / "deeper" / "pilots.db"
-    engine = db.make_engine(f"sqlite:///{target}")
+    with pytest.raises(DatabaseError, match="データベースのフォルダがありません"):
+        db.make_engine(f"sqlite:///{target}")
+    assert not target.parent.exists()
+    engine = db.make_engine(f"sqlite:///{target}", create_folder=True)
     db.upgrade(engine)
     engine.dispose()
     assert target.is_file()

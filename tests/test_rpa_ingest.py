@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from pilots.models import RpaImport, RpaReject, RpaRun
 from pilots.rpa.catalog import import_catalog
 from pilots.rpa.formats.wmc import HEADER as WMC_HEADER
 from pilots.rpa.ingest import detect_encoding, ingest_file, list_rejects
-from tests.conftest import Pilots
+from tests.conftest import POSIX_ONLY, Pilots
 
 DATA = Path(__file__).parent / "data" / "rpa"
 
@@ -89,7 +90,9 @@ def test_reingest_same_and_utf8_export_adds_nothing(session: Session) -> None:
     assert first.runs_added == 10
     count = session.scalar(select(func.count()).select_from(RpaRun))
     assert count == 10
-    assert session.scalar(select(func.count()).select_from(RpaReject)) == 2  # ... stored once
+    # ... stored once per file: the same file again adds none; the UTF-8 export is another
+    # file, whose rows are listed with its own name and lines (SPEC §4).
+    assert session.scalar(select(func.count()).select_from(RpaReject)) == 4
     assert session.scalar(select(func.count()).select_from(RpaImport)) == 3
 
 
@@ -255,6 +258,72 @@ def test_wrong_cell_count_and_negative_cases_are_rejected(session: Session, tmp_
     ]
 
 
+_GENERIC_HEADER = "scenario,started_at,ended_at,status,cases\n"
+_BAD_ROW = "請求書登録,2019-07-02 10:00:00,2019-07-02 09:00:00,success,1\n"
+_GOOD_ROW = "請求書登録,2019-07-03 09:00:00,2019-07-03 09:05:00,success,1\n"
+
+
+def test_identical_bad_rows_are_each_kept(pilots: Pilots, tmp_path: Path) -> None:
+    """SPEC §4: every rejected row with file, line and reason, however alike they are."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(_GENERIC_HEADER + _BAD_ROW + _BAD_ROW + _GOOD_ROW, encoding="utf-8")
+    second.write_text(_GENERIC_HEADER + _BAD_ROW + _BAD_ROW, encoding="utf-8")
+    out = pilots("rpa", "ingest", str(first), str(second)).output
+    assert "読めない行 4" in out.splitlines()[-2]
+    listed = json.loads(pilots("rpa", "rejects", "--json").output)
+    assert [(Path(r["file"]).name, r["line"]) for r in listed] == [
+        ("a.csv", 2),
+        ("a.csv", 3),
+        ("b.csv", 2),
+        ("b.csv", 3),
+    ]
+    # The same file again, from here or from another folder, adds none.
+    copy = tmp_path / "copy" / "a.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(first.read_bytes())
+    pilots("rpa", "ingest", str(first), str(copy))
+    assert len(json.loads(pilots("rpa", "rejects", "--json").output)) == 4
+
+
+def test_rejects_stored_before_the_upgrade_are_matched_after_it(tmp_path: Path) -> None:
+    """Rejects keyed by content alone (before 0009) get their per-line key."""
+    import hashlib
+
+    from alembic import command
+
+    path = tmp_path / "a.csv"
+    path.write_text(_GENERIC_HEADER + _BAD_ROW + _BAD_ROW, encoding="utf-8")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0006")
+        conn.execute(
+            text(
+                "INSERT INTO rpa_imports (id, file, format, rows, runs_added, runs_updated,"
+                " duplicates, rejected, unmatched) VALUES (1, :f, 'generic', 2, 0, 0, 0, 1, 0)"
+            ),
+            {"f": str(path)},
+        )
+        raw = _BAD_ROW.strip()
+        old_key = hashlib.sha256(f"generic\x1f{raw}".encode()).hexdigest()
+        conn.execute(
+            text(
+                "INSERT INTO rpa_rejects (import_id, file, line, format, reason, raw, row_hash)"
+                " VALUES (1, :f, 2, 'generic', 'old', :raw, :key)"
+            ),
+            {"f": str(path), "raw": raw, "key": old_key},
+        )
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with db.session_scope(factory) as session:
+        ingest_file(session, path)
+    with db.session_scope(factory) as session:
+        assert [(r.line, r.reason) for r in list_rejects(session)] == [
+            (2, "old"),  # matched: not stored twice
+            (3, "終了日時 2019-07-02 09:00:00 が開始日時 2019-07-02 10:00:00 より前です"),
+        ]
+    engine.dispose()
+
+
 def test_xlsx_run_log(session: Session, tmp_path: Path) -> None:
     from datetime import datetime
 
@@ -389,6 +458,7 @@ def test_two_ingests_at_once_both_succeed(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@POSIX_ONLY
 def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kill.db'}"
     small = _wmc_file(tmp_path / "small.csv", 10)
@@ -420,6 +490,49 @@ def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", _INGEST, url, str(again)], check=True, timeout=120)
 
 
+@POSIX_ONLY
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: str) -> None:
+    """Killing `pilots rpa ingest` on a large file leaves no parser process behind.
+
+    A parser left running would hold its memory and the database files open
+    forever; SIGTERM stops the ingest as Ctrl-C does (nothing stored, one line).
+    """
+    import psutil
+
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    big = _wmc_file(tmp_path / "big.csv", 300_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INGEST, url, str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    parent = psutil.Process(proc.pid)
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not children and proc.poll() is None and time.monotonic() < deadline:
+            children = parent.children()
+            time.sleep(0.01)
+        assert children, "the ingest did not start a parser process"
+        os.kill(proc.pid, getattr(signal, how))
+        proc.wait(timeout=60)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], "the parser process outlived the ingest"
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        _, err = proc.communicate(timeout=60)  # a parser left running holds the pipes open
+    if how == "SIGTERM":
+        assert proc.returncode == 143
+        assert err.decode().splitlines()[-1] == "中断しました"
+        engine = db.make_engine(url)
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM rpa_runs")) == 0
+        engine.dispose()
+
+
 def _stored(session: Session) -> list[tuple[object, ...]]:
     columns: tuple[str, ...] = ("format", "run_key", "line", "scenario", "scenario_key")
     columns += ("status", "status_raw", "final", "started_at", "ended_at", "run_day", "cases")
@@ -431,6 +544,7 @@ def _stored(session: Session) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize(
     "name", ["wmc_tasks.csv", "uipath_jobs_api.csv", "pad_flowsessions.csv", "generic_runs.csv"]
 )
+@POSIX_ONLY
 def test_parser_process_stores_what_one_process_stores(
     session: Session, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
@@ -463,6 +577,7 @@ def test_parser_process_stores_what_one_process_stores(
     )
 
 
+@POSIX_ONLY
 def test_parser_process_errors_reach_the_caller(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

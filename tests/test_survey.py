@@ -636,3 +636,31 @@ def test_survey_cli_errors(pilots: Pilots, tmp_path: Path) -> None:
     assert result.stderr.startswith("エラー: 満足度調査はまだ取り込まれていません")
     result = pilots("survey", "import", str(DATA / "nope.csv"), ok=False)
     assert "nope.csv: ファイルがありません" in result.stderr
+
+
+def test_truncated_last_row_is_listed_as_unreadable(pilots: Pilots, tmp_path: Path) -> None:
+    """A download cut off inside a quoted comment: the cut row is no answer."""
+    path = tmp_path / "満足度.csv"
+    path.write_text(
+        "所属,満足度,ご意見\n"
+        '総務課,満足,"とても便利"\n'
+        '人事課,大変満足,"字幕も\n出せると良い"\n'
+        '財政課,満足,"途中で切れ',
+        encoding="utf-8",
+    )
+    out = pilots("survey", "import", str(path)).output
+    assert "3件（追加 2、更新 0、変更なし 0、読めない行 1）" in out
+    assert "有効回答 2件" in out
+    assert "読めないため取り込まなかった行 1件" in out
+    assert '5   引用符（"）で始まった値が閉じないままファイルが終わっています' in out
+    data = json.loads(pilots("survey", "summary", "--json").output)
+    assert (data["responses"], data["valid"]) == (2, 2)
+    again = json.loads(pilots("survey", "import", str(path), "--json").output)
+    assert [(r["line"], r["values"]) for r in again["rejected"]] == [
+        (5, ["財政課", "満足", "途中で切れ"])
+    ]
+    # A file whose only row is cut off is refused, naming that row.
+    only = tmp_path / "only.csv"
+    only.write_text('所属,満足度,ご意見\n総務課,満足,"途中', encoding="utf-8")
+    result = pilots("survey", "import", str(only), ok=False)
+    assert result.stderr.startswith(f'エラー: {only} 2行目: 引用符（"）で始まった値が')

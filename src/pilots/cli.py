@@ -33,11 +33,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class App:
-    """What every command shares: the settings and the database, opened on first use."""
+    """What every command shares: the settings and the database, opened on first use.
+
+    ``default_db`` says the database is the default SQLite file (no ``--db``,
+    no ``PILOTS_DATABASE_URL``): its data folder is created on first use,
+    while a folder named by hand must exist (a typo is not an empty database).
+    """
 
     settings: Settings
     db_url: str
     debug: bool = False
+    default_db: bool = False
     _engine: Engine | None = field(default=None, repr=False)
     _factory: sessionmaker[Session] | None = field(default=None, repr=False)
 
@@ -45,14 +51,44 @@ class App:
     def engine(self) -> Engine:
         """The engine, with the schema brought up to date the first time it is used."""
         if self._engine is None:
-            from pilots import db
-
-            engine = db.make_engine(
-                self.db_url, busy_timeout=self.settings.get("sqlite_busy_timeout")
-            )
-            db.upgrade(engine)
-            self._engine = engine
+            self.open()
+        assert self._engine is not None
         return self._engine
+
+    def open(self, *, create_folder: bool = False) -> bool:
+        """Open the database and bring its schema up to date.
+
+        A SQLite file that did not exist is created, and one line on stderr
+        says so: a summary that finds no data must not hide that it looked
+        in a new, empty database.
+
+        Args:
+            create_folder: create a missing SQLite folder (``pilots init``);
+                the default data folder is created anyway.
+
+        Returns:
+            True if migrations ran.
+        """
+        from pilots import db
+
+        path = db.sqlite_file(self.db_url)
+        new = path is not None and not path.exists()
+        engine = db.make_engine(
+            self.db_url,
+            busy_timeout=self.settings.get("sqlite_busy_timeout"),
+            create_folder=create_folder or self.default_db,
+        )
+        try:
+            migrated = db.upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = engine
+        if new:
+            click.echo(f"新しいデータベースを作成しました（空です）: {path}", err=True)
+        return migrated
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -184,9 +220,9 @@ class PilotsGroup(click.Group):
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             click.echo("中断しました", err=True)
-            ctx.exit(130)
+            ctx.exit(_interrupted_status(exc))
         except Exception as exc:
             if _debug(ctx):
                 raise
@@ -198,6 +234,32 @@ class PilotsGroup(click.Group):
                 )
             click.echo(f"エラー: {message}", err=True)
             ctx.exit(1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager, ``kill``): stop as Ctrl-C does.
+
+    A KeyboardInterrupt, so that everything that cleans up after Ctrl-C —
+    temporary files removed, the transaction rolled back, the RPA parser
+    process stopped, a web job put back in the queue — does so here too.
+    """
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    # Where SIGTERM is ignored (or handled) by whoever started pilots, leave it so.
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _interrupted_status(exc: BaseException | None) -> int:
+    # 128 + the signal's number, as a shell reports a process it stopped.
+    return 143 if isinstance(exc, Terminated) else 130
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -222,7 +284,12 @@ def cli(ctx: click.Context, db_url: str | None, debug: bool) -> None:
     中間・最終の効果測定レポートを書き出します。すべてオフラインで動きます。
     """
     settings = Settings()
-    app = App(settings=settings, db_url=db_url or settings.database_url(), debug=debug)
+    app = App(
+        settings=settings,
+        db_url=db_url or settings.database_url(),
+        debug=debug,
+        default_db=not (db_url or settings.get("database_url")),
+    )
     ctx.obj = app
     ctx.call_on_close(app.close)
 
@@ -230,18 +297,18 @@ def cli(ctx: click.Context, db_url: str | None, debug: bool) -> None:
 @cli.command("init")
 @pass_app
 def init_command(app: App) -> None:
-    """データベースを作成し、スキーマを最新にします（各コマンドも初回に自動で行います）。"""
+    """データベースを作成し、スキーマを最新にします（各コマンドも初回に自動で行います）。
+
+    SQLite のファイルのフォルダがなければ作ります（ほかのコマンドは、--db で指定した
+    フォルダがないとエラーにします）。
+    """
     from pilots import db
 
-    engine = db.make_engine(app.db_url, busy_timeout=app.settings.get("sqlite_busy_timeout"))
-    try:
-        migrated = db.upgrade(engine)
-        with engine.connect() as conn:
-            revision = db.current_revision(conn)
-    finally:
-        engine.dispose()
+    migrated = app.open(create_folder=True)
+    with app.engine.connect() as conn:
+        revision = db.current_revision(conn)
     state = "スキーマを更新しました" if migrated else "スキーマは最新です"
-    click.echo(f"{state}: {db.describe(engine)}（リビジョン {revision}）")
+    click.echo(f"{state}: {db.describe(app.engine)}（リビジョン {revision}）")
 
 
 @cli.command("settings")
@@ -368,6 +435,10 @@ def _usage_message(exc: click.UsageError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (``pilots``): every failure ends in one ``エラー:`` line."""
+    from pilots.output import tolerate_console_encoding
+
+    tolerate_console_encoding()
+    _stop_on_sigterm()
     try:
         code = cli.main(
             args=argv, prog_name="pilots", auto_envvar_prefix="PILOTS", standalone_mode=False
@@ -380,9 +451,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"エラー: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
         click.echo("中断しました", err=True)
-        sys.exit(130)
+        sys.exit(_interrupted_status(exc.__context__))
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -53,24 +53,42 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
-    """Create an engine for ``url``; a SQLite file's folder is created on first use.
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL, an in-memory or a ``file:`` URI database).
 
     Raises:
-        DatabaseError: bad URL, missing driver, or a SQLite path that cannot be created.
+        DatabaseError: the URL cannot be parsed or names an unknown database kind.
+    """
+    return _sqlite_path(parse_url(url))
+
+
+def _sqlite_path(parsed: URL) -> Path | None:
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def make_engine(url: str, *, busy_timeout: float = 30.0, create_folder: bool = False) -> Engine:
+    """Create an engine for ``url``.
+
+    A SQLite file is created on first use where its folder exists; a missing
+    folder is an error (a mistyped path must not become an empty database)
+    unless ``create_folder`` asks for it (``pilots init``, the default data folder).
+
+    Raises:
+        DatabaseError: bad URL, missing driver, or a SQLite folder that is
+            missing (and not to be created) or cannot be created.
     """
     parsed = parse_url(url)
     shown = parsed.render_as_string(hide_password=True)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database not in ("", ":memory:") and not database.startswith("file:"):
-            try:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseError(
-                    f"SQLiteファイルのフォルダを作れません: {shown}: {exc.strerror}"
-                ) from None
+        path = _sqlite_path(parsed)
+        if path is not None:
+            _check_folder(path, create=create_folder)
         kwargs["connect_args"] = {"timeout": busy_timeout}
     else:
         kwargs["pool_pre_ping"] = True
@@ -84,6 +102,23 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine, busy_timeout)
     return engine
+
+
+def _check_folder(path: Path, *, create: bool) -> None:
+    folder = path.parent
+    if folder.is_dir():
+        return
+    if not create:
+        raise DatabaseError(
+            f"データベースのフォルダがありません: {path}"
+            "（パスを確かめてください。新しいデータベースは pilots init で作れます）"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(
+            f"データベースのフォルダを作れません: {path}（{exc.strerror or exc}）"
+        ) from None
 
 
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:

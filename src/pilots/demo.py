@@ -19,6 +19,7 @@ from pilots import db
 from pilots.calendar import period
 from pilots.config import Settings
 from pilots.errors import InputFileError
+from pilots.files import make_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -79,7 +80,7 @@ def run_demo(
 
     plan = load_plan(_need(demo_dir, "plan.yaml"))
     ratio = settings.get("asr.max_correction_ratio")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     database = out_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -60,6 +61,25 @@ class InputFileError(PilotsError):
         if column is not None:
             where += f"（列「{column}」）"
         super().__init__(f"{where}: {message}")
+
+
+class TruncatedRowError(InputFileError):
+    """A CSV file ends inside a quoted value: its last row was cut off (a truncated download).
+
+    Imports that skip bad rows one by one list it as unreadable and keep the
+    rest; the others refuse the file with this one line. ``cells`` are what
+    there is of the row.
+    """
+
+    REASON = (
+        '引用符（"）で始まった値が閉じないままファイルが終わっています'
+        "（途中で切れた行です。ダウンロードし直してください）"
+    )
+
+    def __init__(self, path: str | Path, line: int, cells: Sequence[str]) -> None:
+        super().__init__(path, self.REASON, line=line)
+        self.record_line = line
+        self.cells = list(cells)
 
 
 class NotFoundError(PilotsError):

@@ -27,6 +27,34 @@ def temporary_path(path: Path) -> Path:
             return candidate
 
 
+def check_folder(path: Path) -> None:
+    """Refuse an output folder that cannot be made, before any long work is done.
+
+    Raises:
+        OutputFileError: ``path``, or a folder above it, is a file.
+    """
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if candidate.is_dir():
+                return
+            where = "" if candidate == path else f"{candidate} は"
+            raise OutputFileError(path, f"{where}フォルダではなくファイルです")
+
+
+def make_folder(path: Path) -> None:
+    """Create the output folder ``path`` and the folders above it, unless it exists.
+
+    Raises:
+        OutputFileError: it cannot be made (a file in the way, no permission),
+            naming the folder.
+    """
+    check_folder(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputFileError(path, exc.strerror or str(exc)) from None
+
+
 def _flush_to_disk(path: Path) -> None:
     # Without this a power cut right after the rename can leave an empty file
     # under the final name on some file systems. "r+b" because Windows refuses

@@ -320,9 +320,10 @@ class RpaRun(Base):
 class RpaReject(Base):
     """A row of a bot run log that could not be read (impossible date, no scenario …).
 
-    Listed by ``pilots rpa rejects`` and counted in the summary, never dropped.
-    ``row_hash`` (format and the row's cells) keeps a re-imported file from
-    adding the same reject twice.
+    Listed by ``pilots rpa rejects`` and counted in the summary, never dropped:
+    every rejected row is kept, identical ones included. ``row_hash`` (format,
+    file name, line and the row's cells: :func:`pilots.rpa.ingest.reject_key`)
+    keeps a re-imported file from adding the same reject twice.
     """
 
     __tablename__ = "rpa_rejects"

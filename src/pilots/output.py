@@ -1,9 +1,17 @@
-"""Printing results: aligned tables that respect full-width characters, and JSON."""
+"""Printing results: aligned tables that respect full-width characters, JSON, and the console.
+
+On Japanese Windows a console redirected to a file or a pipe is encoded in
+CP932, which lacks characters pilots prints (— in help texts, ≥ in rules, a
+department name as typed). :func:`tolerate_console_encoding` makes every
+write to stdout and stderr survive such a stream, once, at the edge.
+"""
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
+import sys
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -62,3 +70,69 @@ def to_json(value: Any) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     return json.dumps(value, ensure_ascii=False, indent=2, default=_default)
+
+
+# What CP932 (and the other Japanese encodings) write for characters they lack.
+_SUBSTITUTES = {
+    "\u2014": "\u2015",  # — EM DASH → ― HORIZONTAL BAR
+    "\u2013": "\uff0d",  # – EN DASH → －
+    "\u2212": "\uff0d",  # − MINUS SIGN → －
+    "\u301c": "\uff5e",  # 〜 WAVE DASH → ～
+    "\u2016": "\u2225",  # ‖ → ∥
+    "\u00a2": "\uffe0",  # ¢ → ￠
+    "\u00a3": "\uffe1",  # £ → ￡
+    "\u00ac": "\uffe2",  # ¬ → ￢
+    "\u00a6": "\uffe4",  # ¦ → ￤
+    "\u2265": "\u2267",  # ≥ → ≧
+    "\u2264": "\u2266",  # ≤ → ≦
+    "\u00b7": "\u30fb",  # · MIDDLE DOT → ・
+    "\u2022": "\u30fb",  # • BULLET → ・
+    "\u2588": "\u25a0",  # █ FULL BLOCK → ■
+    "\u2591": "\u25a1",  # ░ LIGHT SHADE → □
+    "\u2715": "\u00d7",  # ✕ → ×
+    "\u00a0": " ",  # NO-BREAK SPACE
+}
+_ERROR_HANDLER = "pilots.substitute"
+
+
+def substitute(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a character the stream's encoding lacks becomes one it has.
+
+    A known look-alike (― for —, ≧ for ≥), else the character's NFKC form
+    (2 for ²), else ``?``.
+    """
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for char in error.object[error.start : error.end]:
+        for candidate in (_SUBSTITUTES.get(char), unicodedata.normalize("NFKC", char)):
+            if candidate and _encodes(candidate, error.encoding):
+                out.append(candidate)
+                break
+        else:
+            out.append("?")
+    return "".join(out), error.end
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def tolerate_console_encoding() -> None:
+    """Let stdout and stderr write any text, whatever their encoding.
+
+    A stream whose encoding cannot write every character (CP932 when output
+    is redirected on Japanese Windows) substitutes the ones it lacks (see
+    :func:`substitute`) instead of failing; UTF-8 streams are left alone.
+    """
+    codecs.register_error(_ERROR_HANDLER, substitute)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or ""
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None or not encoding or codecs.lookup(encoding).name.startswith("utf"):
+            continue
+        reconfigure(errors=_ERROR_HANDLER)

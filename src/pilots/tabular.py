@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pilots.errors import InputFileError
+from pilots.errors import InputFileError, TruncatedRowError
 from pilots.text import normalize_name
 
 # Tried in this order; CP932 last because nearly any byte string decodes as it.
@@ -93,6 +93,37 @@ class Row:
                 column=label,
             )
         return value
+
+
+@dataclass(frozen=True)
+class ImportReject:
+    """A row of an imported file that was not loaded.
+
+    Attributes:
+        line: the row's line (CSV) or row (xlsx) number.
+        reason: why, in Japanese.
+        values: the row's cells as text, as the file had them.
+    """
+
+    line: int
+    reason: str
+    values: list[str]
+
+
+_T = TypeVar("_T")
+
+
+def until_truncated(rows: Iterable[_T], rejected: list[ImportReject]) -> Iterator[_T]:
+    """The rows of a table; a cut-off last row ends them and is added to ``rejected``.
+
+    For the imports that skip a bad row and load the rest: a truncated
+    download's last row (:class:`TruncatedRowError`) is one more such row.
+    """
+    try:
+        yield from rows
+    except TruncatedRowError as exc:
+        values = [as_text(c) for c in exc.cells]
+        rejected.append(ImportReject(exc.record_line, exc.reason, values))
 
 
 @dataclass
@@ -215,14 +246,57 @@ def _find_header(
 
 
 def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """The CSV records with the line each starts on.
+
+    Each record is handed on once the next one is read, so that the last one
+    can be checked: a file that ends inside a quoted value was cut off, and
+    its last row is not a row (:class:`TruncatedRowError`), whatever :mod:`csv`
+    makes of it.
+
+    Raises:
+        InputFileError: the text is no CSV; a TruncatedRowError for a cut-off last row.
+    """
+    consumed: list[str] = []  # the lines of the record being read
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(lines())
     start = 1
+    held: tuple[int, tuple[str, ...]] | None = None
+    record: list[str] = []
     try:
         for cells in reader:
-            yield start, tuple(cells)
+            if held is not None:
+                yield held
+            held, record, consumed = (start, tuple(cells)), consumed, []
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputFileError(path, f"CSVとして読めません: {exc}", line=start) from None
+    if held is not None:
+        if ends_inside_quotes("".join(record)):
+            raise TruncatedRowError(path, held[0], held[1])
+        yield held
+
+
+def ends_inside_quotes(record: str) -> bool:
+    """Whether CSV text ends inside a quoted value, as :mod:`csv` (excel dialect) reads it."""
+    start, unquoted, quoted, quote_in_quoted = range(4)
+    state = start
+    for char in record:
+        if state == quoted:
+            if char == '"':
+                state = quote_in_quoted
+        elif state == quote_in_quoted:
+            # "" is a quote inside the value; anything else closes it.
+            state = quoted if char == '"' else start if char in ",\r\n" else unquoted
+        elif char == '"' and state == start:
+            state = quoted
+        else:
+            state = start if char in ",\r\n" else unquoted
+    return state == quoted
 
 
 def _excel_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, tuple[Any, ...]]]:

@@ -154,8 +154,10 @@ def transcribe_command(
     from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
     from pilots.asr.result import MeetingInfo
     from pilots.asr.transcribe import TranscribeOptions, Transcriber
+    from pilots.files import check_folder
 
     formats = formats or ("docx",)
+    check_folder(out_dir)  # before minutes of transcription, not after
     stems: dict[str, Path] = {}
     for path in audio:
         if path.stem in stems:

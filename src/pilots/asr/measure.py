@@ -41,7 +41,7 @@ from pilots.calendar import Period, fiscal_year_bounds, format_date, parse_iso_o
 from pilots.errors import CalendarError, ConfigError, InputFileError, NotFoundError
 from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Department, WebJob
 from pilots.org import DepartmentResolver
-from pilots.tabular import Column, as_text, parse_number, read_table
+from pilots.tabular import Column, ImportReject, as_text, parse_number, read_table, until_truncated
 from pilots.text import normalize_name
 
 UNKNOWN_DEPARTMENT = "所属不明"
@@ -472,21 +472,6 @@ def report_correction(
 # --- usage reports from departments -------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportReject:
-    """A row of a usage report that was not loaded.
-
-    Attributes:
-        line: the row's line (CSV) or row (xlsx) number.
-        reason: why, in Japanese.
-        values: the row's cells as text, as the file had them.
-    """
-
-    line: int
-    reason: str
-    values: list[str]
-
-
 @dataclass
 class UsageImportResult:
     """What ``pilots asr import FILE`` did.
@@ -609,8 +594,7 @@ def import_usage(
     moment = now or datetime.now()
     occurrences: Counter[tuple[Any, ...]] = Counter()
     accepted: list[tuple[_UsageRow, str]] = []
-    for row in table.mapped(USAGE_COLUMNS):
-        result.rows += 1
+    for row in until_truncated(table.mapped(USAGE_COLUMNS), result.rejected):
         parsed, reason, identity = _read_usage_row(row.line, row.values, max_correction_ratio)
         n = 0
         if identity:
@@ -624,6 +608,7 @@ def import_usage(
             continue
         key = usage_import_key(identity[0], identity[1], identity[2], n)
         accepted.append((parsed, key))
+    result.rows = len(accepted) + len(result.rejected)
 
     _store_usage(session, file_id, accepted, result, resolver, moment)
     result.departments_created = list(resolver.created)

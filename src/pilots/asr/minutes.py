@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from pilots.asr.result import Transcript, Utterance, format_duration, format_timestamp
 from pilots.calendar import format_date
-from pilots.errors import ConfigError, InputFileError, OutputFileError
-from pilots.files import Writer, atomic_write_all
+from pilots.errors import ConfigError, InputFileError
+from pilots.files import Writer, atomic_write_all, make_folder
 
 if TYPE_CHECKING:
     import jinja2
@@ -622,8 +622,5 @@ def write_outputs(
     chosen = check_formats(formats)
     stem = stem or transcript.audio.stem
     writers = [(fmt, _PREPARERS[fmt](transcript, template_dir)) for fmt in chosen]
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputFileError(out_dir, exc.strerror or str(exc)) from None
+    make_folder(out_dir)
     return atomic_write_all([(out_dir / f"{stem}.{fmt}", writer) for fmt, writer in writers])

@@ -10,7 +10,7 @@ from typing import Any
 from pilots import __version__
 from pilots.calendar import PERIOD_LABELS, format_date, format_fiscal_year, period
 from pilots.errors import ConfigError
-from pilots.files import Writer, atomic_write_all
+from pilots.files import Writer, atomic_write_all, make_folder
 from pilots.output import format_figure
 from pilots.report import charts
 from pilots.report.build import Report
@@ -468,7 +468,7 @@ def write_report(report: Report, out_dir: Path, formats: Sequence[str]) -> list[
         "md": lambda: _text_writer(render_markdown(report)),
         "xlsx": lambda: lambda path: write_xlsx(report, path),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     return atomic_write_all([(out_dir / f"{stem}.{fmt}", writers[fmt]()) for fmt in chosen])
 
 

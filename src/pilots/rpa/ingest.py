@@ -35,12 +35,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import ctypes
 import gc
 import hashlib
 import io
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -55,7 +58,7 @@ from sqlalchemy import Table, bindparam, func, insert, literal_column, select, u
 from sqlalchemy.orm import Session
 
 from pilots.calendar import parse_datetime, to_japan_time
-from pilots.errors import CalendarError, InputFileError
+from pilots.errors import CalendarError, InputFileError, TruncatedRowError
 from pilots.models import RpaImport, RpaReject, RpaRun, RpaTaskScenario
 from pilots.rpa.formats import OTHER, Layout, RowError, RunFormat, choose_format
 from pilots.tabular import EXCEL_SUFFIXES, as_text, read_table
@@ -202,12 +205,16 @@ def detect_encoding(path: Path) -> str:
     )
 
 
-def _csv_records(lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(path: Path, lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
     """Split CSV lines into records (RFC 4180), with the line each record starts on.
 
     A line without a quote is split on commas directly; a record with quotes
     goes through :mod:`csv`, joined with its following lines while a quoted
     field is still open (an odd number of quotes so far).
+
+    Raises:
+        TruncatedRowError: the file ends inside a quoted field (a cut-off
+            download); what there is of the row comes with it.
     """
     number = 0
     pending: list[str] = []
@@ -232,9 +239,9 @@ def _csv_records(lines: Iterator[bytes]) -> Iterator[tuple[int, list[str]]]:
                 yield number, cells
         else:
             pending, start = [text], number
-    if pending:  # a quote never closed: csv reads what there is
-        for cells in csv.reader(io.StringIO("".join(pending), newline="")):
-            yield start, cells
+    if pending:  # a quote never closed: the file was cut off inside this record
+        cells = next(csv.reader(io.StringIO("".join(pending), newline="")), [])
+        raise TruncatedRowError(path, start, cells)
 
 
 def _decoder(encoding: str) -> Callable[[str], str]:
@@ -286,7 +293,7 @@ def open_log(path: str | Path) -> Iterator[LogFile]:
     encoding = detect_encoding(path)
     text = _decoder(encoding)
     with path.open("rb") as raw:
-        rows = _csv_records(iter(raw))
+        rows = _csv_records(path, iter(raw))
         header: list[str] | None = None
         for _line, cells in rows:
             if any(c.strip() for c in cells):
@@ -581,6 +588,17 @@ def _insert_rejects(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["row_hash"])
 
 
+def reject_key(format_name: str, file_name: str, line: int, raw: str) -> str:
+    """What identifies a stored reject: the file's name, the line, and the row as it was.
+
+    Every rejected row is kept (SPEC §4), identical rows in one file or in two
+    included; the same file ingested again (from any folder, or uploaded
+    again) matches its rejects and adds none.
+    """
+    joined = "\x1f".join((format_name, file_name, str(line), raw))
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class _Parser:
     """Reads a log's rows into stored runs, batch by batch, keeping the rejects aside.
 
@@ -597,12 +615,14 @@ class _Parser:
         *,
         import_id: int,
         format_name: str,
+        file_name: str,
     ) -> None:
         self.log = log
         self.normalise = normalise
         self.known = known
         self.import_id = import_id
         self.format_name = format_name
+        self.file_name = file_name
         self.rows = 0
         self.rejects: list[tuple[Any, ...]] = []
         self.unmatched: Counter[str] = Counter()
@@ -613,11 +633,10 @@ class _Parser:
         raw = ",".join(cells[:width])
         if log.encoding is not None:
             raw = raw.encode("latin-1").decode(log.encoding, errors="replace")
-        # By content, whatever the encoding: the same row in a UTF-8 export is the same reject.
-        joined = f"{name}\x1f{raw}"
-        digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+        raw = raw[:2000]
+        digest = reject_key(name, self.file_name, line, raw)
         path = str(log.path)[:500]
-        self.rejects.append((self.import_id, path, line, name, reason, raw[:2000], digest))
+        self.rejects.append((self.import_id, path, line, name, reason, raw, digest))
 
     def batches(self) -> Generator[list[tuple[Any, ...]], None, None]:
         """The runs of the file in order, ``BATCH_ROWS`` at a time."""
@@ -625,33 +644,37 @@ class _Parser:
         width = len(self.log.header)
         runs: list[tuple[Any, ...]] = []
         rows = 0
-        for line, cells in self.log.rows:
-            if len(cells) != width:
-                if not any(c.strip() for c in cells):
+        try:
+            for line, cells in self.log.rows:
+                if len(cells) != width:
+                    if not any(c.strip() for c in cells):
+                        continue
+                    rows += 1
+                    reason = f"列の数が見出しと違います（{len(cells)}列、見出し{width}列）"
+                    self._reject(line, cells, width, reason)
+                    continue
+                try:
+                    run = normalise(line, cells)
+                except RowError as exc:
+                    if not any(c.strip() for c in cells):
+                        continue
+                    rows += 1
+                    self._reject(line, cells, width, str(exc))
                     continue
                 rows += 1
-                reason = f"列の数が見出しと違います（{len(cells)}列、見出し{width}列）"
-                self._reject(line, cells, width, reason)
-                continue
-            try:
-                run = normalise(line, cells)
-            except RowError as exc:
-                if not any(c.strip() for c in cells):
-                    continue
-                rows += 1
-                self._reject(line, cells, width, str(exc))
-                continue
+                key = run[3]
+                if key not in known:
+                    unmatched[key] += 1
+                    if key not in shown:
+                        shown[key] = run[2] or key
+                runs.append(run)
+                if len(runs) >= BATCH_ROWS:
+                    self.rows = rows
+                    yield runs
+                    runs = []
+        except TruncatedRowError as exc:  # the file's last row, cut off
             rows += 1
-            key = run[3]
-            if key not in known:
-                unmatched[key] += 1
-                if key not in shown:
-                    shown[key] = run[2] or key
-            runs.append(run)
-            if len(runs) >= BATCH_ROWS:
-                self.rows = rows
-                yield runs
-                runs = []
+            self._reject(exc.record_line, exc.cells, width, exc.reason)
         self.rows = rows
         if runs:
             yield runs
@@ -686,8 +709,15 @@ class _ParserFailed:
     error: BaseException
 
 
-def _parse_and_send(parser: _Parser, sender: Any) -> None:
-    """The parser process: send each batch of runs, then the totals (or the error)."""
+def _parse_and_send(parser: _Parser, sender: Any, receiver: Any, parent: int) -> None:
+    """The parser process: send each batch of runs, then the totals (or the error).
+
+    It closes the pipe's read end it inherited and ends with its parent: a
+    parser whose storing process was killed must not live on, blocked on a
+    pipe it holds itself, with the run log and the database files open.
+    """
+    receiver.close()
+    _end_with_parent(parent)
     gc.disable()
     try:
         for batch in parser.batches():
@@ -704,19 +734,39 @@ def _parse_and_send(parser: _Parser, sender: Any) -> None:
         sender.close()
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), or end now if it has.
+
+    Elsewhere the closed read end does it: once the parent is gone, the next
+    send fails with a broken pipe and the parser ends.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
 def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
     """The parser's batches, read and parsed in a forked process.
 
     Reading, splitting and normalising a row costs about as much as storing
     it, so on a machine with two cores this process only stores while a
     second one parses. The child writes nothing: the database is touched by
-    this process alone, in its transaction, and a child left behind by a
-    killed ingest ends at its next send.
+    this process alone, in its transaction, and the child ends with this
+    process however it ends (see :func:`_parse_and_send`).
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_parse_and_send, args=(parser, sender), name="pilots-rpa-parser", daemon=True
+        target=_parse_and_send,
+        args=(parser, sender, receiver, os.getpid()),
+        name="pilots-rpa-parser",
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -735,7 +785,7 @@ def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
                 parser.unmatched, parser.shown = message.unmatched, message.shown
                 return
     finally:
-        receiver.close()
+        receiver.close()  # a child still sending gets a broken pipe and ends
         if child.is_alive():
             child.join(timeout=5)
             if child.is_alive():
@@ -743,7 +793,13 @@ def _in_child(parser: _Parser) -> Generator[list[tuple[Any, ...]], None, None]:
         child.join()
 
 
-def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -> FileResult:
+def ingest_file(
+    session: Session,
+    path: str | Path,
+    format_name: str = "auto",
+    *,
+    file_name: str | None = None,
+) -> FileResult:
     """Load one run log into the database (SPEC §4 runs), in the caller's transaction.
 
     Args:
@@ -751,6 +807,9 @@ def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -
         path: the export (CSV or xlsx).
         format_name: ``auto`` (recognise from the header), ``wmc``, ``uipath``,
             ``pad`` or ``generic``.
+        file_name: the file's name as its user knows it (an upload's own
+            name), which with the line identifies a reject; by default the
+            name in ``path``.
 
     Raises:
         InputFileError: the file cannot be read as a whole (missing, unknown
@@ -772,7 +831,14 @@ def ingest_file(session: Session, path: str | Path, format_name: str = "auto") -
         known = set(session.scalars(select(RpaTaskScenario.scenario_key)))
         normalise = _Normaliser(run_format, layout, log.text, sqlite=dialect == "sqlite")
         name = run_format.name
-        parser = _Parser(log, normalise, known, import_id=import_id, format_name=name)
+        parser = _Parser(
+            log,
+            normalise,
+            known,
+            import_id=import_id,
+            format_name=name,
+            file_name=file_name if file_name is not None else log.path.name,
+        )
         runs = _BulkStatement(session, _upsert_runs(dialect, import_id, name), _RUN_COLUMNS)
         # The loop makes no reference cycles; the cyclic collector would only
         # rescan the batches waiting to be stored, again and again.

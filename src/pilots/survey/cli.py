@@ -70,7 +70,8 @@ def import_command(
     if as_json:
         click.echo(to_json(result))
         return
-    echo_import(f"{file} → 調査「{result.survey}」", result, "件")
+    extra = [f"読めない行 {len(result.rejected)}"] if result.rejected else []
+    echo_import(f"{file} → 調査「{result.survey}」", result, "件", *extra)
     click.echo(f"満足度の設問: 「{result.question}」")
     click.echo(
         f"有効回答 {result.valid}件、無回答 {result.non_responses}件、"
@@ -85,9 +86,12 @@ def import_command(
         "完了時刻の列: "
         + (f"「{result.completion_column}」" if result.completion_column else "なし")
     )
-    if result.warnings:
-        from pilots.output import format_table
+    from pilots.output import format_table
 
+    if result.rejected:
+        click.echo(f"\n読めないため取り込まなかった行 {len(result.rejected)}件:")
+        click.echo(format_table(["行", "理由"], [(r.line, r.reason) for r in result.rejected]))
+    if result.warnings:
         click.echo(
             f"\n完了時刻を読めなかった行 {len(result.warnings)}件"
             "（回答は取り込み、基準日での絞り込みでも常に数えます）:"

@@ -45,7 +45,7 @@ from pilots.calendar import parse_datetime, to_japan_time
 from pilots.errors import CalendarError, ConfigError, InputFileError
 from pilots.models import Survey, SurveyResponse
 from pilots.org import DepartmentResolver
-from pilots.tabular import as_text, read_table
+from pilots.tabular import ImportReject, as_text, read_table, until_truncated
 from pilots.text import normalize_name
 
 SCALE: tuple[str, ...] = ("大変満足", "満足", "どちらともいえない", "不満", "大変不満")
@@ -194,9 +194,12 @@ class SurveyImportResult:
         department_column / respondent_id_column / completion_column: the
             columns used, if any.
         comment_columns: the free-text columns kept as comments.
-        rows: respondent rows read (blank lines not counted).
+        rows: respondent rows read (blank lines not counted), unreadable ones included.
         added / updated / unchanged: responses new, changed (an edited form
             response with the same ID), or already imported.
+        rejected: rows not imported because they cannot be read: the last
+            row of a CSV export cut off inside a quoted answer (a truncated
+            download), which must not count as an answer.
         valid / non_responses / unrecognised: this file's rows by answer.
         departments_created: departments named that were not known yet.
         warnings: rows imported whose completion time could not be read.
@@ -219,6 +222,7 @@ class SurveyImportResult:
     unrecognised: int = 0
     departments_created: list[str] = field(default_factory=list)
     warnings: list[ImportWarning] = field(default_factory=list)
+    rejected: list[ImportReject] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -383,12 +387,15 @@ def import_survey(
     path = Path(path)
     table = read_table(path, sheet=sheet)
     header = table.header
+    rejected: list[ImportReject] = []
     rows = [
         (line, cells)
-        for line, cells in table.rows
+        for line, cells in until_truncated(table.rows, rejected)
         if any(c not in (None, "") and str(c).strip() for c in cells)
     ]
     if not rows:
+        if rejected:  # the only row was cut off
+            raise InputFileError(path, rejected[0].reason, line=rejected[0].line)
         raise InputFileError(path, "回答の行がありません")
     layout = _layout(
         path,
@@ -431,6 +438,8 @@ def import_survey(
         completion_column=(
             header[layout.completed_at] if layout.completed_at is not None else None
         ),
+        rows=len(rejected),
+        rejected=rejected,
     )
     existing = {
         r.response_key: r

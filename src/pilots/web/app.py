@@ -823,7 +823,7 @@ def _rpa_import(ctx: _Context, request: Request, form: FormData, what: str) -> d
                     catalog = import_catalog(session, stored.path)
                 else:
                     check_files([stored.path], fmt)
-                    result = ingest_file(session, stored.path, fmt)
+                    result = ingest_file(session, stored.path, fmt, file_name=stored.original_name)
                     rejects = list_rejects(session, file=str(stored.path))
                     results.append(
                         {"name": stored.original_name, "result": result, "rejects": rejects}

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pilots.config import Settings
 from pilots.db import db_now, session_scope
 from pilots.errors import ConfigError, InputFileError, PilotsError
+from pilots.files import make_folder
 from pilots.models import LoginFailure
 
 ROLES = {
@@ -133,7 +134,7 @@ class UserStore:
             raise InputFileError(self.path, "利用者ファイルの形式が正しくありません") from None
 
     def _save(self, users: dict[str, dict[str, str]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         temporary = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -56,6 +56,7 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
     store = auth.UserStore(path)
     auth.check_can_serve(host, store)
     auth.check_secret_key(auth.session_key_file(app.settings), host)
+    app.open()  # the default data folder is made, a mistyped --db refused, a new database told
     web = create_app(
         WebConfig(
             settings=app.settings,
