@@ -259,7 +259,8 @@ def test_identical_bad_rows_are_each_listed(session: Session, tmp_path: Path) ->
     for path in (first, second):
         path.write_text("所属,会議日,録音時間(分),修正時間(分)\n" + bad + bad, encoding="utf-8")
         import_usage(session, path, max_correction_ratio=RATIO)
-    import_usage(session, first, max_correction_ratio=RATIO)  # again: replaces its rejects, adds none
+    # again: replaces its rejects, adds none
+    import_usage(session, first, max_correction_ratio=RATIO)
     s = summarize(session, period(2019, "final"), default_rate=DEFAULT)
     assert [(Path(r.file).name, r.line) for r in s.rejected_rows] == [
         ("a.csv", 2),
