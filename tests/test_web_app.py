@@ -504,7 +504,10 @@ def test_rpa_import_shows_the_result_and_the_rejected_row(web: Web) -> None:
     )
     text = runs.text  # type: ignore[attr-defined]
     assert runs.status_code == 200, text  # type: ignore[attr-defined]
-    assert "tasks_201905.csv（wmc, cp932）" in text
+    assert (
+        "tasks_201905.csv（WinActor Manager on Cloud タスクエクスポート・Shift_JIS（CP932））"
+        in text
+    )
     assert re.search(r'data-figure="rejected">[1-9]', text)
     assert "読めない行（取り込んでいません）" in text and "2019/02/30" in text
     assert "uploads/" not in text  # the generated name is never shown
