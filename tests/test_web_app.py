@@ -439,6 +439,9 @@ def test_download_and_correction_time(web: Web, clip: bytes) -> None:
     assert f"ジョブ #{job_id}: 修正時間 35分を記録しました" in done.text  # type: ignore[attr-defined]
     bad = web.post(f"/minutes/jobs/{job_id}/correction", {"minutes": "-3"}, token_from="/minutes")
     assert "修正時間は0以上の分数で入力してください" in bad.text  # type: ignore[attr-defined]
+    assert bad.status_code == 400  # type: ignore[attr-defined]
+    assert f'id="corr-{job_id}" name="minutes"' in bad.text  # type: ignore[attr-defined]
+    assert 'value="-3"' in bad.text  # type: ignore[attr-defined]  # what was typed, kept
     engine, factory = web.session()  # type: ignore[misc]
     with db.session_scope(factory) as session:
         asr = session.get(AsrJob, asr_id)
@@ -558,3 +561,30 @@ def test_upload_display_names() -> None:
     assert display_name("../../etc/passwd") == "passwd"
     assert display_name("a\x00b\r\n.wav") == "ab.wav"
     assert display_name("") == "無題"
+
+
+def test_the_survey_question_is_chosen_from_the_file_sent_before(
+    web: Web, users: auth.UserStore
+) -> None:
+    two = "所属,議事録の満足度,RPAの満足度\n総務課,満足,不満\n人事課,不満,満足\n".encode()
+    web.login("eval1", "eval-pass-1")
+    page = web.post("/survey", {}, [("file", ("二問.csv", two))])
+    text = page.text  # type: ignore[attr-defined]
+    assert page.status_code == 400  # type: ignore[attr-defined]
+    assert "--question" not in text
+    assert '<option value="RPAの満足度">' in text
+    stored = re.search(r'name="upload" value="([0-9a-f]{32}\.csv)"', text)
+    assert stored, text
+    # Only a generated name of this user's own survey upload is taken back.
+    for name in ("../users.json", "0" * 32 + ".csv"):
+        refused = web.post("/survey", {"upload": name, "question": "RPAの満足度"})
+        assert "もう一度選んでください" in refused.text or "正しくありません" in refused.text  # type: ignore[attr-defined]
+    web.post("/logout", token_from="/")
+    web.login("admin1", "admin-pass-1")
+    other = web.post("/survey", {"upload": stored.group(1), "question": "RPAの満足度"})
+    assert "もう一度選んでください" in other.text  # type: ignore[attr-defined]
+    web.post("/logout", token_from="/")
+    web.login("eval1", "eval-pass-1")
+    done = web.post("/survey", {"upload": stored.group(1), "question": "RPAの満足度"})
+    assert done.status_code == 200, done.text  # type: ignore[attr-defined]
+    assert "調査「二問」: 2行" in done.text and "設問: RPAの満足度" in done.text  # type: ignore[attr-defined]

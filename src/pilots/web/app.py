@@ -605,11 +605,16 @@ async def minutes_correction(request: Request) -> Response:
     if refused:
         return refused
     form = await _form(request, ctx)
-    await run_in_threadpool(_record_correction, ctx, request.path_params["job_id"], form)
-    return ctx.finish(RedirectResponse("/minutes", status_code=303))
+    job_id = request.path_params["job_id"]
+    if await run_in_threadpool(_record_correction, ctx, job_id, form):
+        return ctx.finish(RedirectResponse("/minutes", status_code=303))
+    typed = {f"minutes-{job_id}": _text(form, "minutes", 20)}
+    values = await run_in_threadpool(_minutes_values, ctx, request)
+    return _render(ctx, "minutes.html", 400, form=typed, **values)
 
 
-def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
+def _record_correction(ctx: _Context, job_id: int, form: FormData) -> bool:
+    """Record the posted correction time; False when it was refused (said in a flash)."""
     from pilots.asr.measure import report_correction
     from pilots.models import WebJob
 
@@ -620,14 +625,14 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
             raise ValueError
     except ValueError:
         ctx.flash("error", f"修正時間は0以上の分数で入力してください: {text}")
-        return
+        return False
     with _session(ctx.state) as session:
         job = session.get(WebJob, job_id)
         if job is None or not _visible(ctx, job):
             raise HTTPException(404)
         if job.asr_job_id is None:
             ctx.flash("error", f"ジョブ #{job_id} はまだ完了していません")
-            return
+            return False
         try:
             report_correction(
                 session,
@@ -637,8 +642,9 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
             )
         except PilotsError as exc:
             ctx.flash("error", str(exc))
-            return
+            return False
     ctx.flash("info", f"ジョブ #{job_id}: 修正時間 {minutes:g}分を記録しました")
+    return True
 
 
 # --- RPA ------------------------------------------------------------------------
