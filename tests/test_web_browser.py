@@ -372,6 +372,10 @@ def test_login_keeps_the_name_and_shows_the_role_in_japanese(users_server: str, 
     assert "sato・職員（議事録作成）" in header and "clerk" not in header
     assert_accessible(page)
     _keyboard_walk(page)
+    page.goto(users_server + "/rpa")  # not a clerk's page: the 403 page
+    assert "このページを開く権限がありません" in page.get_by_role("alert").inner_text()
+    assert_accessible(page)
+    _keyboard_walk(page)
 
 
 def test_keyboard_reaches_the_skip_link_and_the_forms(server: str, page: Any) -> None:
