@@ -59,13 +59,14 @@ def build_demo(folder: Path, env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def serve(folder: Path, db_url: str, env: dict[str, str]) -> Iterator[str]:
-    """Run ``pilots serve`` (with its worker) on a free 127.0.0.1 port; yields its base URL."""
+def serve(folder: Path, db_url: str, env: dict[str, str], *args: str) -> Iterator[str]:
+    """Run ``pilots serve`` (with its worker unless ``args`` say ``--no-worker``) on a free
+    127.0.0.1 port; yields its base URL."""
     port = _free_port()
     log_path = folder / f"serve-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pilots", "--db", db_url, "serve", "--port", str(port)],
+            [sys.executable, "-m", "pilots", "--db", db_url, "serve", "--port", str(port), *args],
             env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"

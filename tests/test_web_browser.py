@@ -44,13 +44,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterato
 
 @pytest.fixture(scope="module")
 def users_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
-    """``pilots serve`` with a users file (a clerk), on an empty database."""
+    """``pilots serve`` with a users file (a clerk), on an empty database, without a worker."""
     from pilots.web.auth import UserStore
 
     folder = tmp_path_factory.mktemp("web-users")
     UserStore(folder / "data" / "users.json").add("sato", "clerk", "sato-pass-1", "総務課")
     env = server_env(folder, model_dir)
-    with serve(folder, f"sqlite:///{folder / 'pilots.db'}", env) as url:
+    with serve(folder, f"sqlite:///{folder / 'pilots.db'}", env, "--no-worker") as url:
         yield url
 
 
