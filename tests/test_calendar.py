@@ -12,6 +12,7 @@ from pilots.calendar import (
     format_as_of,
     format_date,
     format_fiscal_year,
+    format_month,
     months_elapsed,
     parse_date,
     period,
@@ -92,6 +93,12 @@ def test_fiscal_year_names() -> None:
     assert format_fiscal_year(2018) == "平成30年度"
     assert format_fiscal_year(1988) == "昭和63年度"
     assert format_fiscal_year(2019, "short") == "R1年度"
+
+
+def test_month_names_take_the_era_of_their_first_day() -> None:
+    assert format_month(2019, 4) == "平成31年4月"
+    assert format_month(2019, 5) == "令和元年5月"
+    assert format_month(2020, 3) == "令和2年3月"
 
 
 def test_as_of_formatting() -> None:

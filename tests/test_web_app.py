@@ -652,6 +652,10 @@ def test_download_and_correction_time(web: Web, clip: bytes) -> None:
             f"/minutes/jobs/{job_id}/correction", {"minutes": typed}, token_from="/minutes"
         )
         assert f"ジョブ #{job_id}: {said}" in bad.text, typed  # type: ignore[attr-defined]
+    bad = web.post(f"/minutes/jobs/{job_id}/correction", {"minutes": "-3"}, token_from="/minutes")
+    assert bad.status_code == 400  # type: ignore[attr-defined]
+    assert f'id="corr-{job_id}" name="minutes"' in bad.text  # type: ignore[attr-defined]
+    assert 'value="-3"' in bad.text  # type: ignore[attr-defined]  # what was typed, kept
     engine, factory = web.session()  # type: ignore[misc]
     with db.session_scope(factory) as session:
         asr = session.get(AsrJob, asr_id)
@@ -717,7 +721,10 @@ def test_rpa_import_shows_the_result_and_the_rejected_row(web: Web) -> None:
     )
     text = runs.text  # type: ignore[attr-defined]
     assert runs.status_code == 200, text  # type: ignore[attr-defined]
-    assert "tasks_201905.csv（wmc, cp932）" in text
+    assert (
+        "tasks_201905.csv（WinActor Manager on Cloud タスクエクスポート・Shift_JIS（CP932））"
+        in text
+    )
     assert re.search(r'data-figure="rejected">[1-9]', text)
     assert "読めない行（取り込んでいません）" in text and "2019/02/30" in text
     assert "uploads/" not in text  # the generated name is never shown
@@ -958,3 +965,30 @@ def test_asr_jobs_shows_the_web_job_numbers(web: Web, clip: bytes) -> None:
     assert [(j["job_id"], j["web_jobs"]) for j in listing] == [(asr_id, [job.id])]
     table = runner.invoke(cli, ["--db", web.db_url, "asr", "jobs"], env=env).output
     assert "受付" in table and f"#{job.id}" in table
+
+
+def test_the_survey_question_is_chosen_from_the_file_sent_before(
+    web: Web, users: auth.UserStore
+) -> None:
+    two = "所属,議事録の満足度,RPAの満足度\n総務課,満足,不満\n人事課,不満,満足\n".encode()
+    web.login("eval1", "eval-pass-1")
+    page = web.post("/survey", {}, [("file", ("二問.csv", two))])
+    text = page.text  # type: ignore[attr-defined]
+    assert page.status_code == 400  # type: ignore[attr-defined]
+    assert "--question" not in text
+    assert '<option value="RPAの満足度">' in text
+    stored = re.search(r'name="upload" value="([0-9a-f]{32}\.csv)"', text)
+    assert stored, text
+    # Only a generated name of this user's own survey upload is taken back.
+    for name in ("../users.json", "0" * 32 + ".csv"):
+        refused = web.post("/survey", {"upload": name, "question": "RPAの満足度"})
+        assert "もう一度選んでください" in refused.text or "正しくありません" in refused.text  # type: ignore[attr-defined]
+    web.post("/logout", token_from="/")
+    web.login("admin1", "admin-pass-1")
+    other = web.post("/survey", {"upload": stored.group(1), "question": "RPAの満足度"})
+    assert "もう一度選んでください" in other.text  # type: ignore[attr-defined]
+    web.post("/logout", token_from="/")
+    web.login("eval1", "eval-pass-1")
+    done = web.post("/survey", {"upload": stored.group(1), "question": "RPAの満足度"})
+    assert done.status_code == 200, done.text  # type: ignore[attr-defined]
+    assert "調査「二問」: 2行" in done.text and "設問: RPAの満足度" in done.text  # type: ignore[attr-defined]

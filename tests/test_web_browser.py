@@ -2,179 +2,160 @@
 
 The server is a real ``pilots serve`` process (with its in-process worker and
 the real Whisper base model) on a free 127.0.0.1 port, over the demo
-database that ``pilots demo --no-transcribe`` builds from ``data/demo/``.
-CI installs chromium and fonts-noto-cjk (``.ci/run``); without chromium these
-tests fail rather than skip.
+database that ``pilots demo --no-transcribe`` builds from ``data/demo/``; a
+second one, with users, serves the login tests. Every page is checked with
+axe-core (WCAG 2.1 A/AA) and walked with the Tab key. CI installs chromium,
+fonts-noto-cjk and npm (``.ci/run``; ``make test`` installs axe-core); without
+them these tests fail rather than skip.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import assert_accessible, build_demo, serve, server_env
 from tests.conftest import ROOT, SAMPLES
 
-CHROMIUM = Path("/usr/bin/chromium")
-DEMO = ROOT / "data" / "demo"
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+# Small enough to test the 413 page with a few MB, large enough for the sample recording.
+UPLOAD_LIMIT_MB = "2"
+RUNS_INPUT = "実行ログのエクスポート（CSV または xlsx、複数選択可）"
+SURVEY_INPUT = "エクスポート（Microsoft Forms の xlsx、または CSV）"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
-    """``pilots serve`` on the demo database; yields its base URL."""
+    """``pilots serve`` on the demo database (single-user mode); yields its base URL."""
     from pilots.asr.models import resolve_model
 
     resolve_model("base", model_dir)
     folder = tmp_path_factory.mktemp("web")
-    env = dict(
-        os.environ,
-        PILOTS_MODEL_DIR=str(model_dir),
-        PILOTS_DATA_DIR=str(folder / "data"),
-        PILOTS_PLAN_FILE=str(DEMO / "plan.yaml"),
-    )
-    env.pop("PILOTS_DATABASE_URL", None)
-    demo = subprocess.run(
-        [sys.executable, "-m", "pilots", "demo", "--no-transcribe", "--out", str(folder / "demo"),
-         "--data", str(DEMO), "--samples", str(SAMPLES)],
-        env=env, cwd=folder, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert demo.returncode == 0, demo.stderr
-    yield from _serve(folder, env, f"sqlite:///{folder / 'demo' / 'demo.db'}")
-
-
-def _serve(folder: Path, env: dict[str, str], url: str, *args: str) -> Iterator[str]:
-    """Run ``pilots serve`` on a free port until the module's tests are done; yield its URL."""
-    port = _free_port()
-    log = (folder / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pilots", "--db", url, "serve", "--port", str(port), *args],
-        env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            if proc.poll() is not None:
-                raise AssertionError((folder / "serve.log").read_text())
-            try:
-                # The login page answers 200 with users or without.
-                with urllib.request.urlopen(base + "/login", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError(
-                "pilots serve did not start: " + (folder / "serve.log").read_text()
-            )
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    env = server_env(folder, model_dir, PILOTS_UPLOAD_LIMIT_MB=UPLOAD_LIMIT_MB)
+    with serve(folder, build_demo(folder, env), env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} がありません（apt-get install chromium fonts-noto-cjk）")
-    from playwright.sync_api import sync_playwright
+def users_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
+    """``pilots serve`` with a users file (a clerk), on an empty database, without a worker."""
+    from pilots.web.auth import UserStore
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+    folder = tmp_path_factory.mktemp("web-users")
+    UserStore(folder / "data" / "users.json").add("sato", "clerk", "sato-pass-1", "総務課")
+    env = server_env(folder, model_dir)
+    with serve(folder, f"sqlite:///{folder / 'pilots.db'}", env, "--no-worker") as url:
+        yield url
+
+
+FOCUSABLE = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex="0"]'
+
+
+def _keyboard_walk(page: Any) -> None:
+    """Tab through the page from its start: every control is reached and shows the focus."""
+    wanted = page.evaluate(
+        """(selector) => {
+            const all = Array.from(document.querySelectorAll(selector))
+                .filter((e) => !e.disabled && e.offsetParent !== null);
+            all.forEach((e, i) => e.setAttribute("data-walk", String(i)));
+            return all.length;
+        }""",
+        FOCUSABLE,
+    )
+    page.locator("a.skip").focus()  # the first stop of every page
+    reached: list[str] = []
+    hidden: list[str] = []
+    for _ in range(3 * wanted + 5):
+        found = page.evaluate(
+            """() => {
+                const e = document.activeElement;
+                if (!e || e === document.body) { return null; }
+                const style = getComputedStyle(e);
+                const ring = style.outlineStyle !== "none" && style.outlineWidth !== "0px";
+                return {key: e.getAttribute("data-walk") || e.tagName, ring: ring};
+            }"""
         )
-        yield chromium
-        chromium.close()
+        if found is None:
+            break
+        reached.append(found["key"])
+        if not found["ring"]:
+            hidden.append(found["key"])
+        page.keyboard.press("Tab")
+    assert set(reached) == {str(i) for i in range(wanted)}, (wanted, reached)
+    assert hidden == [], f"no visible focus on {hidden}"
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(accept_downloads=True, locale="ja-JP")
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert errors == [], errors
+# --- every page: axe-core and the keyboard ---------------------------------------------------
+
+PAGES = [
+    "/",
+    "/login",
+    "/minutes",
+    "/rpa",
+    "/rpa?fy=2019&period=interim&as_of=2019-07-31",
+    "/survey",
+    "/report",
+    "/report/view?fy=2019&period=final",
+    "/nowhere",
+    "/rpa?fy=1800",
+]
 
 
-def test_upload_the_sample_recording_and_download_the_docx(
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_passes_axe_and_the_keyboard_reaches_everything(
+    server: str, page: Any, path: str
+) -> None:
+    page.goto(server + path)
+    assert page.locator("h1").count() >= 1
+    assert_accessible(page)
+    if not path.startswith("/report/view"):
+        _keyboard_walk(page)
+    # A phone's width, or a 1280-pixel screen zoomed to 400% (WCAG 1.4.10): wide tables
+    # scroll inside regions that the keyboard can reach and scroll.
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert_accessible(page)
+
+
+def test_the_413_page_looks_like_the_others_and_leads_back(
     server: str, page: Any, tmp_path: Path
 ) -> None:
-    import docx
-
+    big = tmp_path / "big.csv"
+    big.write_bytes(bytes(5 * 1024 * 1024))
+    # The minutes form sends with a script (to show progress): the refusal shows on the form.
     page.goto(server + "/minutes")
-    page.get_by_label("録音ファイル（複数選択可）").set_input_files(
-        str(SAMPLES / "joho_rpa_weekly.flac")
-    )
-    page.get_by_label("所属", exact=True).fill("IT・業務改革課")
-    page.get_by_label("会議名").fill("RPA推進 定例会議")
-    page.get_by_label("会議の日付").fill("2020-02-14")
-    page.get_by_label("用語集（任意）").set_input_files(str(SAMPLES / "glossary.tsv"))
+    page.get_by_label("録音ファイル（複数選択可）").set_input_files(str(big))
+    page.get_by_label("会議名").fill("大きな会議")
     page.get_by_role("button", name="アップロードして文字起こし").click()
-    page.get_by_text("joho_rpa_weekly.flac: 受け付けました").wait_for()
-    # The page polls the job's progress and reloads when the draft is ready.
-    link = page.locator('a[href$="/download/docx"]').first
-    link.wait_for(timeout=240_000)
-    assert page.locator(".state-done").first.inner_text() == "完了"
-    with page.expect_download() as info:
-        link.click()
-    download = info.value
-    assert download.suggested_filename == "joho_rpa_weekly.docx"
-    saved = tmp_path / "draft.docx"
-    download.save_as(saved)
-    document = docx.Document(str(saved))
-    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
-    text = "\n".join([*(p.text for p in document.paragraphs), *cells])
-    assert "RPA推進 定例会議" in text
-    assert "IT・業務改革課" in text
-    assert "[00:00:" in text  # utterances with their time stamps
-    # The clerk reports the correction time.
-    page.get_by_label("分", exact=True).first.fill("10")
-    page.get_by_role("button", name="記録").first.click()
-    page.get_by_text("修正時間 10分を記録しました").wait_for()
-
-
-def test_upload_a_winactor_export_and_see_the_rejected_row(
-    server: str, page: Any, tmp_path: Path
-) -> None:
-    page.goto(server + "/rpa?fy=2019&period=final")
-    page.get_by_label("実行ログのエクスポート（CSV または xlsx、複数選択可）").set_input_files(
-        str(ROOT / "tests" / "data" / "rpa" / "wmc_tasks.csv")
-    )
-    page.get_by_label("形式").select_option("wmc")
+    alert = page.get_by_role("alert").filter(has_text="ファイルが大きすぎます")
+    assert "1回の送信で合計 2 MB まで" in alert.inner_text()
+    assert page.get_by_label("会議名").input_value() == "大きな会議"
+    assert page.get_by_role("button", name="アップロードして文字起こし").is_enabled()
+    assert_accessible(page)
+    # A plain form post gets the 413 page: the site's header and style sheet, and a way back.
+    page.goto(server + "/rpa")
+    page.get_by_label(RUNS_INPUT).set_input_files(str(big))
     page.get_by_role("button", name="実行ログを取り込む").click()
-    rejects = page.locator("table.rejects")
-    rejects.wait_for()
-    assert "2019/02/30" in rejects.inner_text()
-    assert page.get_by_role("heading", name="wmc_tasks.csv（wmc, cp932）").is_visible()
-    # The demo's catalog and logs give the summary by task and month.
-    assert page.get_by_text("業務別").is_visible() and page.get_by_text("月別").is_visible()
-    shot = tmp_path / "rpa.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    page.wait_for_load_state()
+    alert = page.get_by_role("alert")
+    assert "ファイルが大きすぎます（1回の送信で合計 2 MB まで）" in alert.inner_text()
+    assert page.locator("header.site").is_visible()
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"Noto Sans')
+    assert_accessible(page)
+    page.get_by_role("link", name="RPAのページに戻る").click()
+    assert page.get_by_role("heading", name="RPA", exact=True).is_visible()
+
+
+# --- 効果測定レポート ----------------------------------------------------------------------------
 
 
 def test_build_the_demo_report_and_see_the_figures(server: str, page: Any) -> None:
+    # Before the uploads below change the demo's figures.
     page.goto(server + "/report")
     page.get_by_label("年度（西暦）", exact=True).fill("2019")
     page.get_by_label("期間", exact=True).select_option("final")
@@ -191,10 +172,220 @@ def test_build_the_demo_report_and_see_the_figures(server: str, page: Any) -> No
     assert info.value.suggested_filename == "report_fy2019_final.xlsx"
 
 
+# --- 議事録作成 ----------------------------------------------------------------------------------
+
+
+def test_upload_the_sample_recording_and_download_the_docx(
+    server: str, page: Any, tmp_path: Path
+) -> None:
+    import docx
+
+    page.goto(server + "/minutes")
+    page.get_by_label("録音ファイル（複数選択可）").set_input_files(
+        str(SAMPLES / "joho_rpa_weekly.flac")
+    )
+    page.get_by_label("所属", exact=True).fill("IT・業務改革課")
+    page.get_by_label("会議名").fill("RPA推進 定例会議")
+    page.get_by_label("会議の日付").fill("2020-02-14")
+    page.get_by_label("場所").fill("第3会議室")
+    page.get_by_label("出席者").fill("山田、佐藤、鈴木")
+    page.get_by_label("用語集（任意）").set_input_files(str(SAMPLES / "glossary.tsv"))
+    page.get_by_role("button", name="アップロードして文字起こし").click()
+    page.get_by_text("joho_rpa_weekly.flac: 受け付けました").wait_for()
+    # The page polls the job's progress and reloads when the draft is ready.
+    link = page.locator('a[href$="/download/docx"]').first
+    link.wait_for(timeout=240_000)
+    assert page.locator(".state-done").first.inner_text() == "完了"
+    # Dates as the reports write them.
+    row = page.locator("tr[data-job]").first.inner_text()
+    assert "令和2年2月14日" in row and "2020-02-14" not in row
+    assert "令和" in page.locator("tr[data-job] td").first.inner_text()
+    assert_accessible(page)
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "joho_rpa_weekly.docx"
+    saved = tmp_path / "draft.docx"
+    download.save_as(saved)
+    document = docx.Document(str(saved))
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    text = "\n".join([*(p.text for p in document.paragraphs), *cells])
+    assert "RPA推進 定例会議" in text
+    assert "IT・業務改革課" in text
+    assert "第3会議室" in text and "山田、佐藤、鈴木" in text  # 場所 and 出席者 in the header
+    assert "[00:00:" in text  # utterances with their time stamps
+    # The clerk reports the correction time.
+    page.get_by_label("分", exact=True).first.fill("10")
+    page.get_by_role("button", name="記録").first.click()
+    page.get_by_text("修正時間 10分を記録しました").wait_for()
+
+
+def test_a_refused_recording_keeps_what_was_typed(server: str, page: Any, tmp_path: Path) -> None:
+    text = tmp_path / "会議.wav"
+    text.write_text("これは録音ではありません\n", encoding="utf-8")
+    page.goto(server + "/minutes")
+    page.get_by_label("録音ファイル（複数選択可）").set_input_files(str(text))
+    typed = {
+        "所属": "総務課",
+        "会議名": "予算説明会",
+        "会議の日付": "2019-10-01",
+        "場所": "大会議室",
+        "出席者": "田中、高橋",
+    }
+    for label, value in typed.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="アップロードして文字起こし").click()
+    page.wait_for_load_state()
+    assert "会議.wav: ファイルの中身が 録音（音声ファイル） ではありません" in (
+        page.get_by_role("alert").inner_text()
+    )
+    for label, value in typed.items():
+        assert page.get_by_label(label, exact=True).input_value() == value, label
+    assert_accessible(page)
+
+
+# --- RPA -----------------------------------------------------------------------------------------
+
+
+def test_rpa_opens_on_the_latest_year_with_data_in_japanese(server: str, page: Any) -> None:
+    page.goto(server + "/rpa")
+    assert page.get_by_label("年度（西暦）", exact=True).input_value() == "2019"
+    main = page.locator("main").inner_text()
+    assert "令和元年度 最終（令和2年3月末時点）" in main
+    months = page.locator("table", has=page.locator("caption", has_text="月別"))
+    assert months.locator("tbody tr").first.locator("td").first.inner_text() == "平成31年4月"
+    assert "令和元年5月" in months.inner_text()
+    # Every label in Japanese: no internal key, no command to type.
+    for word in ("other_runs", "unmatched_runs", "rejected_rows", "other_by_status",
+                 "undated_runs", "pilots rpa", "--"):  # fmt: skip
+        assert word not in main, word
+    excluded = page.locator("ul.excluded").inner_text()
+    assert "業務台帳のどのシナリオ名にも当たらない実行" in excluded
+
+
+def test_upload_a_winactor_export_and_see_the_rejected_and_unmatched_rows(
+    server: str, page: Any, tmp_path: Path
+) -> None:
+    page.goto(server + "/rpa?fy=2019&period=final")
+    page.get_by_label(RUNS_INPUT).set_input_files(
+        str(ROOT / "tests" / "data" / "rpa" / "wmc_tasks.csv")
+    )
+    page.get_by_label("形式").select_option("wmc")
+    page.get_by_role("button", name="実行ログを取り込む").click()
+    rejects = page.locator("table.rejects")
+    rejects.wait_for()
+    assert "2019/02/30" in rejects.inner_text()
+    assert page.get_by_role(
+        "heading",
+        name="wmc_tasks.csv（WinActor Manager on Cloud タスクエクスポート・Shift_JIS（CP932））",
+    ).is_visible()
+    # The format chosen stays chosen.
+    assert page.get_by_label("形式").input_value() == "wmc"
+    # The summary lists, on the page, the rows it could not read and the scenarios it
+    # does not know (by the name the file was uploaded with).
+    every_reject = page.locator("table.all-rejects").inner_text()
+    assert "wmc_tasks.csv" in every_reject and "2019/02/30" in every_reject
+    assert "uploads" not in every_reject
+    unmatched = page.locator("table.unmatched").inner_text()
+    assert "シナリオ名" in unmatched
+    # The demo's catalog and logs give the summary by task and month.
+    assert page.get_by_text("業務別").is_visible() and page.get_by_text("月別").is_visible()
+    assert_accessible(page)
+    shot = tmp_path / "rpa.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_a_refused_period_keeps_what_was_typed(server: str, page: Any) -> None:
+    page.goto(server + "/rpa?fy=2019&period=interim")
+    page.get_by_label("年度（西暦）", exact=True).fill("2019")
+    page.get_by_label("基準日（任意）").fill("2020-06-30")
+    page.get_by_role("button", name="集計").click()
+    page.wait_for_load_state()
+    assert "基準日" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("基準日（任意）").input_value() == "2020-06-30"
+    assert page.get_by_label("期間", exact=True).input_value() == "interim"
+
+
+# --- 満足度調査 ----------------------------------------------------------------------------------
+
+
 def test_survey_page_shows_the_demo_survey(server: str, page: Any) -> None:
     page.goto(server + "/survey")
     assert "95%信頼区間" in page.locator("main").inner_text()
     assert page.get_by_role("heading", name="自由記述", exact=False).is_visible()
+
+
+def test_two_satisfaction_questions_let_the_user_pick_one_by_keyboard(
+    server: str, page: Any, tmp_path: Path
+) -> None:
+    rows = [
+        ["所属", "議事録作成の満足度", "RPAの満足度", "ご意見"],
+        ["総務課", "満足", "不満", "早くなった"],
+        ["人事課", "大変満足", "どちらともいえない", ""],
+        ["会計課", "不満", "満足", "誤認識が多い"],
+    ]
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    export = tmp_path / "二つの設問.csv"
+    export.write_bytes(out.getvalue().encode("cp932"))
+    page.goto(server + "/survey")
+    page.get_by_label(SURVEY_INPUT).set_input_files(str(export))
+    page.get_by_label("調査名（任意）").fill("二つの設問の調査")
+    page.get_by_role("button", name="取り込む", exact=True).click()
+    page.wait_for_load_state()
+    main = page.locator("main").inner_text()
+    assert "--question" not in main
+    assert "「議事録作成の満足度」、「RPAの満足度」" in page.get_by_role("alert").inner_text()
+    assert_accessible(page)
+    # By keyboard alone: the list of questions, then the button.
+    choice = page.get_by_label("満足度の設問", exact=True)
+    choice.focus()
+    page.keyboard.press("ArrowDown")
+    assert choice.input_value() == "RPAの満足度"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    status = page.get_by_role("status").inner_text()
+    assert "調査「二つの設問の調査」: 3行" in status and "設問: RPAの満足度" in status
+
+
+def test_a_refused_survey_keeps_its_name(server: str, page: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "空.csv"
+    empty.write_text("所属,満足度\n", encoding="utf-8")
+    page.goto(server + "/survey")
+    page.get_by_label(SURVEY_INPUT).set_input_files(str(empty))
+    page.get_by_label("調査名（任意）").fill("来年度の調査")
+    page.get_by_role("button", name="取り込む", exact=True).click()
+    page.wait_for_load_state()
+    assert "空.csv" in page.locator(".flash.error").inner_text()
+    assert page.get_by_label("調査名（任意）").input_value() == "来年度の調査"
+
+
+# --- login and keyboard ------------------------------------------------------------------------
+
+
+def test_login_keeps_the_name_and_shows_the_role_in_japanese(users_server: str, page: Any) -> None:
+    page.goto(users_server + "/minutes")
+    page.get_by_label("利用者名").fill("sato")
+    page.get_by_label("パスワード").fill("wrong-password")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+    assert "利用者名またはパスワードが違います" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("利用者名").input_value() == "sato"
+    assert page.get_by_label("パスワード").input_value() == ""
+    assert_accessible(page)
+    page.get_by_label("パスワード").fill("sato-pass-1")
+    page.get_by_label("パスワード").press("Enter")
+    page.get_by_role("heading", name="議事録作成", exact=True).wait_for()
+    header = page.locator("header.site").inner_text()
+    assert "sato・職員（議事録作成）" in header and "clerk" not in header
+    assert_accessible(page)
+    _keyboard_walk(page)
+    page.goto(users_server + "/rpa")  # not a clerk's page: the 403 page
+    assert "このページを開く権限がありません" in page.get_by_role("alert").inner_text()
+    assert_accessible(page)
+    _keyboard_walk(page)
 
 
 def test_keyboard_reaches_the_skip_link_and_the_forms(server: str, page: Any) -> None:
@@ -270,24 +461,20 @@ def test_delete_a_finished_jobs_recording(server: str, page: Any, tmp_path: Path
 
 
 @pytest.fixture(scope="module")
-def server_with_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``pilots serve`` with a users file, on an empty database, without a worker."""
-    folder = tmp_path_factory.mktemp("users")
-    env = dict(os.environ, PILOTS_DATA_DIR=str(folder / "data"), PILOTS_LOGIN_DELAY_SECONDS="0.1")
-    env.pop("PILOTS_DATABASE_URL", None)
-    added = subprocess.run(
-        [sys.executable, "-m", "pilots", "users", "add", "sato", "--role", "clerk",
-         "--dept", "総務課", "--password-stdin"],
-        env=env, cwd=folder, input="sato-password\n", capture_output=True, text=True,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    yield from _serve(folder, env, f"sqlite:///{folder / 'p.db'}", "--no-worker")
+def lock_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
+    """``pilots serve`` with a users file, on an empty database, without a worker: its own
+    server, because the lock it tests also locks the browser's address for a while."""
+    from pilots.web.auth import UserStore
+
+    folder = tmp_path_factory.mktemp("web-lock")
+    UserStore(folder / "data" / "users.json").add("sato", "clerk", "sato-password", "総務課")
+    env = server_env(folder, model_dir, PILOTS_LOGIN_DELAY_SECONDS="0.1")
+    with serve(folder, f"sqlite:///{folder / 'pilots.db'}", env, "--no-worker") as url:
+        yield url
 
 
-def test_repeated_wrong_passwords_lock_the_login_and_say_so(
-    server_with_users: str, page: Any
-) -> None:
-    page.goto(server_with_users + "/login")
+def test_repeated_wrong_passwords_lock_the_login_and_say_so(lock_server: str, page: Any) -> None:
+    page.goto(lock_server + "/login")
     for n in range(1, 6):
         page.get_by_label("利用者名").fill("sato")
         page.get_by_label("パスワード").fill(f"wrong-{n}")
@@ -300,4 +487,4 @@ def test_repeated_wrong_passwords_lock_the_login_and_say_so(
     page.get_by_label("パスワード").fill("sato-password")
     page.get_by_role("button", name="ログイン").click()
     page.get_by_role("alert").filter(has_text="この利用者名はログインの失敗が続いたため").wait_for()
-    assert page.url.startswith(server_with_users + "/login")
+    assert page.url.startswith(lock_server + "/login")

@@ -80,6 +80,12 @@ def format_date(day: date, style: Literal["long", "short"] = "long") -> str:
     return f"{era.name}{_era_year_text(year)}年{day.month}月{day.day}日"
 
 
+def format_month(year: int, month: int) -> str:
+    """Format a calendar month in the Japanese era: 令和元年5月 (平成31年4月 before 5/1)."""
+    era, era_year = era_of(date(year, month, 1))
+    return f"{era.name}{_era_year_text(era_year)}年{month}月"
+
+
 def fiscal_year_era(fiscal_year: int) -> tuple[Era, int]:
     """Return the era name and year a fiscal year is known by.
 

@@ -391,6 +391,8 @@ class WebJob(Base):
     department: Mapped[str] = mapped_column(String(200), default="")
     title: Mapped[str] = mapped_column(String(300), default="")
     meeting_date: Mapped[date | None] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    attendees: Mapped[str] = mapped_column(Text, default="", server_default="")
     glossary: Mapped[str | None] = mapped_column(Text)
     formats: Mapped[str] = mapped_column(String(100), default="docx,md,txt,srt")
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)

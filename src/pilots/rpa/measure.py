@@ -35,7 +35,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pilots.calendar import Period
+from pilots.calendar import Period, fiscal_year_of
 from pilots.models import RpaReject, RpaRun, RpaTask, RpaTaskScenario
 from pilots.rpa.formats import FAILURE, OTHER, SUCCESS
 from pilots.rpa.ingest import ScenarioCount
@@ -418,3 +418,11 @@ def list_unmatched(session: Session) -> list[UnmatchedRow]:
         .order_by(func.count().desc(), RpaRun.scenario_key)
     ).all()
     return [UnmatchedRow(name, n, first, last) for name, n, first, last in rows]
+
+
+def latest_fiscal_year(session: Session) -> int | None:
+    """The fiscal year of the latest dated run (SPEC §2), or None when no run is stored."""
+    day = session.scalar(select(func.max(RpaRun.run_day)))
+    if day is None:
+        return None
+    return fiscal_year_of(date(day // 10000, day // 100 % 100, day % 100))

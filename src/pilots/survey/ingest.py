@@ -225,6 +225,21 @@ class SurveyImportResult:
     rejected: list[ImportReject] = field(default_factory=list)
 
 
+class QuestionNotChosen(InputFileError):
+    """The file does not tell which column is the satisfaction question: none or several.
+
+    Attributes:
+        problem: what was found, without the command-line advice (``--question``)
+            that the message adds.
+        choices: the column headers to choose from (``question=``).
+    """
+
+    def __init__(self, path: Path, message: str, *, problem: str, choices: list[str]) -> None:
+        super().__init__(path, message)
+        self.problem = problem
+        self.choices = choices
+
+
 @dataclass(frozen=True)
 class _Layout:
     question: int
@@ -295,19 +310,28 @@ def _layout(
     else:
         scale = _scale_columns(rows, others)
         if not scale:
-            raise InputFileError(
-                path,
+            problem = (
                 "5段階の満足度（大変満足/満足/どちらともいえない/不満/大変不満）で答えた列が"
-                "見つかりません。--question で設問の列を指定してください（設問: "
+                "見つかりません"
+            )
+            raise QuestionNotChosen(
+                path,
+                problem
+                + "。--question で設問の列を指定してください（設問: "
                 + "、".join(f"「{header[i]}」" for i in others)
                 + "）",
+                problem=problem,
+                choices=[header[i] for i in others],
             )
         if len(scale) > 1:
-            raise InputFileError(
+            problem = "5段階の満足度で答えた列が複数あります: " + "、".join(
+                f"「{header[i]}」" for i in scale
+            )
+            raise QuestionNotChosen(
                 path,
-                "5段階の満足度で答えた列が複数あります: "
-                + "、".join(f"「{header[i]}」" for i in scale)
-                + "。--question で1つ選んでください",
+                problem + "。--question で1つ選んでください",
+                problem=problem,
+                choices=[header[i] for i in scale],
             )
         chosen = scale[0]
     if chosen == department:
@@ -417,7 +441,7 @@ def import_survey(
         raise InputFileError(
             path,
             f"調査「{name}」は設問「{record.question}」で取り込み済みです。このファイルの設問は"
-            f"「{question_text}」です（別の調査なら --survey で名前を付けてください）",
+            f"「{question_text}」です（別の調査なら別の調査名を付けてください）",
         )
     record.department_column = (
         header[layout.department] if layout.department is not None else record.department_column

@@ -17,7 +17,7 @@ import math
 import tempfile
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,13 +47,6 @@ logger = logging.getLogger("pilots")
 HERE = Path(__file__).parent
 SESSION_COOKIE = "pilots_session"
 MINUTES_FORMATS = ("docx", "md", "txt", "srt")
-RPA_FORMATS = {
-    "auto": "自動判別",
-    "wmc": "WinActor Manager on Cloud",
-    "uipath": "UiPath Orchestrator",
-    "pad": "Power Automate（デスクトップフロー）",
-    "generic": "汎用CSV",
-}
 PAGES = (
     ("minutes", "/minutes", "議事録作成"),
     ("rpa", "/rpa", "RPA"),
@@ -132,15 +125,45 @@ def _environment(settings: Settings) -> jinja2.Environment:
     env.filters["rate"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
     env.filters["num"] = lambda v: "—" if v is None else f"{v:,.0f}"
     env.filters["localtime"] = _localtime
+    env.filters["wareki"] = _wareki
+    env.filters["month"] = _month
+    env.filters["fiscal_year"] = _fiscal_year
     env.filters["duration"] = _duration
     env.filters["mb"] = lambda v: f"{(v or 0) / 1024 / 1024:,.1f} MB"
     return env
 
 
 def _localtime(value: datetime | None) -> str:
+    """A stored (naive UTC) time in this computer's time zone, in the Japanese era."""
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+    local = value.replace(tzinfo=UTC).astimezone()
+    return f"{_wareki(local.date())} {local:%H:%M}"
+
+
+def _wareki(value: date | None) -> str:
+    """A date as the reports write it: 令和元年7月10日."""
+    from pilots.calendar import format_date
+
+    return "" if value is None else format_date(value)
+
+
+def _month(value: str) -> str:
+    """A month of a summary (``2019-04``) as 令和元年4月."""
+    from pilots.calendar import format_month
+
+    return format_month(int(value[:4]), int(value[5:7]))
+
+
+def _fiscal_year(value: int | str) -> str:
+    """A fiscal year (2019) as 令和元年度; what is not a year is shown as it is."""
+    from pilots.calendar import format_fiscal_year
+    from pilots.errors import CalendarError
+
+    try:
+        return format_fiscal_year(int(value))
+    except (ValueError, CalendarError):
+        return ""
 
 
 def _duration(seconds: float | None) -> str:
@@ -219,13 +242,16 @@ def _render(ctx: _Context, template: str, status_code: int = 200, **values: Any)
         for key, href, label in PAGES
         if user is not None and user.may_open(key)
     ]
+    values.setdefault("form", {})
     html = ctx.state.env.get_template(template).render(
         user=user,
+        role_label=auth.ROLES.get(user.role, user.role) if user else "",
         single_user=user is auth.LOCAL_USER,
         nav=nav,
         csrf_token=ctx.csrf,
         flashes=ctx.take_flashes(),
         path=ctx.request.url.path,
+        query_params=ctx.request.query_params,
         **values,
     )
     response = HTMLResponse(html, status_code=status_code)
@@ -367,7 +393,9 @@ async def login(request: Request) -> Response:
         status, error = _login_refusal(state.login, outcome, name, address)
         # Each failure makes the next answer slower, for this request only.
         await asyncio.sleep(outcome.delay)
-        return _render(ctx, "login.html", status, next_url=next_url, error=error)
+        return _render(
+            ctx, "login.html", status, next_url=next_url, error=error, form={"username": name}
+        )
     # A new session (and CSRF token) at login, so a token seen before cannot be reused.
     ctx.data = {"u": user.name, "csrf": auth.new_csrf_token()}
     ctx.dirty = True
@@ -443,6 +471,10 @@ def minutes_page(request: Request) -> Response:
     ctx, refused = _guard(request, "minutes")
     if refused:
         return refused
+    return _render(ctx, "minutes.html", **_minutes_values(ctx, request))
+
+
+def _minutes_values(ctx: _Context, request: Request) -> dict[str, Any]:
     from pilots.models import AsrJob, WebJob
     from pilots.org import list_departments
     from pilots.text import normalize_name
@@ -461,21 +493,23 @@ def minutes_page(request: Request) -> Response:
         measured = {a.id: a for a in session.scalars(select(AsrJob).where(AsrJob.id.in_(asr_ids)))}
         departments = [d.name for d in list_departments(session)]
     settings = ctx.state.config.settings
-    return _render(
-        ctx,
-        "minutes.html",
-        jobs=jobs,
-        formats=formats,
-        measured=measured,
-        departments=departments,
-        dept=dept,
-        states=queue.STATES,
-        finished=(queue.DONE, queue.FAILED),
-        limit_mb=settings.get("upload_limit_mb"),
-        retention_days=settings.get("recording_retention_days"),
-        duplicate_minutes=settings.get("upload_duplicate_minutes"),
-        default_department=ctx.user.department if ctx.user else "",
-    )
+    return {
+        "jobs": jobs,
+        "formats": formats,
+        "measured": measured,
+        "departments": departments,
+        "dept": dept,
+        "states": queue.STATES,
+        "finished": (queue.DONE, queue.FAILED),
+        "limit_mb": settings.get("upload_limit_mb"),
+        "retention_days": settings.get("recording_retention_days"),
+        "duplicate_minutes": settings.get("upload_duplicate_minutes"),
+        "default_department": ctx.user.department if ctx.user else "",
+    }
+
+
+# The header of the minutes as the clerk typed it: kept in the form when an upload is refused.
+_MINUTES_FIELDS = {"department": 200, "title": 300, "date": 40, "place": 300, "attendees": 1000}
 
 
 async def minutes_upload(request: Request) -> Response:
@@ -484,17 +518,26 @@ async def minutes_upload(request: Request) -> Response:
         return refused
     form = await _form(request, ctx)
     try:
-        await run_in_threadpool(_enqueue_recordings, ctx, form)
+        accepted = await run_in_threadpool(_enqueue_recordings, ctx, form)
     finally:
         await form.close()
-    if request.headers.get("x-pilots-upload") == "1":
-        # Sent by app.js (to show the upload's progress): it goes to the page itself,
-        # so the messages stay in the session for that page instead of a redirect.
-        return ctx.finish(JSONResponse({"location": "/minutes"}))
-    return ctx.finish(RedirectResponse("/minutes", status_code=303))
+    # app.js sends the form itself (to show the upload's progress) and is answered in JSON:
+    # where to go once accepted, or what was refused — the form, as typed, stays on its page.
+    xhr = request.headers.get("x-pilots-upload") == "1"
+    if accepted:
+        if xhr:
+            return ctx.finish(JSONResponse({"location": "/minutes"}))
+        return ctx.finish(RedirectResponse("/minutes", status_code=303))
+    if xhr:
+        messages = [text for _kind, text in ctx.take_flashes()]
+        return ctx.finish(JSONResponse({"messages": messages}, status_code=400))
+    typed = {name: _text(form, name, limit) for name, limit in _MINUTES_FIELDS.items()}
+    values = await run_in_threadpool(_minutes_values, ctx, request)
+    return _render(ctx, "minutes.html", 400, form=typed, **values)
 
 
-def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
+def _enqueue_recordings(ctx: _Context, form: FormData) -> bool:
+    """Queue the posted recordings; False when something was refused (said in a flash)."""
     from pilots.calendar import parse_date
 
     assert ctx.user is not None
@@ -509,11 +552,11 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
             meeting_date = parse_date(date_text)
         except PilotsError as exc:
             ctx.flash("error", f"会議の日付: {exc}")
-            return
+            return False
     recordings = _files(form, "audio")
     if not recordings:
         ctx.flash("error", "録音ファイルを選んでください")
-        return
+        return False
     glossary = None
     glossary_files = _files(form, "glossary")
     if glossary_files:
@@ -521,7 +564,8 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
             glossary = _read_glossary(glossary_files[0], data_dir)
         except PilotsError as exc:
             ctx.flash("error", str(exc))
-            return
+            return False
+    accepted = True
     for upload in recordings:
         try:
             upload.file.seek(0)
@@ -534,6 +578,7 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
             )
         except PilotsError as exc:
             ctx.flash("error", str(exc))
+            accepted = False
             continue
         window = state.config.settings.get("upload_duplicate_minutes")
         with _session(state) as session:
@@ -548,6 +593,8 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
                             department=department,
                             title=title or Path(stored.original_name).stem,
                             meeting_date=meeting_date,
+                            place=_text(form, "place", 300),
+                            attendees=_text(form, "attendees", 1000),
                             glossary=glossary,
                             formats=MINUTES_FORMATS,
                             audio_seconds=stored.audio_seconds,
@@ -566,6 +613,7 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> None:
             f"{stored.original_name}: 同じ所属から{window:g}分以内に同じ録音が送られているため、"
             f"ジョブ #{same} として扱います（二重には文字起こししません）",
         )
+    return accepted
 
 
 def _read_glossary(upload: UploadFile, data_dir: Path) -> str:
@@ -639,11 +687,16 @@ async def minutes_correction(request: Request) -> Response:
     if refused:
         return refused
     form = await _form(request, ctx)
-    await run_in_threadpool(_record_correction, ctx, request.path_params["job_id"], form)
-    return ctx.finish(RedirectResponse("/minutes", status_code=303))
+    job_id = request.path_params["job_id"]
+    if await run_in_threadpool(_record_correction, ctx, job_id, form):
+        return ctx.finish(RedirectResponse("/minutes", status_code=303))
+    typed = {f"minutes-{job_id}": _text(form, "minutes", 20)}
+    values = await run_in_threadpool(_minutes_values, ctx, request)
+    return _render(ctx, "minutes.html", 400, form=typed, **values)
 
 
-def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
+def _record_correction(ctx: _Context, job_id: int, form: FormData) -> bool:
+    """Record the posted correction time; False when it was refused (said in a flash)."""
     from pilots.asr.measure import report_correction
     from pilots.models import WebJob
 
@@ -652,7 +705,7 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
         minutes = float(text)
     except ValueError:
         ctx.flash("error", f"ジョブ #{job_id}: 修正時間は分数（例: 35）で入力してください: {text}")
-        return
+        return False
     settings = ctx.state.config.settings
     with _session(ctx.state) as session:
         job = session.get(WebJob, job_id)
@@ -660,7 +713,7 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
             raise HTTPException(404)
         if job.asr_job_id is None:
             ctx.flash("error", f"ジョブ #{job_id} はまだ完了していません")
-            return
+            return False
         try:
             report_correction(
                 session,
@@ -671,8 +724,9 @@ def _record_correction(ctx: _Context, job_id: int, form: FormData) -> None:
             )
         except PilotsError as exc:
             ctx.flash("error", f"ジョブ #{job_id}: {exc}")
-            return
+            return False
     ctx.flash("info", f"ジョブ #{job_id}: 修正時間 {minutes:g}分を記録しました")
+    return True
 
 
 async def minutes_delete_recording(request: Request) -> Response:
@@ -733,12 +787,20 @@ def purge_expired_recordings(state: _State) -> None:
 # --- RPA ------------------------------------------------------------------------
 
 
+# Rejected rows are listed on the page this many at a time (``?rejects=N`` turns the pages).
+REJECTS_SHOWN = 200
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（BOM付き）", "cp932": "Shift_JIS（CP932）"}
+
+
 def _rpa_context(session: Session, request: Request, settings: Settings) -> dict[str, Any]:
     from pilots.calendar import period
     from pilots.rpa.catalog import list_tasks
-    from pilots.rpa.measure import summarize
+    from pilots.rpa.measure import latest_fiscal_year, summarize
 
     fiscal_year, kind, as_of, error = _period_args(request)
+    if "fy" not in request.query_params:
+        # Open on the latest year with runs: logs of past years are imported afterwards.
+        fiscal_year = latest_fiscal_year(session) or fiscal_year
     summary = None
     try:
         summary = summarize(
@@ -751,12 +813,47 @@ def _rpa_context(session: Session, request: Request, settings: Settings) -> dict
     return {
         "tasks": list_tasks(session),
         "summary": summary,
+        **_rejects_page(session, request, settings.data_dir),
         "fy": fiscal_year,
         "period": kind,
         "as_of": as_of.isoformat() if as_of else "",
         "period_error": error,
-        "rpa_formats": RPA_FORMATS,
+        "rpa_formats": _rpa_formats(),
+        "encoding_labels": ENCODING_LABELS,
     }
+
+
+def _rejects_page(session: Session, request: Request, data_dir: Path) -> dict[str, Any]:
+    """One page (``?rejects=N``) of the stored rejected rows, with the names files were sent as."""
+    from pilots.rpa.ingest import list_rejects
+
+    every = list_rejects(session)
+    pages = max(1, math.ceil(len(every) / REJECTS_SHOWN))
+    try:
+        shown = min(max(int(request.query_params.get("rejects", "1")), 1), pages)
+    except ValueError:
+        shown = 1
+    first = (shown - 1) * REJECTS_SHOWN
+    names = uploads.original_names(session, data_dir)
+    return {
+        # A file not uploaded here (imported on the command line) is named without its folder.
+        "rejects": [
+            {**asdict(r), "file": names.get(r.file, Path(r.file).name)}
+            for r in every[first : first + REJECTS_SHOWN]
+        ],
+        "rejects_total": len(every),
+        "rejects_page": shown,
+        "rejects_pages": pages,
+        "rejects_first": first + 1,
+        "rejects_shown": REJECTS_SHOWN,
+    }
+
+
+def _rpa_formats() -> dict[str, str]:
+    """The run log formats by their ``--format`` name, with their labels (自動判別 first)."""
+    from pilots.rpa.formats import FORMAT_NAMES, get_format
+
+    return {"auto": "自動判別（見出しから）", **{n: get_format(n).label for n in FORMAT_NAMES}}
 
 
 def rpa_page(request: Request) -> Response:
@@ -781,7 +878,7 @@ async def rpa_upload(request: Request) -> Response:
     finally:
         await form.close()
     status = 400 if values.get("upload_errors") else 200
-    return _render(ctx, "rpa.html", status, **values)
+    return _render(ctx, "rpa.html", status, form={"format": _text(form, "format", 20)}, **values)
 
 
 def _rpa_import(ctx: _Context, request: Request, form: FormData, what: str) -> dict[str, Any]:
@@ -797,7 +894,7 @@ def _rpa_import(ctx: _Context, request: Request, form: FormData, what: str) -> d
     if not files:
         errors.append("ファイルを選んでください")
     fmt = _text(form, "format", 20) or "auto"
-    if fmt not in RPA_FORMATS:
+    if fmt not in _rpa_formats():
         errors.append(f"知らない形式です: {fmt}")
         files = []
     if what == "catalog":
@@ -861,7 +958,7 @@ def survey_page(request: Request) -> Response:
         values = _survey_context(
             session, ctx.state.config.settings, request.query_params.get("name")
         )
-    return _render(ctx, "survey.html", result=None, upload_errors=[], **values)
+    return _render(ctx, "survey.html", result=None, choice=None, upload_errors=[], **values)
 
 
 async def survey_upload(request: Request) -> Response:
@@ -873,48 +970,84 @@ async def survey_upload(request: Request) -> Response:
         values = await run_in_threadpool(_survey_import, ctx, form)
     finally:
         await form.close()
-    return _render(ctx, "survey.html", 400 if values["upload_errors"] else 200, **values)
+    status = 400 if values["upload_errors"] or values["choice"] else 200
+    typed = {"survey": _text(form, "survey", 200)}
+    return _render(ctx, "survey.html", status, form=typed, **values)
+
+
+# The survey form's fields, by the option the library names in its messages.
+_SURVEY_FIELDS = {"--survey": "調査名", "--question": "満足度の設問"}
 
 
 def _survey_import(ctx: _Context, form: FormData) -> dict[str, Any]:
-    from pilots.survey.ingest import default_survey_name, import_survey
+    """Import the posted export, or the one uploaded before once its question is chosen."""
+    from pilots.survey.ingest import QuestionNotChosen, default_survey_name, import_survey
 
     state = ctx.state
     errors: list[str] = []
     result = None
-    files = _files(form, "file")
+    choice = None
     name = _text(form, "survey", 200)
-    if not files:
-        errors.append("ファイルを選んでください")
+    try:
+        stored = _survey_file(ctx, form)
+    except PilotsError as exc:
+        errors.append(str(exc))
     else:
         try:
-            files[0].file.seek(0)
-            stored = uploads.save(
-                files[0].file,
-                state.config.settings.data_dir,
-                files[0].filename,
-                accept={uploads.CSV, uploads.XLSX},
-                limit=state.limit,
-            )
+            with _session(state) as session:
+                result = import_survey(
+                    session,
+                    stored.path,
+                    survey=name or default_survey_name(stored.original_name),
+                    question=_text(form, "question", 300) or None,
+                )
+        except QuestionNotChosen as exc:
+            # The page lists the columns to choose from; the file stays uploaded for it.
+            choice = {
+                "upload": stored.stored_name,
+                "name": stored.original_name,
+                "problem": exc.problem,
+                "choices": exc.choices,
+            }
         except PilotsError as exc:
-            errors.append(str(exc))
-        else:
-            name = name or default_survey_name(stored.original_name)
-            try:
-                with _session(state) as session:
-                    uploads.record(session, stored, "survey", _user_name(ctx))
-                with _session(state) as session:
-                    result = import_survey(
-                        session,
-                        stored.path,
-                        survey=name,
-                        question=_text(form, "question", 300) or None,
-                    )
-            except PilotsError as exc:
-                errors.append(uploads.shown_text(str(exc), stored))
+            errors.append(uploads.shown_text(_field_message(exc, _SURVEY_FIELDS), stored))
     with _session(state) as session:
         values = _survey_context(session, state.config.settings, result.survey if result else None)
-    return {**values, "result": result, "upload_errors": errors}
+    return {**values, "result": result, "choice": choice, "upload_errors": errors}
+
+
+def _survey_file(ctx: _Context, form: FormData) -> uploads.StoredFile:
+    """The export posted now, saved and recorded, or the one this user posted before."""
+    state = ctx.state
+    data_dir = state.config.settings.data_dir
+    earlier = _text(form, "upload", 64)
+    if earlier:
+        with _session(state) as session:
+            return uploads.find(session, data_dir, earlier, purpose="survey", user=_user_name(ctx))
+    files = _files(form, "file")
+    if not files:
+        raise uploads.UploadError("ファイルを選んでください")
+    files[0].file.seek(0)
+    stored = uploads.save(
+        files[0].file,
+        data_dir,
+        files[0].filename,
+        accept={uploads.CSV, uploads.XLSX},
+        limit=state.limit,
+    )
+    with _session(state) as session:
+        uploads.record(session, stored, "survey", _user_name(ctx))
+    return stored
+
+
+def _field_message(exc: PilotsError, fields: dict[str, str]) -> str:
+    """A library error as a page says it: the option it names replaced by the field's label."""
+    from pilots.errors import ConfigError
+
+    text = str(exc)
+    if isinstance(exc, ConfigError) and exc.option in fields:
+        text = fields[exc.option] + text[len(exc.option) :]
+    return text
 
 
 # --- 効果測定レポート ---------------------------------------------------------------
@@ -1065,11 +1198,45 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.error("error on %s", request.url.path, exc_info=exc)
-    return HTMLResponse(
-        "<!doctype html><html lang=ja><meta charset=utf-8><title>エラー</title>"
-        "<p>内部エラーが発生しました。管理者に連絡してください。</p></html>",
-        status_code=500,
+    message = "内部エラーが発生しました。管理者に連絡してください。"
+    try:
+        body = _bare_page(_state(request).env, request.url.path, message)
+    except Exception:  # the error may lie in the templates themselves
+        body = (
+            "<!doctype html><html lang=ja><meta charset=utf-8><title>エラー</title>"
+            f"<p>{message}</p></html>"
+        )
+    return HTMLResponse(body, status_code=500)
+
+
+def _bare_page(env: jinja2.Environment, path: str, message: str) -> str:
+    """An error page outside the request's session (no menu, no user), in the pages' look.
+
+    Its link leads back to the page that ``path`` belongs to (``/rpa/runs`` → RPA).
+    """
+    section = "/" + path.strip("/").split("/")[0]
+    back = next(((href, f"{label}のページに戻る") for _k, href, label in PAGES if href == section),
+                ("/", "トップページへ"))  # fmt: skip
+    return env.get_template("error.html").render(
+        user=None,
+        role_label="",
+        single_user=False,
+        nav=[],
+        csrf_token="",
+        flashes=[],
+        path=path,
+        query_params={},
+        form={},
+        message=message,
+        back=back,
     )
+
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+]
 
 
 class _BodyTooLarge(Exception):
@@ -1079,8 +1246,9 @@ class _BodyTooLarge(Exception):
 class LimitAndHeaders:
     """ASGI middleware: the upload size limit on every request body, and security headers."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, env: jinja2.Environment) -> None:
         self.app = app
+        self.env = env
         # The form fields and multipart framing around the files need a little room.
         self.limit = limit + 1024 * 1024
 
@@ -1091,7 +1259,7 @@ class LimitAndHeaders:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await _too_large(send, self.limit)
+            await _too_large(send, self.limit, self.env, scope.get("path", "/"))
             return
         received = 0
         started = False
@@ -1109,14 +1277,10 @@ class LimitAndHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"SAMEORIGIN"),
-                ]
                 names = {k.lower() for k, _v in message.get("headers", [])}
+                extra = _SECURITY_HEADERS
                 if b"content-security-policy" not in names:
-                    extra.append((b"content-security-policy", _PAGE_CSP.encode()))
+                    extra = [*extra, (b"content-security-policy", _PAGE_CSP.encode())]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
@@ -1124,15 +1288,13 @@ class LimitAndHeaders:
             await self.app(scope, limited_receive, with_headers)
         except _BodyTooLarge:
             if not started:
-                await _too_large(send, self.limit)
+                await _too_large(send, self.limit, self.env, scope.get("path", "/"))
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def _too_large(send: Send, limit: int, env: jinja2.Environment, path: str) -> None:
     mb = uploads.format_mb(limit - 1024 * 1024)
-    body = (
-        "<!doctype html><html lang=ja><meta charset=utf-8><title>ファイルが大きすぎます</title>"
-        f"<p>ファイルが大きすぎます（上限 {mb} MB）。</p><p><a href=/>戻る</a></p></html>"
-    ).encode()
+    message = f"ファイルが大きすぎます（1回の送信で合計 {mb} MB まで）。分けて送ってください。"
+    body = _bare_page(env, path, message).encode()
     await send(
         {
             "type": "http.response.start",
@@ -1141,6 +1303,8 @@ async def _too_large(send: Send, limit: int) -> None:
                 (b"content-type", b"text/html; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *_SECURITY_HEADERS,
+                (b"content-security-policy", _PAGE_CSP.encode()),
             ],
         }
     )
@@ -1228,5 +1392,5 @@ def create_app(config: WebConfig) -> Starlette:
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.pilots = state
-    app.add_middleware(LimitAndHeaders, limit=state.limit)
+    app.add_middleware(LimitAndHeaders, limit=state.limit, env=state.env)
     return app

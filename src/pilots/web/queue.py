@@ -46,6 +46,8 @@ class NewJob:
     department: str = ""
     title: str = ""
     meeting_date: date | None = None
+    place: str = ""
+    attendees: str = ""
     glossary: str | None = None
     formats: tuple[str, ...] = ("docx", "md", "txt", "srt")
     audio_seconds: float | None = None
@@ -75,6 +77,8 @@ def enqueue(session: Session, job: NewJob, audio: BinaryIO) -> int:
         department=job.department,
         title=job.title,
         meeting_date=job.meeting_date,
+        place=job.place,
+        attendees=job.attendees,
         glossary=job.glossary,
         formats=",".join(job.formats),
         audio_seconds=job.audio_seconds,

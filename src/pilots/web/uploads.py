@@ -211,8 +211,11 @@ def _is_xlsx(path: Path) -> bool:
             return False
         import openpyxl
 
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        book.close()
+        # Given a path, openpyxl refuses any name not ending in .xlsx/.xlsm (ours is
+        # ``<uuid>.part`` until the check passes); given the open file, it reads the content.
+        with path.open("rb") as f:
+            book = openpyxl.load_workbook(f, read_only=True, data_only=True)
+            book.close()
         return True
     except Exception:  # openpyxl raises many kinds for a damaged workbook
         return False
@@ -251,6 +254,30 @@ def record(session: Session, stored: StoredFile, purpose: str, user: str) -> Web
     session.add(row)
     session.flush()
     return row
+
+
+def find(
+    session: Session, data_dir: Path, stored_name: str, *, purpose: str, user: str
+) -> StoredFile:
+    """An earlier upload of ``user`` for ``purpose``, by its generated name.
+
+    Raises:
+        UploadError: the name is not a generated one, or no such upload of this
+            user for this purpose is on disk.
+    """
+    path = resolve(data_dir, stored_name)
+    row = session.scalar(
+        select(WebUpload).where(
+            WebUpload.stored_name == stored_name,
+            WebUpload.purpose == purpose,
+            WebUpload.uploaded_by == user,
+        )
+    )
+    if row is None or not path.is_file():
+        raise UploadError("先にアップロードしたファイルが見つかりません。もう一度選んでください")
+    return StoredFile(
+        path, row.stored_name, row.original_name, row.kind, row.size_bytes, row.sha256
+    )
 
 
 def original_names(session: Session, data_dir: Path) -> dict[str, str]:

@@ -218,7 +218,13 @@ class Worker:
             assert job is not None
             audio = work / "recording"
             queue.write_audio(session, claim.job_id, audio)
-            meeting = MeetingInfo(title=job.title, date=job.meeting_date, department=job.department)
+            meeting = MeetingInfo(
+                title=job.title,
+                date=job.meeting_date,
+                place=job.place,
+                attendees=job.attendees,
+                department=job.department,
+            )
             glossary_text = job.glossary
             formats = [f for f in job.formats.split(",") if f]
             stem = Path(job.original_name).stem or "recording"

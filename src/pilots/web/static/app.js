@@ -43,9 +43,10 @@
     var box = form.querySelector(".upload-progress");
     var bar = form.querySelector("progress");
     var status = form.querySelector('[data-role="upload-status"]');
-    function say(text) { status.textContent = text; }
+    function say(text) { status.setAttribute("role", "status"); status.textContent = text; }
     function failed(text) {
-      say(text);
+      status.setAttribute("role", "alert");  // a refusal is announced at once
+      status.textContent = text;
       button.disabled = false;
       box.hidden = true;
     }
@@ -71,6 +72,8 @@
         try { answer = JSON.parse(request.responseText); } catch (e) { answer = null; }
         if (request.status === 200 && answer && answer.location) {
           window.location.assign(answer.location);
+        } else if (request.status === 400 && answer && answer.messages) {
+          failed(answer.messages.join(" "));
         } else if (request.status === 413) {
           failed("ファイルが大きすぎます（1回の送信で合計 " + form.getAttribute("data-limit-mb") + " MB まで）。");
         } else {
