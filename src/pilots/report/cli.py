@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +52,7 @@ def report_command(
     計画ファイルの指標ごとに、実績値を元データから集計して目標と比べ（達成・未達・測定中）、
     スケジュールの進み具合、グラフ、集計方法、除外したデータを載せます。
     """
+    from pilots.calendar import today
     from pilots.errors import ConfigError
     from pilots.report.build import build_report
     from pilots.report.plan import load_plan
@@ -74,7 +74,7 @@ def report_command(
             default_baseline_rate=settings.get("default_baseline_rate"),
             satisfaction_target=settings.get("satisfaction_target"),
             rpa_target=settings.get("rpa_target_rate"),
-            generated=date.today(),
+            generated=today(),
         )
     written = write_report(report, out_dir, formats)
     for indicator in report.indicators:
