@@ -46,7 +46,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterato
         os.environ,
         PILOTS_MODEL_DIR=str(model_dir),
         PILOTS_DATA_DIR=str(folder / "data"),
-        PILOTS_PLAN_FILE=str(DEMO / "plan.yaml"),
     )
     env.pop("PILOTS_DATABASE_URL", None)
     demo = subprocess.run(

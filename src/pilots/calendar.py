@@ -295,6 +295,7 @@ def today() -> date:
     """
     return datetime.now(JST).date()
 
+
 _DATETIME = re.compile(
     r"^(?P<date>.+?)"
     r"(?:(?:[ T]+|(?<=日))"
