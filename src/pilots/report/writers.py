@@ -156,7 +156,7 @@ def _lines(text: str, width: float) -> int:
     """Lines ``text`` wraps to in a column ``width`` units wide (a kanji takes about two)."""
     from pilots.output import display_width
 
-    room = max(int(width), 1)
+    room = max(int(width * 0.9), 1)
     return sum(max(1, -(-display_width(part) // room)) for part in text.split("\n"))
 
 
@@ -191,18 +191,21 @@ class _Sheet:
 
         self.ws = ws = book.create_sheet(name)
         self.widths = list(widths)
+        # One style object for every wrapped cell: openpyxl compares each new one
+        # with all it has seen, which made a year's workbook several times slower.
+        self.wrapped = Alignment(wrap_text=True, vertical="top")
         self.row = self.HEADER_ROW
         self.put(1, 1, f"{report.title}（{report.as_of_text}）— {name}").font = Font(
             bold=True, size=13
         )
         if caption:
-            self.put(2, 1, caption).alignment = Alignment(wrap_text=True, vertical="top")
+            self.put(2, 1, caption).alignment = self.wrapped
             ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(headers))
             ws.row_dimensions[2].height = _LINE_POINTS * _lines(caption, sum(widths))
         for col, header in enumerate(headers, start=1):
             cell = self.put(self.HEADER_ROW, col, header)
             cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="EEF3F9")
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = self.wrapped
         for col, width in enumerate(widths, start=1):
             ws.column_dimensions[ws.cell(1, col).column_letter].width = width
         ws.freeze_panes = ws.cell(self.HEADER_ROW + 1, 1)
@@ -229,22 +232,28 @@ class _Sheet:
     def add(
         self, values: Sequence[object], formats: dict[int, str] | None = None, *, wrap: bool = False
     ) -> list[Any]:
-        """Append a data row; ``formats`` maps 1-based columns to display formats."""
-        from openpyxl.styles import Alignment
+        """Append a data row; ``formats`` maps 1-based columns to display formats.
 
+        With ``wrap``, a row whose text is wider than its column wraps within it,
+        top-aligned, and gets the height of its longest cell.
+        """
         self.row += 1
         cells = [self.put(self.row, col, v) for col, v in enumerate(values, start=1)]
         for col, number_format in (formats or {}).items():
             cells[col - 1].number_format = number_format
-        if wrap:
+        lines = max(
+            (
+                _lines(v, width)
+                for v, width in zip(values, self.widths, strict=False)
+                if wrap and isinstance(v, str)
+            ),
+            default=1,
+        )
+        if lines > 1:
             for cell in cells:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = self.wrapped
             # Neither Excel nor LibreOffice grows a row for wrapped text it did not
             # lay out itself, so the height is set from the text's printed width.
-            lines = max(
-                _lines(str(v), width) if isinstance(v, str) else 1
-                for v, width in zip(values, self.widths, strict=False)
-            )
             self.ws.row_dimensions[self.row].height = _LINE_POINTS * lines
         return cells
 
@@ -314,7 +323,7 @@ def write_xlsx(report: Report, path: Path) -> None:
         _rpa_sheets(book, report, report.rpa)
     for n, survey in enumerate(report.surveys, start=1):
         _survey_sheets(book, report, survey, "" if n == 1 else str(n))
-    method = _Sheet(book, report, "集計方法", ["項目", "規則"], (26, 90))
+    method = _Sheet(book, report, "集計方法", ["項目", "規則"], (30, 90))
     for name, rule in report.method:
         method.add((name, rule), wrap=True)
     quality = _Sheet(
