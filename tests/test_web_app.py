@@ -537,7 +537,7 @@ def test_report_on_a_fresh_install_takes_its_plan_from_the_database(
     """Outside the repository (no data/demo/plan.yaml): the plan is uploaded and kept."""
     monkeypatch.chdir(tmp_path)
     page = web.client.get("/report?fy=2019")
-    assert page.status_code == 200 and "2019年度の計画がまだ登録されていません" in page.text
+    assert page.status_code == 200 and "令和元年度の計画がまだ登録されていません" in page.text
     assert web.client.get("/report/view?fy=2019&period=final").status_code == 400
     plan = (DATA / "report" / "plan.yaml").read_bytes()
     broken = web.post(

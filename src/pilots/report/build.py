@@ -454,7 +454,7 @@ class _Surveys:
 
     period: Period
     choice: str | None
-    summaries: dict[str, SurveySummary] = field(default_factory=dict)
+    summaries: dict[tuple[str, date | None], SurveySummary] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     found: list[SurveyInPeriod] | None = None
 
@@ -502,15 +502,15 @@ class _Surveys:
     def _summary(
         self, session: Session, name: str, target: float | None, *, start: date | None
     ) -> SurveySummary | None:
-        if name not in self.summaries:
+        if (name, start) not in self.summaries:
             summary = summarize_survey(
                 session, name, target=target, as_of=self.period.end, start=start
             )
             if summary.responses == 0:
                 self._note(f"調査「{name}」の回答はすべて基準日より後に完了しています（測定中）。")
                 return None
-            self.summaries[name] = summary
-        return self.summaries[name]
+            self.summaries[name, start] = summary
+        return self.summaries[name, start]
 
     def _note(self, text: str) -> None:
         if text not in self.notes:

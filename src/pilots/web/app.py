@@ -825,7 +825,7 @@ def _report_args(request: Request) -> tuple[str | None, bool]:
 
 
 def _report_page_values(session: Session, request: Request) -> dict[str, Any]:
-    from pilots.calendar import period
+    from pilots.calendar import format_fiscal_year, period
     from pilots.report.plan_store import latest_plan_year, plan_versions
     from pilots.survey.measure import surveys_in_period
 
@@ -847,6 +847,7 @@ def _report_page_values(session: Session, request: Request) -> dict[str, Any]:
         query["projection"] = "1"
     return {
         "fy": fiscal_year,
+        "fy_label": format_fiscal_year(fiscal_year),
         "period": kind,
         "as_of": as_of.isoformat() if as_of else "",
         "period_error": error,
