@@ -19,7 +19,6 @@ from pilots import db
 from pilots.calendar import period
 from pilots.report.writers import FORMATS
 
-ROOT = Path(__file__).resolve().parent.parent
 DEPARTMENTS, JOBS, RUNS, ANSWERS, TASKS = 116, 20_000, 200_000, 500, 20
 
 
@@ -65,9 +64,10 @@ def run() -> list[Comparison]:
     """Load a generated full year, then time the report against the summaries alone."""
     from pilots.asr.measure import import_usage
     from pilots.asr.measure import summarize as summarize_asr
+    from pilots.demo import demo_plan_text
     from pilots.org import import_org
     from pilots.report.build import build_report
-    from pilots.report.plan import load_plan
+    from pilots.report.plan import parse_plan
     from pilots.report.writers import write_report
     from pilots.rpa.catalog import import_catalog
     from pilots.rpa.ingest import ingest_file
@@ -75,7 +75,7 @@ def run() -> list[Comparison]:
     from pilots.survey.ingest import import_survey
     from pilots.survey.measure import summarize_survey
 
-    plan = load_plan(ROOT / "data" / "demo" / "plan.yaml")
+    plan = parse_plan(demo_plan_text(), "demo_plan.yaml")
     final = period(2019, "final")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -111,8 +111,6 @@ def run() -> list[Comparison]:
                     plan,
                     final,
                     default_baseline_rate=4.0,
-                    satisfaction_target=0.7,
-                    rpa_target=0.8,
                     generated=date(2020, 4, 1),
                 )
             write_report(built, folder / "out", FORMATS)

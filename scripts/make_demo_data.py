@@ -1,6 +1,6 @@
 """Generate data/demo/: a complete, realistic FY2019 (令和元年度) data set, from a fixed seed.
 
-    python scripts/make_demo_data.py          # rewrites data/demo/ (except plan.yaml)
+    python scripts/make_demo_data.py          # rewrites data/demo/
 
 What it writes, each in the format its source system exports:
 
@@ -21,7 +21,8 @@ The published FY2019 results (116 departments, 62 hours a month, 83.87%, about
 1,800 hours and 84%) are what this organisation's data produces when pilots
 computes it: the generator chooses workloads that lead there, the way a real
 year's data would, and never writes a result anywhere. The RPA trial starts in
-July, as the plan's schedule says.
+July, as the plan's schedule says (the plan ships with pilots:
+src/pilots/report/demo_plan.yaml).
 """
 
 from __future__ import annotations

@@ -40,7 +40,6 @@ def server_env(folder: Path, model_dir: Path, **extra: str) -> dict[str, str]:
         os.environ,
         PILOTS_MODEL_DIR=str(model_dir),
         PILOTS_DATA_DIR=str(folder / "data"),
-        PILOTS_PLAN_FILE=str(DEMO / "plan.yaml"),
         **extra,
     )
     env.pop("PILOTS_DATABASE_URL", None)

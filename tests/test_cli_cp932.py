@@ -163,6 +163,7 @@ def test_every_command_survives_a_cp932_stream(
         (("survey", "import"), [str(DEMO / "survey_forms.xlsx")], "追加"),
         (("survey", "import"), [str(files["survey"]), "--survey", "追加—調査"], "追加"),
         (("survey", "summary"), ["--survey", "追加—調査"], "精度≧90%ならもっと使う―ぜひ"),
+        (("survey", "delete"), ["追加—調査", "--yes"], "調査「追加―調査」を削除しました"),
         (("rpa", "catalog"), [str(DEMO / "rpa_catalog.xlsx")], "追加"),
         (("rpa", "tasks"), [], "業務ID"),
         (
@@ -174,6 +175,9 @@ def test_every_command_survives_a_cp932_stream(
         (("rpa", "unmatched"), [], "月次―集計"),
         (("rpa", "summary"), ["--fy", "2019", "--period", "final"], "削減時間"),
         (("rpa", "candidates"), [str(DEMO / "rpa_work_survey.csv")], "業務"),
+        (("plan", "import"), [str(REPORT_DATA / "plan.yaml")], "版 1"),
+        (("plan", "list"), [], "テスト用の効果測定報告"),
+        (("plan", "export"), ["--fy", "2019"], "fiscal_year: 2019"),
         (
             ("report",),
             ["--fy", "2019", "--period", "final", "--plan", str(REPORT_DATA / "plan.yaml")],

@@ -28,12 +28,13 @@ import html.parser
 import re
 from pathlib import Path
 
+import click
 import openpyxl
 import pytest
 
 from pilots.calendar import period
 from pilots.errors import InputFileError
-from pilots.report.build import judge
+from pilots.report.build import judge, year_over
 from pilots.report.plan import Indicator, Milestone, load_plan, milestone_state
 from tests.conftest import Pilots
 
@@ -120,7 +121,7 @@ def test_interim_report_uses_the_first_half_only(pilots: Pilots, tmp_path: Path)
     # the schedule: April done, July–December under way, March planned
     assert re.search(r"運用開始</td><td class=\"state-完了\">完了", page)
     assert re.search(r"各所属で利用</td><td class=\"state-実施中\">実施中", page)
-    assert re.search(r"最終測定</td><td class=\"state-予定\">予定", page)
+    assert re.search(r"最終測定</td><td class=\"state-未着手\">未着手", page)
 
 
 def test_user_text_is_escaped_everywhere(pilots: Pilots, tmp_path: Path) -> None:
@@ -213,8 +214,8 @@ def test_xlsx_stores_numbers_as_numbers(pilots: Pilots, tmp_path: Path) -> None:
     rows = {r[2]: r for r in book["指標"].iter_rows(min_row=2, values_only=True) if r[2]}
     assert rows["満足度"][4] == pytest.approx(2 / 3)
     assert rows["削減率"][4] == pytest.approx(0.4)
-    assert book["指標"]["E5"].number_format == "0.00%"
-    tasks = list(book["RPA_業務別"].iter_rows(min_row=2, values_only=True))
+    assert book["指標"]["E7"].number_format == "0.00%"
+    tasks = list(book["RPA_業務別"].iter_rows(min_row=4, values_only=True))
     assert tasks[0][:3] == ("T01", "請求書<登録>", "会計課")  # text kept verbatim in cells
     assert tasks[0][8:11] == (pytest.approx(5.0), pytest.approx(3.0), pytest.approx(2.0))
 
@@ -288,7 +289,10 @@ def test_plan_errors_name_the_field_and_line(
 
 
 def test_shipped_demo_plan_loads() -> None:
-    plan = load_plan(Path(__file__).parent.parent / "data" / "demo" / "plan.yaml")
+    from pilots.demo import demo_plan_text
+    from pilots.report.plan import parse_plan
+
+    plan = parse_plan(demo_plan_text(), "demo_plan.yaml")
     assert plan.fiscal_year == 2019
     assert [i.key for i in plan.initiatives] == ["asr", "rpa", "platform"]
     sources = {i.source for ini in plan.initiatives for i in ini.indicators if i.source}
@@ -306,7 +310,7 @@ def test_milestone_states() -> None:
     from datetime import date
 
     july = Milestone(date(2019, 7, 1), date(2019, 7, 31), "初回利用")
-    assert milestone_state(july, date(2019, 6, 30)) == "予定"
+    assert milestone_state(july, date(2019, 6, 30)) == "未着手"
     assert milestone_state(july, date(2019, 7, 15)) == "実施中"
     assert milestone_state(july, date(2019, 7, 31)) == "完了"
     assert (
@@ -314,18 +318,350 @@ def test_milestone_states() -> None:
         == "実施中"
     )
     assert (
-        milestone_state(Milestone(july.start, july.end, "x", done=True), date(2019, 4, 1)) == "完了"
+        milestone_state(Milestone(july.start, july.end, "x", done=True), date(2019, 7, 1)) == "完了"
     )
 
 
 def test_judgement_rule() -> None:
     rate = Indicator("満足度", "outcome", "numeric", target=0.7, source="survey.satisfaction_rate")
+    from datetime import date
+
     final, interim = period(2019, "final"), period(2019, "interim")
-    assert judge(rate, 0.70, final) == "達成"
-    assert judge(rate, 0.69, final) == "未達"
-    assert judge(rate, 0.69, interim) == "測定中"
-    assert judge(rate, None, final) == "測定中"
+    later = date(2020, 4, 1)
+    assert year_over(final, later) and not year_over(interim, later)
+    assert not year_over(final, date(2020, 3, 30))  # a projection: the year is not over
+    assert judge(rate, 0.70, year_is_over=True) == "達成"
+    assert judge(rate, 0.69, year_is_over=True) == "未達"
+    assert judge(rate, 0.69, year_is_over=False) == "測定中"
+    assert judge(rate, None, year_is_over=True) == "測定中"
     fewer = Indicator(
         "待ち時間", "outcome", "numeric", target=10, comparison="<=", source="manual", value=8
     )
-    assert judge(fewer, 8, final) == "達成"
+    assert judge(fewer, 8, year_is_over=True) == "達成"
+
+
+# --- issue 10: what an evaluator hit in the report ------------------------------------
+
+
+def _report(pilots: Pilots, tmp_path: Path, *args: str, ok: bool = True) -> tuple[Path, str]:
+    """Write the FY2019 final report (all formats); the output folder and the CLI output."""
+    out = tmp_path / "reports"
+    result = pilots(
+        "report",
+        "--fy",
+        "2019",
+        "--period",
+        "final",
+        "--plan",
+        str(PLAN),
+        "-o",
+        str(out),
+        *args,
+        ok=ok,
+    )
+    return out, result.output + result.stderr
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_xlsx_writes_user_text_as_text_never_as_a_formula(pilots: Pilots, tmp_path: Path) -> None:
+    """A department, a comment and a task name that start with = stay text in every sheet."""
+    evil_dept, evil_comment = "=1+1課", "=cmd|'/c calc'!A0"
+    evil_task = '=HYPERLINK("http://example.com/","開く")'
+    pilots(
+        "asr",
+        "import",
+        str(
+            _write(
+                tmp_path / "u.csv",
+                f"所属,会議日,録音時間(分),修正時間(分)\n{evil_dept},2019/05/10,60,30\n",
+            )
+        ),
+    )
+    pilots(
+        "survey",
+        "import",
+        str(_write(tmp_path / "s.csv", f"所属,満足度,ご意見\n{evil_dept},満足,{evil_comment}\n")),
+        "--survey",
+        "調査",
+    )
+    catalog = (
+        (DATA / "catalog.csv")
+        .read_text(encoding="utf-8")
+        .replace("請求書<登録>", f'"{evil_task.replace(chr(34), chr(34) * 2)}"')
+    )
+    pilots("rpa", "catalog", str(_write(tmp_path / "c.csv", catalog)))
+    pilots("rpa", "ingest", str(DATA / "runs.csv"))
+    out, _ = _report(pilots, tmp_path, "--format", "xlsx")
+    book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
+    formulas = [
+        f"{ws.title}!{cell.coordinate}"
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+    assert formulas == []
+    texts = {
+        ws.title: {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+        for ws in book.worksheets
+    }
+    assert evil_dept in texts["音声認識_所属別"] and evil_dept in texts["満足度_所属別"]
+    assert evil_comment in texts["自由記述"] and evil_task in texts["RPA_業務別"]
+
+
+def test_no_csv_export_exists_to_check() -> None:
+    """Issue 10 asks to check `--format csv` exports too: no command writes CSV."""
+    from pilots.cli import cli
+
+    def formats(command: object) -> set[str]:
+        found: set[str] = set()
+        for param in getattr(command, "params", []):
+            if isinstance(param.type, click.Choice):
+                found |= {str(c) for c in param.type.choices}
+        for sub in getattr(command, "commands", {}).values():
+            found |= formats(sub)
+        return found
+
+    assert "csv" not in formats(cli)
+
+
+def test_future_as_of_defaults_to_today_and_a_later_date_needs_projection(
+    pilots: Pilots, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The FY2019 final report run on 2019-11-28: as of that day, not of March 31."""
+    from datetime import date
+
+    monkeypatch.setattr("pilots.calendar.today", lambda: date(2019, 11, 28))
+    load_everything(pilots)
+    out, output = _report(pilots, tmp_path, "--format", "html")
+    page = (out / "report_fy2019_final_asof2019-11-28.html").read_text(encoding="utf-8")
+    assert "令和元年11月28日時点" in page and "経過月数 8か月" in page
+    rows = indicator_rows(page)
+    assert rows["月あたり削減時間"] == ("0.9時間/月", "測定中")  # 7.0 h / 8 months
+    assert rows["満足度"] == ("66.67%", "測定中")  # the year is not over: not 未達
+    assert rows["移行システム数"] == ("データなし", "測定中")  # entered for 2020-01-31
+    assert re.search(r"最終測定</td><td class=\"state-未着手\">未着手", page)
+    assert re.search(r"各所属で利用</td><td class=\"state-実施中\">実施中", page)
+    assert "見込み" not in page.split("<h2>1. 概要</h2>")[0]
+
+    refused = pilots(
+        "report",
+        "--fy",
+        "2019",
+        "--period",
+        "final",
+        "--plan",
+        str(PLAN),
+        "--as-of",
+        "2020-03-31",
+        "-o",
+        str(out),
+        ok=False,
+    )
+    assert refused.exit_code == 1
+    assert "エラー: --as-of:" in refused.stderr and "--projection" in refused.stderr
+    projected, output = _report(pilots, tmp_path, "--projection", "--format", "html")
+    page = (projected / "report_fy2019_final.html").read_text(encoding="utf-8")
+    cover = page.split("<h2>1. 概要</h2>")[0]
+    assert "見込み" in cover and "令和元年11月28日" in cover
+    assert "見込み" in output
+
+
+def test_milestone_that_starts_after_the_as_of_date_is_not_started() -> None:
+    from datetime import date
+
+    march = Milestone(date(2020, 3, 1), date(2020, 3, 31), "最終測定", done=True)
+    assert milestone_state(march, date(2019, 11, 28)) == "未着手"
+    assert milestone_state(march, date(2020, 3, 1)) == "完了"
+
+
+def test_survey_of_another_year_does_not_count(pilots: Pilots, tmp_path: Path) -> None:
+    """A 2017 survey is not FY2019's satisfaction; the plan may still name it."""
+    old = _write(
+        tmp_path / "old.csv",
+        "タイムスタンプ,所属,満足度\n2017/06/01 10:00:00,総務課,大変満足\n"
+        "2017/06/02 10:00:00,人事課,満足\n",
+    )
+    pilots("survey", "import", str(old), "--survey", "平成29年度調査")
+    out, _ = _report(pilots, tmp_path, "--format", "html")
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert indicator_rows(page)["満足度"] == ("データなし", "測定中")
+    named = _write(
+        tmp_path / "plan.yaml",
+        PLAN.read_text(encoding="utf-8").replace(
+            "source: survey.satisfaction_rate}",
+            "source: survey.satisfaction_rate, survey: 平成29年度調査}",
+        ),
+    )
+    out = tmp_path / "named"
+    pilots("report", "--fy", "2019", "--period", "final", "--plan", str(named), "-o", str(out))
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert indicator_rows(page)["満足度"] == ("100%", "達成")
+
+
+def test_sentences_judge_against_the_plans_targets(pilots: Pilots, tmp_path: Path) -> None:
+    """Table and sentences agree: both use the plan's targets, never the settings'."""
+    load_everything(pilots)
+    plan = PLAN.read_text(encoding="utf-8")
+    plan = plan.replace("target: 70%, source: survey", "target: 60%, source: survey")
+    plan = plan.replace(
+        "target: 0.8, source: rpa.reduction_rate", "target: 30%, source: rpa.reduction_rate"
+    )
+    path = _write(tmp_path / "plan.yaml", plan)
+    out = tmp_path / "out"
+    pilots("report", "--fy", "2019", "--period", "final", "--plan", str(path), "-o", str(out))
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    rows = indicator_rows(page)
+    assert rows["満足度"] == ("66.67%", "達成") and rows["削減率"] == ("40%", "達成")
+    assert "目標（60%以上）を達成した" in page and "70%" not in page
+    assert "削減率は約40%（目標30%）で目標を達成した" in page and "80%" not in page
+
+
+def test_several_surveys_are_named_not_silently_dropped(pilots: Pilots, tmp_path: Path) -> None:
+    load_everything(pilots)
+    pilots("survey", "import", str(DATA / "survey.csv"), "--survey", "操作研修アンケート")
+    out, output = _report(pilots, tmp_path, "--format", "html")
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert indicator_rows(page)["満足度"] == ("データなし", "測定中")
+    assert "満足度調査が2件あります" in page
+    assert "満足度調査" in page and "操作研修アンケート" in page
+    assert "満足度調査が2件あります" in output  # the CLI says so too
+    chosen, _ = _report(pilots, tmp_path, "--survey", "満足度調査", "--format", "html")
+    page = (chosen / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert indicator_rows(page)["満足度"] == ("66.67%", "未達")
+    pilots("survey", "delete", "操作研修アンケート", "--yes")
+    again, _ = _report(pilots, tmp_path, "--format", "html")
+    page = (again / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert indicator_rows(page)["満足度"] == ("66.67%", "未達")
+
+
+def test_exclusions_show_without_catalog_and_without_jobs(pilots: Pilots, tmp_path: Path) -> None:
+    """No catalog yet and no job in the period: what was left out is still listed."""
+    bad_usage = _write(
+        tmp_path / "usage.csv", "所属,会議日,録音時間(分),修正時間(分)\n総務課,2019/02/30,60,10\n"
+    )
+    pilots("asr", "import", str(bad_usage))
+    pilots("rpa", "ingest", str(DATA / "runs.csv"))
+    pilots("rpa", "ingest", str(DATA.parent / "rpa" / "generic_runs.csv"))
+    out, _ = _report(pilots, tmp_path)
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    quality = page.split("7. データの品質")[1]
+    assert "業務台帳にないシナリオの実行" in quality and "不明シナリオ（1回）" in quality
+    assert "usage.csv 2行目" in quality  # the rejected usage row
+    assert "generic_runs.csv 5行目" in quality  # the rejected run-log row, listed
+    assert str(tmp_path) not in page and str(DATA) not in page  # file names, not full paths
+    book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
+    details = [r[4] for r in book["データ品質"].iter_rows(values_only=True)]
+    assert any(str(d).startswith("generic_runs.csv 5行目") for d in details)
+
+
+def test_every_label_is_japanese(pilots: Pilots, tmp_path: Path) -> None:
+    load_everything(pilots)
+    cancelled = _write(
+        tmp_path / "other.csv",
+        "scenario,started_at,ended_at,status\n請求書登録,2019-09-01 09:00:00,,other\n",
+    )
+    pilots("rpa", "ingest", str(cancelled))
+    out, _ = _report(pilots, tmp_path)
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    body = re.sub(r"<style>.*?</style>|<svg.*?</svg>|<[^>]+>", " ", page, flags=re.DOTALL)
+    keys = re.findall(r"\b[a-z]+(?:[._][a-z]+)+\b", body)
+    assert keys == []
+    assert "pilots rpa" not in body
+    assert "成功・失敗以外の実行" in body and "状態「other」: 1回" in body
+    md = (out / "report_fy2019_final.md").read_text(encoding="utf-8")
+    assert re.findall(r"\b[a-z]+(?:[._\\]+[a-z]+)+\b", md) == []
+    book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row]
+    assert [c for c in cells if isinstance(c, str) and re.search(r"\b[a-z]+[._][a-z]+\b", c)] == []
+
+
+def test_xlsx_prints_on_a4_with_titles_and_repeated_headers(pilots: Pilots, tmp_path: Path) -> None:
+    """Print settings an office relies on (checked with LibreOffice too: see the commit)."""
+    load_everything(pilots)
+    out, _ = _report(pilots, tmp_path, "--format", "xlsx")
+    book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
+    for ws in book.worksheets:
+        assert str(ws["A1"].value).startswith("令和元年度 テスト用の効果測定報告（最終）"), ws.title
+        assert ws.print_title_rows and ws.print_title_rows.startswith("$3:$3"), ws.title
+        assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), ws.title
+    assert book["指標"].page_setup.orientation == "landscape"
+    header = [c.value for c in book["指標"][3]]
+    assert header[:5] == ["取組", "区分", "指標", "目標", "実績"]
+    rows = {r[2]: r for r in book["指標"].iter_rows(min_row=4, values_only=True) if r[2]}
+    assert rows["利用所属数"][6] == "集計値（音声認識: 期間内に利用した所属の数）"
+    cells = {r[2].value: r for r in book["指標"].iter_rows(min_row=4) if r[2].value}
+    assert cells["満足度"][4].number_format == "0.00%"
+    assert "時間" in cells["削減時間"][4].number_format
+    tasks = book["RPA_業務別"]
+    assert "時間" in tasks.cell(4, 9).number_format and "件" in tasks.cell(4, 8).number_format
+
+
+def test_report_works_on_a_fresh_install_outside_the_repository(
+    pilots: Pilots, tmp_path: Path
+) -> None:
+    """No data/demo/plan.yaml under the current folder: the plan comes from the database."""
+    load_everything(pilots)
+    missing = pilots("report", "--fy", "2019", "--period", "final", ok=False)
+    assert missing.exit_code == 1 and "pilots plan import" in missing.stderr
+    assert "令和元年度の計画" in missing.stderr
+    assert "版 1" in pilots("plan", "import", str(PLAN)).output
+    out = tmp_path / "out"
+    pilots("report", "--fy", "2019", "--period", "final", "-o", str(out), "--format", "html")
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert indicator_rows(page)["利用所属数"] == ("3所属", "達成")
+
+
+def test_plan_versions_import_list_export(pilots: Pilots, tmp_path: Path) -> None:
+    """The plan is kept in the database as the text imported, one version per change."""
+    import json
+
+    first = pilots("plan", "import", str(PLAN)).output
+    assert "令和元年度の計画「テスト用の効果測定報告」版 1" in first
+    same = pilots("plan", "import", str(PLAN)).output
+    assert "最新の版 1 と同じ内容です（変更なし）" in same
+    changed = _write(
+        tmp_path / "改訂.yaml",
+        PLAN.read_text(encoding="utf-8").replace("target: 3, unit: 所属", "target: 4, unit: 所属"),
+    )
+    assert "版 2" in pilots("plan", "import", str(changed)).output
+    listed = json.loads(pilots("plan", "list", "--json").output)
+    assert [(v["fiscal_year"], v["version"], v["file_name"]) for v in listed] == [
+        (2019, 2, "改訂.yaml"),
+        (2019, 1, "plan.yaml"),
+    ]
+    assert "改訂.yaml" in pilots("plan", "list").output
+    assert pilots("plan", "export").output == changed.read_text(encoding="utf-8")
+    out = tmp_path / "戻し.yaml"
+    pilots("plan", "export", "--fy", "2019", "--version", "1", "-o", str(out))
+    assert out.read_bytes() == PLAN.read_bytes()
+    load_everything(pilots)
+    report_dir = tmp_path / "r"
+    result = pilots("report", "--fy", "2019", "--period", "final", "-o", str(report_dir))
+    assert "利用所属数: 3所属（目標 ≥ 4所属）未達" in result.output  # the latest version
+    missing = pilots("plan", "export", "--fy", "2020", ok=False)
+    assert missing.exit_code == 1 and "令和2年度の計画が登録されていません" in missing.stderr
+    bad = _write(tmp_path / "bad.yaml", "fiscal_year: 2019\ninitiatives: [\n")
+    refused = pilots("plan", "import", str(bad), ok=False)
+    assert (
+        refused.stderr.startswith("エラー: ")
+        and "bad.yaml 3行目: YAMLとして読めません" in refused.stderr
+    )
+    assert len(json.loads(pilots("plan", "list", "--json").output)) == 2  # nothing stored
+
+
+def test_plan_names_a_survey_only_for_a_survey_figure(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "plan.yaml",
+        HEAD + "    indicators:\n"
+        "      - {name: n, level: output, target: 3, source: asr.jobs, survey: x}\n",
+    )
+    with pytest.raises(InputFileError, match=r"survey（調査名）は source が survey\.") as info:
+        load_plan(path)
+    assert info.value.line == 7

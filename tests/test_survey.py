@@ -664,3 +664,26 @@ def test_truncated_last_row_is_listed_as_unreadable(pilots: Pilots, tmp_path: Pa
     only.write_text('所属,満足度,ご意見\n総務課,満足,"途中', encoding="utf-8")
     result = pilots("survey", "import", str(only), ok=False)
     assert result.stderr.startswith(f'エラー: {only} 2行目: 引用符（"）で始まった値が')
+
+
+def test_survey_delete_asks_first(pilots: Pilots, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pilots.cli import cli
+
+    path = _forms_xlsx(tmp_path / "誤って取り込んだ調査.xlsx")
+    pilots("survey", "import", str(path), "--question", QUESTION)
+    runner = CliRunner()
+    kept = runner.invoke(
+        cli, ["--db", pilots.db_url, "survey", "delete", "誤って取り込んだ調査"], input="n\n"
+    )
+    assert kept.exit_code != 0
+    assert "誤って取り込んだ調査" in pilots("survey", "summary").output
+    gone = runner.invoke(
+        cli, ["--db", pilots.db_url, "survey", "delete", "誤って取り込んだ調査"], input="y\n"
+    )
+    assert gone.exit_code == 0, gone.output
+    assert "調査「誤って取り込んだ調査」を削除しました（回答 36件）" in gone.output
+    missing = pilots("survey", "delete", "誤って取り込んだ調査", "--yes", ok=False)
+    assert missing.exit_code == 1 and "調査「誤って取り込んだ調査」はありません" in missing.stderr
+    assert pilots("survey", "summary", ok=False).stderr.startswith("エラー: 満足度調査はまだ")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from json import loads as json_loads
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -750,11 +751,29 @@ def test_survey_summary_with_interval_and_comments(web: Web) -> None:
     assert "利用者アンケート" in web.client.get("/survey").text
 
 
-def test_report_view_and_downloads(web: Web) -> None:
-    page = web.client.get("/report")
-    assert page.status_code == 200 and 'value="2019"' in page.text  # the plan's year
+def test_report_on_a_fresh_install_takes_its_plan_from_the_database(
+    web: Web, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Outside the repository (no data/demo/plan.yaml): the plan is uploaded and kept."""
+    monkeypatch.chdir(tmp_path)
+    page = web.client.get("/report?fy=2019")
+    assert page.status_code == 200 and "令和元年度の計画がまだ登録されていません" in page.text
+    assert web.client.get("/report/view?fy=2019&period=final").status_code == 400
+    plan = (DATA / "report" / "plan.yaml").read_bytes()
+    broken = web.post(
+        "/report/plan", {}, [("plan", ("計画.yaml", b"fiscal_year: 2019\ninitiatives: [\n"))]
+    )
+    assert broken.status_code == 400  # type: ignore[attr-defined]
+    assert "計画.yaml 3行目: YAMLとして読めません" in broken.text  # type: ignore[attr-defined]
+    uploaded = web.post("/report/plan", {}, [("plan", ("C:\\計画\\plan.yaml", plan))])
+    text = uploaded.text  # type: ignore[attr-defined]
+    assert "plan.yaml: 令和元年度の計画を版 1 として取り込みました" in text
+    assert 'value="2019"' in text and "テスト用の効果測定報告" in text and "計画\\" not in text
+    again = web.post("/report/plan", {}, [("plan", ("plan.yaml", plan))])
+    assert "版 1 と同じ内容です" in again.text  # type: ignore[attr-defined]
+    assert 'value="2019"' in web.client.get("/report").text  # opens on the plan's year
     view = web.client.get("/report/view?fy=2019&period=final")
-    assert view.status_code == 200
+    assert view.status_code == 200 and "テスト用の効果測定報告" in view.text
     assert "<script" not in view.text
     assert "default-src 'none'" in view.headers["content-security-policy"]
     for fmt, start in (("html", b"<!"), ("md", b"#"), ("xlsx", b"PK")):
@@ -762,10 +781,52 @@ def test_report_view_and_downloads(web: Web) -> None:
         assert response.status_code == 200
         assert response.content.lstrip()[:2].startswith(start[:1]), fmt
         assert "attachment" in response.headers["content-disposition"]
+    download = web.client.get("/report/plan/download?fy=2019&version=1")
+    assert download.status_code == 200 and download.content == plan
+    assert "plan_fy2019_v1.yaml" in download.headers["content-disposition"]
     wrong_year = web.client.get("/report/view?fy=2020&period=final")
-    assert wrong_year.status_code == 400 and "2019 年度の計画です" in wrong_year.text
+    assert (
+        wrong_year.status_code == 400 and "令和2年度の計画が登録されていません" in wrong_year.text
+    )
     bad_date = web.client.get("/report/view?fy=2019&period=final&as_of=nonsense")
     assert bad_date.status_code == 400
+
+
+def test_report_page_lets_the_evaluator_choose_the_survey(web: Web) -> None:
+    web.post(
+        "/report/plan", {}, [("plan", ("plan.yaml", (DATA / "report/plan.yaml").read_bytes()))]
+    )
+    survey = (DATA / "report/survey.csv").read_bytes()
+    for name in ("利用者アンケート", "研修アンケート"):
+        web.post("/survey", {"survey": name}, [("file", ("回答.csv", survey))])
+    page = web.client.get("/report?fy=2019&period=final").text
+    assert "回答された満足度調査が2件あります" in page
+    assert '<select id="survey" name="survey">' in page and "研修アンケート（回答4件）" in page
+    unchosen = web.client.get("/report/view?fy=2019&period=final").text
+    assert "満足度調査が2件あります" in unchosen
+    chosen = web.client.get(
+        "/report/view?fy=2019&period=final&survey=" + quote("研修アンケート")
+    ).text
+    assert "66.67%" in chosen and "満足度調査: 研修アンケート" in chosen
+    page = web.client.get("/report?fy=2019&period=final&survey=" + quote("研修アンケート")).text
+    assert "survey=%E7%A0%94" in page  # the choice travels with the view and download links
+
+
+def test_survey_is_deleted_after_confirmation(web: Web) -> None:
+    web.post(
+        "/survey",
+        {"survey": "誤った調査"},
+        [("file", ("回答.csv", (DATA / "report/survey.csv").read_bytes()))],
+    )
+    page = web.client.get("/survey").text
+    assert 'action="/survey/delete"' in page
+    ask = web.post("/survey/delete", {"name": "誤った調査"}, token_from="/survey")
+    assert "調査「誤った調査」を削除しますか" in ask.text  # type: ignore[attr-defined]
+    assert "回答 4件" in ask.text  # type: ignore[attr-defined]
+    assert "誤った調査" in web.client.get("/survey").text  # nothing deleted yet
+    done = web.post("/survey/delete", {"name": "誤った調査", "confirm": "1"})
+    assert "調査「誤った調査」を削除しました（回答 4件）" in done.text  # type: ignore[attr-defined]
+    assert "満足度調査はまだ取り込まれていません" in web.client.get("/survey").text
 
 
 def test_upload_display_names() -> None:

@@ -172,6 +172,27 @@ def test_build_the_demo_report_and_see_the_figures(server: str, page: Any) -> No
     assert info.value.suggested_filename == "report_fy2019_final.xlsx"
 
 
+def test_report_page_keeps_the_plan_and_takes_a_new_version(
+    server: str, page: Any, tmp_path: Path
+) -> None:
+    """The demo imported its plan: the page lists it, hands it back, and takes an upload."""
+    page.goto(server + "/report")
+    assert page.get_by_role("cell", name="ICT施策の効果測定報告").first.is_visible()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="版 1 の YAML").click()
+    assert info.value.suggested_filename == "plan_fy2019_v1.yaml"
+    saved = tmp_path / "plan.yaml"
+    info.value.save_as(saved)
+    revised = tmp_path / "改訂.yaml"
+    revised.write_text(
+        saved.read_text(encoding="utf-8").replace("target: 100", "target: 110"), encoding="utf-8"
+    )
+    page.get_by_label("計画ファイル（YAML、UTF-8）").set_input_files(str(revised))
+    page.get_by_role("button", name="取り込む").click()
+    assert "令和元年度の計画を版 2 として取り込みました" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="版 2 の YAML").is_visible()
+
+
 # --- 議事録作成 ----------------------------------------------------------------------------------
 
 

@@ -399,7 +399,7 @@ def _register() -> None:
     # are attached here, at the end, so that the import order stays one-way.
     import pilots.asr.measure_cli  # noqa: F401
     from pilots.asr.cli import asr_group
-    from pilots.report.cli import demo_command, report_command
+    from pilots.report.cli import demo_command, plan_group, report_command
     from pilots.rpa.cli import rpa_group
     from pilots.survey.cli import survey_group
     from pilots.web.cli import serve_command, users_group, worker_command
@@ -407,6 +407,7 @@ def _register() -> None:
     cli.add_command(asr_group)
     cli.add_command(report_command)
     cli.add_command(demo_command)
+    cli.add_command(plan_group)
     cli.add_command(rpa_group)
     cli.add_command(survey_group)
     cli.add_command(serve_command)

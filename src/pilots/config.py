@@ -162,12 +162,6 @@ SETTINGS: tuple[Setting, ...] = (
         "to whoever reaches it, so it then listens on 127.0.0.1 only.",
     ),
     Setting(
-        "plan_file",
-        "",
-        "Plan file (YAML) the web UI's effect report uses; empty means `data/demo/plan.yaml` "
-        "under the current directory (as `pilots report`).",
-    ),
-    Setting(
         "worker_stale_seconds",
         "120",
         "A transcription job whose worker has not reported for this many seconds (it "

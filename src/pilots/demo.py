@@ -4,7 +4,8 @@
 it loads every file of ``data/demo/`` the way each user would (organisation,
 baselines, usage reports, survey export, task catalog, WinActor and UiPath
 exports), transcribes a sample meeting with the real model so that one job
-comes from pilots itself, and writes the interim and final effect reports.
+comes from pilots itself, imports the FY2019 plan shipped with pilots
+(``pilots/report/demo_plan.yaml``) and writes the interim and final effect reports.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pilots import db
 from pilots.calendar import period
+from pilots.calendar import today as calendar_today
 from pilots.config import Settings
 from pilots.errors import InputFileError
 from pilots.files import make_folder
@@ -28,6 +30,15 @@ DEMO_FISCAL_YEAR = 2019
 SAMPLE_MEETING = "joho_rpa_weekly.flac"
 SURVEY_NAME = "音声認識による議事録作成の満足度調査"
 RPA_EXPORTS = ("wmc_tasks.csv", "uipath_jobs.csv")
+DEMO_PLAN = "demo_plan.yaml"
+"""The demo year's plan, package data of :mod:`pilots.report`."""
+
+
+def demo_plan_text() -> str:
+    """The text of the FY2019 demo plan shipped with pilots."""
+    from importlib.resources import files
+
+    return files("pilots.report").joinpath(DEMO_PLAN).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -62,7 +73,7 @@ def run_demo(
     """Build the demo database afresh and write the FY2019 interim and final reports.
 
     Args:
-        demo_dir: ``data/demo`` (the generated data set and plan.yaml).
+        demo_dir: ``data/demo`` (the generated data set).
         samples_dir: ``data/samples`` (the sample meeting recording and glossary).
         out_dir: where the database, the minutes draft and the reports go.
         settings: the settings (model folder, default rates and targets).
@@ -73,12 +84,11 @@ def run_demo(
     from pilots.asr.measure import import_baselines, import_usage
     from pilots.org import import_org
     from pilots.report.build import build_report
-    from pilots.report.plan import load_plan
+    from pilots.report.plan_store import import_plan_text, load_stored_plan
     from pilots.report.writers import FORMATS, write_report
     from pilots.rpa.catalog import import_catalog
     from pilots.survey.ingest import import_survey
 
-    plan = load_plan(_need(demo_dir, "plan.yaml"))
     ratio = settings.get("asr.max_correction_ratio")
     make_folder(out_dir)
     database = out_dir / "demo.db"
@@ -112,6 +122,7 @@ def run_demo(
                 ),
             ),
             ("RPA業務台帳", lambda s: import_catalog(s, _need(demo_dir, "rpa_catalog.xlsx"))),
+            ("計画（令和元年度）", lambda s: import_plan_text(s, demo_plan_text(), DEMO_PLAN)),
         ]
         loads += [(f"RPA実行ログ {name}", _ingest(demo_dir, name)) for name in RPA_EXPORTS]
         for label, load in loads:
@@ -127,12 +138,10 @@ def run_demo(
             with db.session_scope(factory) as session:
                 report = build_report(
                     session,
-                    plan,
+                    load_stored_plan(session, DEMO_FISCAL_YEAR),
                     period(DEMO_FISCAL_YEAR, kind),
                     default_baseline_rate=settings.get("default_baseline_rate"),
-                    satisfaction_target=settings.get("satisfaction_target"),
-                    rpa_target=settings.get("rpa_target_rate"),
-                    generated=today or date.today(),
+                    generated=today or calendar_today(),
                 )
             written = write_report(report, out_dir, FORMATS)
             if kind == "interim":

@@ -168,6 +168,28 @@ class Survey(Base):
     )
 
 
+class StoredPlan(Base):
+    """One version of a fiscal year's plan (計画), kept as the text it was imported from.
+
+    The text is parsed when a report is made, so the plan's layout may grow
+    without a change to this table. ``version`` counts 1, 2, 3 … within the
+    fiscal year; the report uses the latest. ``file_name`` is the imported
+    file's name only (never a local path). Times are naive UTC.
+    """
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("fiscal_year", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(300), default="")
+    imported_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class SurveyResponse(Base):
     """One respondent's row of a survey export.
 

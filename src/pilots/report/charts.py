@@ -163,9 +163,12 @@ def baseline_residual_chart(
     residual: Sequence[float],
     rates: Sequence[float | None],
     *,
-    target: float,
+    target: float | None,
 ) -> str:
-    """Per task: hours before RPA against hours still worked, and the rate against the target."""
+    """Per task: hours before RPA against hours still worked, and the rate against the target.
+
+    ``target`` is the plan's reduction-rate target (no line without one).
+    """
     row = 30
     height = 70 + row * len(names)
     c = Canvas(680, height, "RPA: 業務別の作業時間と削減率")
@@ -185,7 +188,11 @@ def baseline_residual_chart(
         rate = rates[i]
         shown = 0.0 if rate is None else max(0.0, min(rate, 1.0))
         c.rect(
-            rate_l, y + 5, (rate_r - rate_l) * shown, 16, MAIN if (rate or 0) >= target else ACCENT
+            rate_l,
+            y + 5,
+            (rate_r - rate_l) * shown,
+            16,
+            ACCENT if target is not None and (rate or 0) < target else MAIN,
         )
         c.text(
             rate_l + 4,
@@ -199,9 +206,10 @@ def baseline_residual_chart(
         x = bars_l + (bars_r - bars_l) * tick / ticks[-1]
         c.line(x, top, x, bottom)
         c.text(x, bottom + 14, f"{tick:,.0f}", size=10, anchor="middle")
-    goal = rate_l + (rate_r - rate_l) * target
-    c.line(goal, top - 4, goal, bottom, ACCENT, width=1.5, dashed=True)
-    c.text(goal, bottom + 14, f"目標{target:.0%}", size=10, anchor="middle", colour=ACCENT)
+    if target is not None:
+        goal = rate_l + (rate_r - rate_l) * target
+        c.line(goal, top - 4, goal, bottom, ACCENT, width=1.5, dashed=True)
+        c.text(goal, bottom + 14, f"目標{target:.0%}", size=10, anchor="middle", colour=ACCENT)
     return c.svg()
 
 
@@ -210,9 +218,12 @@ def satisfaction_chart(
     rate: float | None,
     ci95: tuple[float, float] | None,
     *,
-    target: float,
+    target: float | None,
 ) -> str:
-    """The answers on the 5-point scale, and the satisfaction rate with its 95% interval."""
+    """The answers on the 5-point scale, and the satisfaction rate with its 95% interval.
+
+    ``target`` is the plan's satisfaction target (no line without one).
+    """
     c = Canvas(680, 250, "満足度調査: 回答の分布と満足度")
     c.text(40, 18, "回答の分布（件）", size=13, weight="bold")
     left, right, top, bottom = 40, 380, 40, 200
@@ -232,9 +243,10 @@ def satisfaction_chart(
         x = p_left + (p_right - p_left) * tick
         c.line(x, 50, x, 180)
         c.text(x, 196, f"{tick:.0%}", size=10, anchor="middle")
-    goal = p_left + (p_right - p_left) * target
-    c.line(goal, 44, goal, 180, ACCENT, width=1.5, dashed=True)
-    c.text(goal, 40, f"目標{target:.0%}", size=10, anchor="middle", colour=ACCENT)
+    if target is not None:
+        goal = p_left + (p_right - p_left) * target
+        c.line(goal, 44, goal, 180, ACCENT, width=1.5, dashed=True)
+        c.text(goal, 40, f"目標{target:.0%}", size=10, anchor="middle", colour=ACCENT)
     if rate is not None and ci95 is not None:
         low, high = (p_left + (p_right - p_left) * v for v in ci95)
         point = p_left + (p_right - p_left) * rate

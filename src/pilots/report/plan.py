@@ -19,24 +19,35 @@ from typing import Any, Literal
 from pilots.calendar import parse_iso_or_japanese
 from pilots.errors import CalendarError, InputFileError
 
-# Figures pilots computes, by the name a plan file uses for them, with their unit.
-COMPUTED_SOURCES: dict[str, str] = {
-    "asr.departments_using": "所属",
-    "asr.jobs": "件",
-    "asr.measured_jobs": "件",
-    "asr.audio_hours": "時間",
-    "asr.hours_saved": "時間",
-    "asr.avg_hours_saved_per_month": "時間/月",
-    "survey.satisfaction_rate": "%",
-    "survey.valid": "件",
-    "survey.responses": "件",
-    "rpa.baseline_hours": "時間",
-    "rpa.residual_hours": "時間",
-    "rpa.reduced_hours": "時間",
-    "rpa.reduction_rate": "%",
-    "rpa.mean_task_rate": "%",
-    "rpa.tasks": "業務",
-    "rpa.departments": "所属",
+
+@dataclass(frozen=True)
+class ComputedSource:
+    """A figure pilots computes that a plan may name as an indicator's source."""
+
+    unit: str
+    label: str  # what it is, in the words of the report (実績の出どころ)
+
+
+# Figures pilots computes, by the name a plan file uses for them.
+COMPUTED_SOURCES: dict[str, ComputedSource] = {
+    "asr.departments_using": ComputedSource("所属", "音声認識: 期間内に利用した所属の数"),
+    "asr.jobs": ComputedSource("件", "音声認識: 期間内のジョブ（議事録案）の数"),
+    "asr.measured_jobs": ComputedSource("件", "音声認識: 修正時間の報告があるジョブの数"),
+    "asr.audio_hours": ComputedSource("時間", "音声認識: 録音時間の合計"),
+    "asr.hours_saved": ComputedSource("時間", "音声認識: 削減時間の合計（導入前後の比較）"),
+    "asr.avg_hours_saved_per_month": ComputedSource(
+        "時間/月", "音声認識: ひと月あたりの削減時間（導入前後の比較）"
+    ),
+    "survey.satisfaction_rate": ComputedSource("%", "満足度調査: 満足（大変満足＋満足）の割合"),
+    "survey.valid": ComputedSource("件", "満足度調査: 有効回答の数"),
+    "survey.responses": ComputedSource("件", "満足度調査: 回答の数"),
+    "rpa.baseline_hours": ComputedSource("時間", "RPA: 導入前の作業時間"),
+    "rpa.residual_hours": ComputedSource("時間", "RPA: 導入後も残る作業時間"),
+    "rpa.reduced_hours": ComputedSource("時間", "RPA: 削減時間"),
+    "rpa.reduction_rate": ComputedSource("%", "RPA: 削減率（全業務をまとめた率）"),
+    "rpa.mean_task_rate": ComputedSource("%", "RPA: 業務別削減率の単純平均（参考）"),
+    "rpa.tasks": ComputedSource("業務", "RPA: 期間内に実行された業務の数"),
+    "rpa.departments": ComputedSource("所属", "RPA: 期間内に実行された業務の所属の数"),
 }
 COMPARISONS = (">=", "<=", ">", "<", "==")
 LEVELS = {"output": "アウトプット", "outcome": "アウトカム"}
@@ -76,6 +87,8 @@ class Indicator:
         value_date: the date that value was taken.
         status: a qualitative indicator's state as the evaluator wrote it.
         note: free text shown with the indicator.
+        survey: for a ``survey.*`` source, the survey it is computed from (its
+            name or id); None lets the report find the survey of the period.
         line: the line of the plan file that defines it.
     """
 
@@ -90,6 +103,7 @@ class Indicator:
     value_date: date | None = None
     status: str = ""
     note: str = ""
+    survey: str | None = None
     line: int = 0
 
 
@@ -107,9 +121,13 @@ class Initiative:
 
 @dataclass(frozen=True)
 class Plan:
-    """The plan of one fiscal year."""
+    """The plan of one fiscal year.
 
-    path: Path
+    ``source`` names where it was read from, for messages: the file, or the
+    version kept in the database (計画 令和元年度 第2版).
+    """
+
+    source: str
     fiscal_year: int
     title: str
     organisation: str
@@ -119,12 +137,12 @@ class Plan:
 class _Reader:
     """Walks the YAML node tree, so that every error can name its line."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, source: str) -> None:
+        self.source = source
 
     def fail(self, node: Any, where: str, message: str) -> InputFileError:
         line = node.start_mark.line + 1 if node is not None else None
-        return InputFileError(self.path, f"{where}: {message}", line=line)
+        return InputFileError(self.source, f"{where}: {message}", line=line)
 
     def mapping(self, node: Any, where: str) -> dict[str, Any]:
         import yaml
@@ -199,32 +217,64 @@ class _Reader:
             raise self.fail(node, where, str(exc)) from None
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and check a plan file.
+def read_plan_file(path: str | Path) -> str:
+    """The text of a plan file (UTF-8, with or without BOM).
 
     Raises:
-        InputFileError: the file is missing, not YAML, or a field is missing or
-            wrong; the message names the field (``initiatives[0].indicators[1].target``)
-            and the line.
+        InputFileError: the file is missing or not UTF-8.
     """
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "計画ファイルがありません")
-    reader = _Reader(path)
+    return decode_plan(path.read_bytes(), str(path))
+
+
+def decode_plan(data: bytes, source: str) -> str:
+    """The text of a plan from its bytes (UTF-8, with or without BOM).
+
+    Raises:
+        InputFileError: not UTF-8 (``source`` names the file in the message).
+    """
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8-sig"))
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(source, "UTF-8 で保存してください") from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and check a plan file (YAML, UTF-8).
+
+    Raises:
+        InputFileError: the file is missing or not UTF-8, or its content is
+            wrong (see :func:`parse_plan`).
+    """
+    return parse_plan(read_plan_file(path), str(path))
+
+
+def parse_plan(text: str, source: str) -> Plan:
+    """Check the text of a plan and read it.
+
+    Args:
+        text: the plan as YAML.
+        source: what to call it in messages (the file name).
+
+    Raises:
+        InputFileError: not YAML, or a field is missing or wrong; the message
+            names the field (``initiatives[0].indicators[1].target``) and the line.
+    """
+    import yaml
+
+    reader = _Reader(source)
+    try:
+        root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputFileError(
-            path, f"YAMLとして読めません（{getattr(exc, 'problem', exc)}）", line=line
+            source, f"YAMLとして読めません（{getattr(exc, 'problem', exc)}）", line=line
         ) from None
-    except UnicodeDecodeError:
-        raise InputFileError(path, "UTF-8 で保存してください") from None
     if root is None:
-        raise InputFileError(path, "計画ファイルが空です")
+        raise InputFileError(source, "計画ファイルが空です")
     top = reader.mapping(root, "plan")
     fy_node = top.get("fiscal_year")
     if fy_node is None:
@@ -245,7 +295,7 @@ def load_plan(path: str | Path) -> Plan:
     if not initiatives:
         raise reader.fail(root, "initiatives", "取組を一つ以上書いてください")
     return Plan(
-        path=path,
+        source=source,
         fiscal_year=fiscal_year,
         title=reader.text(top, "title", "plan", required=False) or "効果測定報告",
         organisation=reader.text(top, "organisation", "plan", required=False),
@@ -301,6 +351,7 @@ def _indicator(reader: _Reader, node: Any, where: str) -> Indicator:
         "date",
         "status",
         "note",
+        "survey",
     }
     for key, value_node in fields.items():
         if key not in known:
@@ -337,9 +388,16 @@ def _indicator(reader: _Reader, node: Any, where: str) -> Indicator:
         raise reader.fail(
             fields["target"], f"{where}.source", "数値目標には source（実績値の出どころ）が必要です"
         )
+    survey = reader.text(fields, "survey", where, required=False) or None
+    if survey is not None and not (source or "").startswith("survey."):
+        raise reader.fail(
+            fields["survey"],
+            f"{where}.survey",
+            "survey（調査名）は source が survey. で始まる指標にだけ書けます",
+        )
     unit = reader.text(fields, "unit", where, required=False)
     if not unit and source in COMPUTED_SOURCES:
-        unit = COMPUTED_SOURCES[source]
+        unit = COMPUTED_SOURCES[source].unit
     return Indicator(
         name=reader.text(fields, "name", where),
         level=level,
@@ -352,24 +410,27 @@ def _indicator(reader: _Reader, node: Any, where: str) -> Indicator:
         value_date=value_date,
         status=reader.text(fields, "status", where, required=False),
         note=reader.text(fields, "note", where, required=False),
+        survey=survey,
         line=node.start_mark.line + 1,
     )
 
 
-MilestoneState = Literal["完了", "実施中", "予定"]
+MilestoneState = Literal["完了", "実施中", "未着手"]
 
 
 def milestone_state(milestone: Milestone, as_of: date) -> MilestoneState:
     """The state of a milestone on the as-of date.
 
-    Rule: the evaluator's ``done`` wins when given (True → 完了; False → 実施中
-    once begun, else 予定); otherwise a step whose last day has passed is 完了,
-    one that has begun is 実施中, and a later one is 予定.
+    Rule: a step that starts after the as-of date is 未着手, whatever the plan
+    says (a report as of September cannot show February's step done).
+    Otherwise the evaluator's ``done`` wins when given (True → 完了, False →
+    実施中); without it a step whose last day has passed is 完了 and one that
+    has begun is 実施中.
     """
+    if milestone.start > as_of:
+        return "未着手"
     if milestone.done is True:
         return "完了"
-    if milestone.start > as_of:
-        return "予定"
     if milestone.done is False or milestone.end > as_of:
         return "実施中"
     return "完了"

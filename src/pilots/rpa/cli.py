@@ -255,7 +255,7 @@ def _summary_text(s: RpaSummary) -> str:
         "集計から除いたもの:",
     ]
     for item in s.excluded:
-        lines.append(f"  {item.what}: {item.count:,} — {item.reason}")
+        lines.append(f"  {item.label}: {item.count:,} — {item.reason}")
     if s.other_by_status:
         lines.append(
             "  その他の状態: " + "、".join(f"{k} {v:,}" for k, v in s.other_by_status.items())

@@ -127,9 +127,15 @@ class DepartmentFigures:
 
 @dataclass(frozen=True)
 class Exclusion:
-    """What the figures leave out, how much of it, and why."""
+    """What the figures leave out, how much of it, and why.
+
+    ``what`` is a fixed key (``other_runs``, ``unmatched_runs``,
+    ``rejected_rows``, ``undated_runs``) for programs; ``label`` and
+    ``reason`` are what a person reads.
+    """
 
     what: str
+    label: str
     count: int
     reason: str
 
@@ -157,7 +163,7 @@ class RpaSummary:
     reduction_rate: float | None
     mean_task_rate: float | None
     tasks_with_rate: int
-    target_rate: float
+    target_rate: float | None
     met: bool | None
     runs_success: int
     runs_failure: int
@@ -182,14 +188,15 @@ def _months(start: date, end: date) -> list[int]:
     return months
 
 
-def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSummary:
+def summarize(session: Session, period: Period, *, target_rate: float | None) -> RpaSummary:
     """Compute the RPA figures of a fiscal year's interim or final period (SPEC §4).
 
     Args:
         session: the database.
         period: the period (:func:`pilots.calendar.period`: fiscal year, interim
             or final, as-of date).
-        target_rate: the plan's reduction-rate target (0.80).
+        target_rate: the plan's reduction-rate target (0.80); None leaves
+            ``met`` None (nothing to compare with).
     """
     span = period
     low = span.start.year * 10000 + span.start.month * 100 + span.start.day
@@ -293,7 +300,7 @@ def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSum
         mean_task_rate=round(sum(rates) / len(rates), 6) if rates else None,
         tasks_with_rate=len(rates),
         target_rate=target_rate,
-        met=None if rate is None else rate >= target_rate,
+        met=None if rate is None or target_rate is None else rate >= target_rate,
         runs_success=total.runs_success,
         runs_failure=total.runs_failure,
         other_runs=total.other_runs,
@@ -312,21 +319,25 @@ def summarize(session: Session, period: Period, *, target_rate: float) -> RpaSum
     summary.excluded = [
         Exclusion(
             "other_runs",
+            "成功・失敗以外の実行",
             summary.other_runs,
-            "取消・停止・実行中・待機中など成功でも失敗でもない実行（状態別は other_by_status）",
+            "取消・停止・実行中・待機中など成功でも失敗でもない実行。状態別の件数を併記",
         ),
         Exclusion(
             "unmatched_runs",
+            "業務台帳にないシナリオの実行",
             summary.unmatched_runs,
-            "業務台帳のどのシナリオ名にも当たらない実行（pilots rpa unmatched）",
+            "業務台帳のどのシナリオ名にも当たらない実行。シナリオ名別の件数を併記",
         ),
         Exclusion(
             "rejected_rows",
+            "読めなかった実行ログの行",
             summary.rejected_rows,
-            "日時やシナリオ名が読めず取り込めなかった行（全期間、pilots rpa rejects）",
+            "日時やシナリオ名が読めず取り込めなかった行（全期間）。ファイル・行・理由を併記",
         ),
         Exclusion(
             "undated_runs",
+            "日時のない実行",
             summary.undated_runs,
             "開始・終了・作成日時のどれもなく期間を決められない実行（全期間）",
         ),

@@ -140,6 +140,24 @@ def summary_command(
     _print_summary(summary)
 
 
+@survey_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="確認せずに削除します。")
+@pass_app
+def delete_command(app: App, name: str, yes: bool) -> None:
+    """調査をその回答ごと削除します（取り込み直すときや、別の調査を誤って取り込んだとき）。
+
+    NAME は調査名（pilots survey summary の「調査」）。所属は残ります。
+    """
+    from pilots.survey.measure import delete_survey
+
+    if not yes:
+        click.confirm(f"調査「{name}」とその回答をすべて削除します。よろしいですか", abort=True)
+    with app.session() as session:
+        deleted = delete_survey(session, name)
+    click.echo(f"調査「{deleted.name}」を削除しました（回答 {deleted.responses}件）")
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
@@ -167,10 +185,11 @@ def _print_summary(s: SurveySummary) -> None:
     )
     if s.ci95 is not None:
         click.echo(f"95%信頼区間（Wilson）: {_percent(s.ci95[0])} 〜 {_percent(s.ci95[1])}")
-    click.echo(
-        f"目標 {s.target:.0%}: {_verdict(s.met)}"
-        f"（信頼区間の下限で見ると {_verdict(s.met_with_confidence)}）"
-    )
+    if s.target is not None:
+        click.echo(
+            f"目標 {s.target:.0%}: {_verdict(s.met)}"
+            f"（信頼区間の下限で見ると {_verdict(s.met_with_confidence)}）"
+        )
     click.echo("\n回答の分布:")
     click.echo(format_table(["回答", "件数"], list(s.distribution.items())))
     if s.by_department:

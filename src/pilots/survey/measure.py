@@ -15,8 +15,14 @@ valid answer there is no rate, and ``met`` is None (still being measured).
 
 An interim summary (``as_of``) counts only the responses completed on or
 before the end of that day; the later ones are counted in
-``responses_after_as_of``. A response without a completion time (the export
-had none, or it could not be read) cannot be placed and is always counted.
+``responses_after_as_of``. A report's summary also starts at the period's
+first day (``start``): a survey counts in the fiscal year its answers were
+completed in, and earlier answers are counted in ``responses_before_start``.
+A response without a completion time (the export had none, or it could not
+be read) cannot be placed and is always counted.
+
+The module also keeps the list of surveys: which there are, which were
+answered in a period (:func:`surveys_in_period`), and deleting one.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from pilots.errors import ConfigError, NotFoundError
@@ -106,8 +112,9 @@ class SurveySummary:
         satisfied: 大変満足 + 満足.
         satisfaction_rate: satisfied / valid, None when valid is 0.
         ci95: the Wilson 95% interval [low, high], None when valid is 0.
-        target: the target rate (setting ``satisfaction_target`` or ``--target``).
-        met: rate ≥ target; None when there is no valid answer yet.
+        target: the target rate (setting ``satisfaction_target`` or ``--target``;
+            a report passes its plan's), None when there is none to compare with.
+        met: rate ≥ target; None when there is no valid answer yet or no target.
         met_with_confidence: ci95's lower end ≥ target; None likewise.
         distribution: answers per scale label, best first.
         by_department: the same figures per department.
@@ -116,6 +123,9 @@ class SurveySummary:
         as_of: the cut-off day, None when every response counts.
         responses_after_as_of: responses completed after ``as_of`` and left
             out of every figure above (0 without ``as_of``).
+        start: the first day counted, None when every earlier response counts.
+        responses_before_start: responses completed before ``start``, left out
+            likewise (0 without ``start``).
         rules: each figure's rule, in Japanese.
     """
 
@@ -128,7 +138,7 @@ class SurveySummary:
     satisfied: int
     satisfaction_rate: float | None
     ci95: tuple[float, float] | None
-    target: float
+    target: float | None
     met: bool | None
     met_with_confidence: bool | None
     distribution: dict[str, int]
@@ -137,6 +147,8 @@ class SurveySummary:
     excluded: list[ExcludedResponse]
     as_of: date | None
     responses_after_as_of: int
+    start: date | None
+    responses_before_start: int
     rules: dict[str, str]
 
 
@@ -146,7 +158,7 @@ def list_surveys(session: Session) -> list[str]:
 
 
 def find_survey(session: Session, name: str | None) -> Survey:
-    """The survey called ``name``, or the only survey when ``name`` is None.
+    """The survey called ``name`` (or with that id), or the only survey when ``name`` is None.
 
     Raises:
         NotFoundError: no survey has been imported, or none is called ``name``.
@@ -154,6 +166,8 @@ def find_survey(session: Session, name: str | None) -> Survey:
     """
     if name is not None:
         found = session.scalar(select(Survey).where(Survey.name == normalize_name(name)))
+        if found is None and normalize_name(name).isdigit():
+            found = session.get(Survey, int(normalize_name(name)))
         if found is None:
             names = "、".join(list_surveys(session)) or "なし"
             raise NotFoundError(
@@ -172,18 +186,25 @@ def find_survey(session: Session, name: str | None) -> Survey:
 
 
 def summarize_survey(
-    session: Session, name: str | None, *, target: float, as_of: date | None = None
+    session: Session,
+    name: str | None,
+    *,
+    target: float | None,
+    as_of: date | None = None,
+    start: date | None = None,
 ) -> SurveySummary:
     """Compute a survey's satisfaction figures by the rules of SPEC §5.
 
     With ``as_of`` only the responses completed by the end of that day (and
-    those without a completion time) count; see the module docstring.
+    those without a completion time) count; with ``start`` only those
+    completed on or after that day (and those without a time); see the module
+    docstring.
 
     Raises:
         ConfigError: ``target`` is not in (0, 1], or several surveys and no name.
         NotFoundError: the survey does not exist.
     """
-    if not (math.isfinite(target) and 0 < target <= 1):
+    if target is not None and not (math.isfinite(target) and 0 < target <= 1):
         raise ConfigError("--target", f"目標値は0より大きく1以下で指定してください: {target:g}")
     survey = find_survey(session, name)
     rows = session.execute(
@@ -204,7 +225,17 @@ def summarize_survey(
     ).all()
     # Before the next day's midnight: a completion at 23:59:59.5 is still that day.
     cutoff = None if as_of is None else datetime.combine(as_of + timedelta(days=1), time())
-    counted = [r for r in rows if cutoff is None or r[-1] is None or r[-1] < cutoff]
+    first = None if start is None else datetime.combine(start, time())
+    earlier = later = 0
+    counted = []
+    for row in rows:
+        completed = row[-1]
+        if completed is not None and first is not None and completed < first:
+            earlier += 1
+        elif completed is not None and cutoff is not None and completed >= cutoff:
+            later += 1
+        else:
+            counted.append(row)
     undated = sum(1 for r in counted if r[-1] is None)
 
     distribution = dict.fromkeys(SCALE, 0)
@@ -230,8 +261,8 @@ def summarize_survey(
     satisfied = sum(distribution[a] for a in SATISFIED)
     rate = satisfied / valid if valid else None
     ci95 = wilson_interval(satisfied, valid) if valid else None
-    met = None if rate is None else rate >= target
-    met_ci = None if ci95 is None else ci95[0] >= target
+    met = None if rate is None or target is None else rate >= target
+    met_ci = None if ci95 is None or target is None else ci95[0] >= target
     by_department = [
         DepartmentSatisfaction(
             department=dept_names[d][2],
@@ -253,15 +284,11 @@ def summarize_survey(
         ),
         "satisfaction_rate": f"（大変満足 + 満足）{satisfied}件 ÷ 有効回答 {valid}件",
         "ci95": "Wilson スコア区間（95%、z = 1.959964）",
-        "met": f"満足度 ≥ 目標 {target:.0%}",
-        "met_with_confidence": f"95%信頼区間の下限 ≥ 目標 {target:.0%}",
-        "as_of": (
-            "期日の指定なし: 取り込んだ回答をすべて数える"
-            if as_of is None
-            else f"{as_of.isoformat()} の終わりまでに完了した回答を数える（それより後に完了した"
-            f"{len(rows) - len(counted)}件を除く。完了時刻のない回答 {undated}件は常に数える）"
-        ),
+        "as_of": _window_rule(start, as_of, earlier, later, undated),
     }
+    if target is not None:
+        rules["met"] = f"満足度 ≥ 目標 {target:.0%}"
+        rules["met_with_confidence"] = f"95%信頼区間の下限 ≥ 目標 {target:.0%}"
     return SurveySummary(
         survey=survey.name,
         question=survey.question,
@@ -280,6 +307,105 @@ def summarize_survey(
         comments=comments,
         excluded=excluded,
         as_of=as_of,
-        responses_after_as_of=len(rows) - len(counted),
+        responses_after_as_of=later,
+        start=start,
+        responses_before_start=earlier,
         rules=rules,
     )
+
+
+def _window_rule(
+    start: date | None, as_of: date | None, earlier: int, later: int, undated: int
+) -> str:
+    if start is None and as_of is None:
+        return "期日の指定なし: 取り込んだ回答をすべて数える"
+    parts = []
+    if start is not None:
+        parts.append(f"{start.isoformat()} 以降")
+    if as_of is not None:
+        parts.append(f"{as_of.isoformat()} の終わりまで")
+    left_out = []
+    if start is not None:
+        left_out.append(f"それより前に完了した{earlier}件")
+    if as_of is not None:
+        left_out.append(f"それより後に完了した{later}件")
+    return (
+        f"{'、'.join(parts)}に完了した回答を数える（{'と'.join(left_out)}を除く。"
+        f"完了時刻のない回答 {undated}件は常に数える）"
+    )
+
+
+@dataclass(frozen=True)
+class SurveyInPeriod:
+    """A survey with answers in a period: how many, and when they were completed.
+
+    ``undated`` answers have no completion time, so they may belong to any
+    period; ``first`` / ``last`` span the dated answers in the period.
+    """
+
+    survey_id: int
+    name: str
+    responses: int
+    undated: int
+    first: date | None
+    last: date | None
+
+
+def surveys_in_period(session: Session, start: date, end: date) -> list[SurveyInPeriod]:
+    """The surveys with answers completed from ``start`` to the end of ``end`` (or undated).
+
+    A survey counts in the period its answers were completed in: one whose
+    answers all lie in another year is not listed.
+    """
+    low = datetime.combine(start, time())
+    high = datetime.combine(end + timedelta(days=1), time())
+    in_window = (SurveyResponse.completed_at >= low) & (SurveyResponse.completed_at < high)
+    undated = SurveyResponse.completed_at.is_(None)
+    rows = session.execute(
+        select(
+            Survey.id,
+            Survey.name,
+            func.count(SurveyResponse.id),
+            func.sum(case((undated, 1), else_=0)),
+            func.min(SurveyResponse.completed_at),
+            func.max(SurveyResponse.completed_at),
+        )
+        .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
+        .where(in_window | undated)
+        .group_by(Survey.id, Survey.name)
+        .order_by(Survey.name)
+    ).all()
+    return [
+        SurveyInPeriod(
+            survey_id=survey_id,
+            name=name,
+            responses=int(count),
+            undated=int(no_time or 0),
+            first=first.date() if first is not None else None,
+            last=last.date() if last is not None else None,
+        )
+        for survey_id, name, count, no_time, first, last in rows
+    ]
+
+
+@dataclass(frozen=True)
+class DeletedSurvey:
+    """A deleted survey: its name and how many responses went with it."""
+
+    name: str
+    responses: int
+
+
+def delete_survey(session: Session, name: str) -> DeletedSurvey:
+    """Delete a survey and all its responses (the departments stay).
+
+    Raises:
+        NotFoundError: no survey is called ``name``.
+    """
+    survey = find_survey(session, name)
+    responses = session.scalar(select(func.count()).where(SurveyResponse.survey_id == survey.id))
+    session.execute(delete(SurveyResponse).where(SurveyResponse.survey_id == survey.id))
+    result = DeletedSurvey(survey.name, int(responses or 0))
+    session.delete(survey)
+    session.flush()
+    return result

@@ -60,6 +60,7 @@ _MEDIA_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
     "html": "text/html; charset=utf-8",
+    "yaml": "application/yaml; charset=utf-8",
 }
 _PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -1050,78 +1051,113 @@ def _field_message(exc: PilotsError, fields: dict[str, str]) -> str:
     return text
 
 
+async def survey_delete(request: Request) -> Response:
+    """Delete a survey: the first post asks for confirmation, the second (confirm=1) deletes."""
+    ctx, refused = _guard(request, "survey")
+    if refused:
+        return refused
+    form = await _form(request, ctx)
+    name, confirmed = _text(form, "name", 200), _text(form, "confirm", 1) == "1"
+    await form.close()
+    return await run_in_threadpool(_survey_delete, ctx, name, confirmed)
+
+
+def _survey_delete(ctx: _Context, name: str, confirmed: bool) -> Response:
+    from pilots.survey.measure import delete_survey, summarize_survey
+
+    try:
+        with _session(ctx.state) as session:
+            if not confirmed:
+                summary = summarize_survey(session, name, target=None)
+                return _render(ctx, "survey_delete.html", survey=summary)
+            deleted = delete_survey(session, name)
+    except PilotsError as exc:
+        ctx.flash("error", str(exc))
+    else:
+        ctx.flash("info", f"調査「{deleted.name}」を削除しました（回答 {deleted.responses}件）")
+    return ctx.finish(RedirectResponse("/survey", status_code=303))
+
+
 # --- 効果測定レポート ---------------------------------------------------------------
 
+PLAN_LIMIT = 1024 * 1024  # a plan file is a few kilobytes of YAML
 
-def _plan_path(settings: Settings) -> Path:
-    # The same default as ``pilots report`` (pilots.report.cli.DEFAULT_PLAN).
-    return settings.optional_path("plan_file") or Path("data") / "demo" / "plan.yaml"
+
+def _report_args(request: Request) -> tuple[str | None, bool]:
+    """The survey chosen for the satisfaction indicators, and whether a projection is wanted."""
+    survey = request.query_params.get("survey", "").strip()[:200] or None
+    return survey, request.query_params.get("projection") == "1"
+
+
+def _report_page_values(session: Session, request: Request) -> dict[str, Any]:
+    from pilots.calendar import format_fiscal_year, period
+    from pilots.report.plan_store import latest_plan_year, plan_versions
+    from pilots.survey.measure import surveys_in_period
+
+    fiscal_year, kind, as_of, error = _period_args(request)
+    if "fy" not in request.query_params:
+        fiscal_year = latest_plan_year(session) or fiscal_year
+    survey, projection = _report_args(request)
+    try:
+        chosen = period(fiscal_year, kind, as_of)
+        found = surveys_in_period(session, chosen.start, chosen.end)
+    except PilotsError:
+        found = []
+    query = {"fy": str(fiscal_year), "period": kind}
+    if as_of:
+        query["as_of"] = as_of.isoformat()
+    if survey:
+        query["survey"] = survey
+    if projection:
+        query["projection"] = "1"
+    return {
+        "fy": fiscal_year,
+        "fy_label": format_fiscal_year(fiscal_year),
+        "period": kind,
+        "as_of": as_of.isoformat() if as_of else "",
+        "period_error": error,
+        "plans": plan_versions(session, fiscal_year),
+        "surveys_found": found,
+        "survey": survey or "",
+        "projection": projection,
+        "query": "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items()),
+        "extra_fields": "_report_options.html",
+    }
 
 
 def report_page(request: Request) -> Response:
     ctx, refused = _guard(request, "report")
     if refused:
         return refused
-    fiscal_year, kind, as_of, error = _period_args(request)
-    if "fy" not in request.query_params:
-        fiscal_year = _plan_year(ctx.state.config.settings) or fiscal_year
-    return _render(
-        ctx,
-        "report.html",
-        fy=fiscal_year,
-        period=kind,
-        as_of=as_of.isoformat() if as_of else "",
-        period_error=error,
-        plan=str(_plan_path(ctx.state.config.settings)),
-    )
+    with _session(ctx.state) as session:
+        values = _report_page_values(session, request)
+    return _render(ctx, "report.html", plan_errors=[], **values)
 
 
-def _plan_year(settings: Settings) -> int | None:
-    from pilots.report.plan import load_plan
+def _build_report(state: _State, request: Request) -> Any:
+    from pilots import calendar
+    from pilots.report.build import prepare_report
 
-    try:
-        return load_plan(_plan_path(settings)).fiscal_year
-    except PilotsError:
-        return None
-
-
-def _build_report(state: _State, fiscal_year: int, kind: str, as_of: date | None) -> Any:
-    from pilots.calendar import period
-    from pilots.errors import ConfigError
-    from pilots.report.build import build_report
-    from pilots.report.plan import load_plan
-
-    settings = state.config.settings
-    plan = load_plan(_plan_path(settings))
-    if plan.fiscal_year != fiscal_year:
-        raise ConfigError(
-            "年度",
-            f"計画ファイル {plan.path} は {plan.fiscal_year} 年度の計画です（{fiscal_year} 年度）",
-        )
+    fiscal_year, kind, as_of, _error = _period_args(request)
+    survey, projection = _report_args(request)
     with _session(state) as session:
-        return build_report(
+        return prepare_report(
             session,
-            plan,
-            period(fiscal_year, kind, as_of),
-            default_baseline_rate=settings.get("default_baseline_rate"),
-            satisfaction_target=settings.get("satisfaction_target"),
-            rpa_target=settings.get("rpa_target_rate"),
-            generated=date.today(),
+            calendar.period(fiscal_year, kind, as_of),
+            plan_file=None,
+            as_of_given=as_of is not None,
+            projection=projection,
+            survey_choice=survey,
+            default_baseline_rate=state.config.settings.get("default_baseline_rate"),
+            today=calendar.today(),
         )
 
 
 def _report_error(ctx: _Context, request: Request, message: str) -> Response:
-    fiscal_year, kind, as_of, _error = _period_args(request)
-    return _render(
-        ctx,
-        "report.html",
-        400,
-        fy=fiscal_year,
-        period=kind,
-        as_of=as_of.isoformat() if as_of else "",
-        period_error=message,
-        plan=str(_plan_path(ctx.state.config.settings)),
-    )
+    with _session(ctx.state) as session:
+        values = _report_page_values(session, request)
+    values["period_error"] = message
+    return _render(ctx, "report.html", 400, plan_errors=[], **values)
 
 
 def report_view(request: Request) -> Response:
@@ -1130,11 +1166,11 @@ def report_view(request: Request) -> Response:
         return refused
     from pilots.report.writers import render_html
 
-    fiscal_year, kind, as_of, error = _period_args(request)
+    _fy, _kind, _as_of, error = _period_args(request)
     if error:
         return _report_error(ctx, request, error)
     try:
-        report = _build_report(ctx.state, fiscal_year, kind, as_of)
+        report = _build_report(ctx.state, request)
     except PilotsError as exc:
         return _report_error(ctx, request, str(exc))
     response = HTMLResponse(render_html(report))
@@ -1151,11 +1187,11 @@ def report_download(request: Request) -> Response:
     fmt = request.query_params.get("format", "html")
     if fmt not in ("html", "xlsx", "md"):
         raise HTTPException(404)
-    fiscal_year, kind, as_of, error = _period_args(request)
+    _fy, _kind, _as_of, error = _period_args(request)
     if error:
         return _report_error(ctx, request, error)
     try:
-        report = _build_report(ctx.state, fiscal_year, kind, as_of)
+        report = _build_report(ctx.state, request)
         with tempfile.TemporaryDirectory(prefix="pilots-report-") as folder:
             (path,) = write_report(report, Path(folder), [fmt])
             data = path.read_bytes()
@@ -1163,6 +1199,81 @@ def report_download(request: Request) -> Response:
     except PilotsError as exc:
         return _report_error(ctx, request, str(exc))
     return ctx.finish(_attachment(data, name, fmt, name))
+
+
+async def report_plan_upload(request: Request) -> Response:
+    ctx, refused = _guard(request, "report")
+    if refused:
+        return refused
+    form = await _form(request, ctx)
+    try:
+        files = _files(form, "plan")
+        data = b""
+        if files:
+            data = await files[0].read(PLAN_LIMIT + 1)
+        name = uploads.display_name(files[0].filename if files else "")
+    finally:
+        await form.close()
+    error = ""
+    result = None
+    if not files:
+        error = "計画ファイル（YAML）を選んでください"
+    elif len(data) > PLAN_LIMIT:
+        error = f"{name}: 計画ファイルが大きすぎます（上限 {uploads.format_mb(PLAN_LIMIT)} MB）"
+    else:
+        result, error = await run_in_threadpool(_import_plan, ctx, data, name)
+    if result is None:
+        with _session(ctx.state) as session:
+            values = _report_page_values(session, request)
+        return _render(ctx, "report.html", 400, plan_errors=[error], **values)
+    from pilots.calendar import format_fiscal_year
+
+    year = format_fiscal_year(result.fiscal_year)
+    ctx.flash(
+        "info",
+        f"{name}: {year}の計画を版 {result.version} として取り込みました"
+        if result.added
+        else f"{name}: {year}の計画の版 {result.version} と同じ内容です（変更なし）",
+    )
+    return ctx.finish(RedirectResponse(f"/report?fy={result.fiscal_year}", status_code=303))
+
+
+def _import_plan(ctx: _Context, data: bytes, name: str) -> tuple[Any, str]:
+    from pilots.report.plan import decode_plan
+    from pilots.report.plan_store import import_plan_text
+
+    try:
+        with _session(ctx.state) as session:
+            return (
+                import_plan_text(
+                    session, decode_plan(data, name), name, imported_by=_user_name(ctx)
+                ),
+                "",
+            )
+    except PilotsError as exc:
+        return None, str(exc)
+
+
+def report_plan_download(request: Request) -> Response:
+    ctx, refused = _guard(request, "report")
+    if refused:
+        return refused
+    from pilots.report.plan_store import stored_plan
+
+    try:
+        fiscal_year = int(request.query_params.get("fy", ""))
+        version = (
+            int(request.query_params["version"]) if "version" in request.query_params else None
+        )
+    except ValueError:
+        raise HTTPException(404) from None
+    try:
+        with _session(ctx.state) as session:
+            found, text = stored_plan(session, fiscal_year, version)
+    except PilotsError as exc:
+        return _report_error(ctx, request, str(exc))
+    name = f"plan_fy{found.fiscal_year}_v{found.version}.yaml"
+    return ctx.finish(_attachment(text.encode("utf-8"), name, "yaml", name))
 
 
 # --- plumbing -------------------------------------------------------------------
@@ -1381,9 +1492,12 @@ def create_app(config: WebConfig) -> Starlette:
         Route("/rpa/{what:str}", rpa_upload, methods=["POST"]),
         Route("/survey", survey_page, methods=["GET"]),
         Route("/survey", survey_upload, methods=["POST"]),
+        Route("/survey/delete", survey_delete, methods=["POST"]),
         Route("/report", report_page),
         Route("/report/view", report_view),
         Route("/report/download", report_download),
+        Route("/report/plan", report_plan_upload, methods=["POST"]),
+        Route("/report/plan/download", report_plan_download),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(
