@@ -81,7 +81,7 @@ def _join_samples(target: Path, minutes: float) -> None:
 def run() -> list[Comparison]:
     """Run the three measurements; print CER lines, return the timing comparisons."""
     from pilots.asr.metrics import cer
-    from pilots.asr.models import assemble_base
+    from pilots.asr.modelfiles import assemble_base
     from pilots.config import Settings
 
     model = assemble_base(Settings().model_dir)

@@ -48,7 +48,7 @@ from pilots.asr.measure import (
 )
 from pilots.calendar import period
 from pilots.errors import ConfigError, InputFileError, NotFoundError, TruncatedRowError
-from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Base, Department
+from pilots.tables import AsrBaseline, AsrImportReject, AsrJob, Base, Department
 from pilots.text import normalize_name
 from tests.conftest import DATA, Pilots
 

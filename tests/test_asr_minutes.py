@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pilots.asr import minutes
-from pilots.asr.minutes import FORMATS, markdown_escape, write_outputs
+from pilots.asr.minutes import FORMATS, write_outputs
 from pilots.asr.result import Flag, MeetingInfo, Transcript, Utterance, Word
 from pilots.errors import ConfigError, InputFileError, OutputFileError
 from pilots.files import Writer, atomic_write
@@ -314,23 +314,6 @@ def test_markdown_leaves_blanks_for_an_unknown_meeting(bare: Transcript, tmp_pat
     lines = [line.rstrip() for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines[2:6] == ["- 会議名:", "- 日時:", "- 場所:", "- 出席者:"]
     assert not any(line.startswith("- 所属") for line in lines)
-
-
-@pytest.mark.parametrize(
-    ("text", "escaped"),
-    [
-        ("予算は*未定*です", r"予算は\*未定\*です"),
-        ("[資料1](http://x)", r"\[資料1\](http://x)"),
-        ("<script>", r"\<script\>"),
-        ("a_b|c`d", r"a\_b\|c\`d"),
-        ("# 見出し", r"\# 見出し"),
-        ("1. 議題", r"1\. 議題"),
-        ("R&D &amp;", r"R&D \&amp;"),
-        ("令和元年5月1日", "令和元年5月1日"),
-    ],
-)
-def test_markdown_escape(text: str, escaped: str) -> None:
-    assert markdown_escape(text) == escaped
 
 
 def test_txt_is_the_plain_transcript(full: Transcript, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from pilots import db
 from pilots.asr.metrics import cer
-from pilots.models import AsrJob
+from pilots.tables import AsrJob
 from tests.conftest import POSIX_ONLY, SAMPLES, Pilots
 
 MEETING = SAMPLES / "joho_rpa_weekly.flac"
@@ -190,7 +190,7 @@ def test_model_not_on_this_machine(pilots: Pilots, tmp_path: Path, env_models: P
 
 
 def test_models_command_lists_base(pilots: Pilots, env_models: Path) -> None:
-    from pilots.asr.models import assemble_base
+    from pilots.asr.modelfiles import assemble_base
 
     assemble_base(env_models)
     listing = json.loads(pilots("asr", "models", "--json").output)

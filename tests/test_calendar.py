@@ -153,3 +153,17 @@ def test_round_trip_over_the_era_change() -> None:
     for day in (date(2019, 4, 30), date(2019, 5, 1), date(2020, 3, 31)):
         assert parse_date(format_date(day)) == day
         assert parse_date(format_date(day, "short")) == day
+
+
+def test_months_of_a_period_cross_the_year_end() -> None:
+    from pilots.calendar import months
+
+    final = period(2019, "final")
+    firsts = months(final.start, final.end)
+    assert len(firsts) == final.months == 12
+    assert (firsts[0], firsts[8], firsts[-1]) == (
+        date(2019, 4, 1),
+        date(2019, 12, 1),
+        date(2020, 3, 1),
+    )
+    assert months(date(2019, 4, 15), date(2019, 4, 30)) == [date(2019, 4, 1)]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, inspect, select, text
 
 from pilots import db
 from pilots.errors import DatabaseError
-from pilots.models import Department
+from pilots.tables import Department
 
 
 def test_upgrade_creates_schema_on_empty_database(db_url: str) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from pilots import db
 from pilots.errors import InputFileError
-from pilots.models import Department
 from pilots.org import DepartmentResolver, import_org, list_departments
+from pilots.tables import Department
 
 ORG_CSV = (
     "所属コード,所属名,上位所属コード\n"

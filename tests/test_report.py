@@ -665,3 +665,22 @@ def test_plan_names_a_survey_only_for_a_survey_figure(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=r"survey（調査名）は source が survey\.") as info:
         load_plan(path)
     assert info.value.line == 7
+
+
+def test_an_office_replaces_the_report_templates(
+    pilots: Pilots, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``<PILOTS_TEMPLATE_DIR>/report/`` replaces the shipped report templates (issue 11)."""
+    load_everything(pilots)
+    office = tmp_path / "office"
+    (office / "report").mkdir(parents=True)
+    (office / "report" / "report.md.j2").write_text(
+        "# 県庁様式 {{ fiscal_year_label }} {{ r.plan.title|md }}\n", encoding="utf-8-sig"
+    )
+    monkeypatch.setenv("PILOTS_TEMPLATE_DIR", str(office))
+    out = tmp_path / "reports"
+    pilots("report", "--fy", "2019", "--period", "final", "--plan", str(PLAN), "-o", str(out))
+    md = (out / "report_fy2019_final.md").read_text(encoding="utf-8")
+    assert md == "# 県庁様式 令和元年度 テスト用の効果測定報告\n"
+    # The HTML template the office did not replace is still the shipped one.
+    assert "<svg" in (out / "report_fy2019_final.html").read_text(encoding="utf-8")

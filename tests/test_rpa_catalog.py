@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pilots.errors import InputFileError
-from pilots.models import RpaTask, RpaTaskScenario
 from pilots.rpa.catalog import import_catalog, list_tasks
+from pilots.tables import RpaTask, RpaTaskScenario
 from tests.conftest import Pilots
 
 DATA = Path(__file__).parent / "data" / "rpa"

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from pilots import db
 from pilots.errors import InputFileError
-from pilots.models import RpaImport, RpaReject, RpaRun
 from pilots.rpa.catalog import import_catalog
 from pilots.rpa.formats.wmc import HEADER as WMC_HEADER
 from pilots.rpa.ingest import detect_encoding, ingest_file, list_rejects
+from pilots.tables import RpaImport, RpaReject, RpaRun
 from tests.conftest import POSIX_ONLY, Pilots
 
 DATA = Path(__file__).parent / "data" / "rpa"

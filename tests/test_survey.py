@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session
 
 from pilots import db
 from pilots.errors import ConfigError, InputFileError, NotFoundError
-from pilots.models import Department, SurveyResponse
 from pilots.survey.ingest import classify, default_survey_name, import_survey
 from pilots.survey.measure import summarize_survey, wilson_interval
+from pilots.tables import Department, SurveyResponse
 from tests.conftest import DATA, Pilots
 
 QUESTION = "音声認識による議事録作成支援の満足度を教えてください"

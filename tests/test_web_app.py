@@ -21,7 +21,7 @@ from pilots import db
 from pilots.cli import cli
 from pilots.config import Settings
 from pilots.errors import InputFileError
-from pilots.models import AsrJob, WebJob, WebUpload
+from pilots.tables import AsrJob, WebJob, WebUpload
 from pilots.web import auth, queue
 from pilots.web.app import WebConfig, create_app
 from tests.conftest import DATA
@@ -369,7 +369,7 @@ def test_repeated_wrong_passwords_lock_the_user_name(
 def test_the_lock_is_shared_by_server_processes_and_survives_a_restart(
     tmp_path: Path, db_url: str, users: auth.UserStore
 ) -> None:
-    from pilots.models import LoginFailure
+    from pilots.tables import LoginFailure
 
     # Two server processes on one database (two apps here), from two addresses.
     with (

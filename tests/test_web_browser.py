@@ -33,7 +33,7 @@ SURVEY_INPUT = "エクスポート（Microsoft Forms の xlsx、または CSV）
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
     """``pilots serve`` on the demo database (single-user mode); yields its base URL."""
-    from pilots.asr.models import resolve_model
+    from pilots.asr.modelfiles import resolve_model
 
     resolve_model("base", model_dir)
     folder = tmp_path_factory.mktemp("web")

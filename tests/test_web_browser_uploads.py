@@ -78,7 +78,7 @@ def write_variant(rows: Sequence[Sequence[Any]], path: Path, variant: str) -> Pa
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[str]:
     """``pilots serve`` on an empty database."""
-    from pilots.asr.models import resolve_model
+    from pilots.asr.modelfiles import resolve_model
 
     resolve_model("base", model_dir)
     folder = tmp_path_factory.mktemp("web-uploads")

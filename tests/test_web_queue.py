@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pilots import db
 from pilots.config import Settings
-from pilots.models import AsrJob, WebJob, WebJobAudio, WebJobOutput
+from pilots.tables import AsrJob, WebJob, WebJobAudio, WebJobOutput
 from pilots.web import queue
 from pilots.web.worker import Worker
 from tests.conftest import PG_URL, SAMPLES, _reset_postgresql
@@ -263,7 +263,7 @@ def test_two_worker_processes_share_one_postgresql_queue_exactly_once(
     db.upgrade(engine)
     factory = _factory(engine)
     ids = [_enqueue(factory, clip.read_bytes(), clip.name) for clip in clips]
-    from pilots.asr.models import resolve_model
+    from pilots.asr.modelfiles import resolve_model
 
     resolve_model("base", model_dir)  # assembled once, before two processes look for it
     env = dict(
@@ -302,7 +302,7 @@ def _enqueue_once(
     """Enqueue as the 議事録作成 page does: (job, True), or (the earlier job, False)."""
     import hashlib
 
-    from pilots.models import WebUpload
+    from pilots.tables import WebUpload
 
     digest = hashlib.sha256(audio).hexdigest()
     with db.session_scope(factory) as session:

@@ -141,6 +141,20 @@ def months_elapsed(start: date, as_of: date) -> int:
     return (as_of.year - start.year) * 12 + as_of.month - start.month + 1
 
 
+def months(start: date, end: date) -> list[date]:
+    """The first day of each calendar month from ``start``'s month to ``end``'s, in order.
+
+    The months a period's figures are shown by (SPEC §2: a period runs from
+    its start to the month of its as-of date, both included).
+    """
+    firsts = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        firsts.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return firsts
+
+
 @dataclass(frozen=True)
 class Period:
     """A report period of one fiscal year.

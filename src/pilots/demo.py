@@ -143,7 +143,9 @@ def run_demo(
                     default_baseline_rate=settings.get("default_baseline_rate"),
                     generated=today or calendar_today(),
                 )
-            written = write_report(report, out_dir, FORMATS)
+            written = write_report(
+                report, out_dir, FORMATS, template_dir=settings.optional_path("template_dir")
+            )
             if kind == "interim":
                 result.interim = written
             else:

@@ -15,9 +15,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from pilots.errors import InputFileError
-from pilots.models import Department
+from pilots.tables import Department
 from pilots.tabular import Column, read_table
 from pilots.text import normalize_name
+
+UNKNOWN_DEPARTMENT = "所属不明"
+"""How a job or an answer without a department is shown (it counts in no department)."""
 
 ORG_COLUMNS = (
     Column("code", ("所属コード", "コード")),

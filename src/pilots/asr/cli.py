@@ -281,7 +281,7 @@ def purge_command(app: App, older_than: float | None, as_json: bool) -> None:
 @pass_app
 def models_command(app: App, as_json: bool, verify: bool) -> None:
     """このPCにある音声認識モデルの一覧（名前、場所、大きさ、検証結果）。"""
-    from pilots.asr.models import list_models
+    from pilots.asr.modelfiles import list_models
     from pilots.output import format_table, to_json
 
     infos = list_models(app.settings.model_dir, verify=verify)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilots.asr.result import Transcript
-from pilots.models import AsrJob, Department
 from pilots.org import DepartmentResolver
+from pilots.tables import AsrJob, Department
 
 
 @dataclass(frozen=True)

@@ -37,15 +37,18 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from pilots.calendar import Period, fiscal_year_bounds, format_date, parse_iso_or_japanese
+from pilots.calendar import (
+    Period,
+    fiscal_year_bounds,
+    format_date,
+    months,
+    parse_iso_or_japanese,
+)
 from pilots.errors import CalendarError, ConfigError, InputFileError, NotFoundError
-from pilots.models import AsrBaseline, AsrImportReject, AsrJob, Department, WebJob
-from pilots.org import DepartmentResolver
+from pilots.org import UNKNOWN_DEPARTMENT, DepartmentResolver
+from pilots.tables import AsrBaseline, AsrImportReject, AsrJob, Department, WebJob
 from pilots.tabular import Column, ImportReject, as_text, parse_number, read_table, until_truncated
 from pilots.text import normalize_name
-
-UNKNOWN_DEPARTMENT = "所属不明"
-"""How jobs without a department are shown (they count as usage, not as a department)."""
 
 BASELINE_COLUMNS = (
     Column("department", ("所属", "所属名")),
@@ -869,15 +872,6 @@ def _month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _months_of(period: Period) -> list[date]:
-    months = []
-    year, month = period.start.year, period.start.month
-    for _ in range(period.months):
-        months.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
 def _listed(job: JobFigures) -> dict[str, Any]:
     """The fields of :class:`ListedJob` for ``job``."""
     return {
@@ -947,7 +941,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
     jobs_by_month: dict[str, list[JobFigures]] = {}
     for job in jobs:
         jobs_by_month.setdefault(_month_key(job.meeting_date), []).append(job)
-    for first in _months_of(period):
+    for first in months(period.start, period.end):
         key = _month_key(first)
         members = jobs_by_month.get(key, [])
         measured = [j for j in members if j.measured]
@@ -968,7 +962,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
 
     measured_jobs = [j for j in jobs if j.measured]
     hours_saved = sum(j.hours_saved or 0 for j in measured_jobs)
-    months = period.months
+    elapsed = period.months
     using = sum(1 for d in by_department if d.department_id is not None)
     without = sum(d.jobs for d in by_department if d.department_id is None)
     on_default = [
@@ -996,7 +990,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
             f"修正時間の報告があるジョブ{len(measured_jobs)}件の削減時間の合計。"
             f"報告のないジョブ{len(unmeasured)}件は利用として数え、削減時間には含めない"
         ),
-        "avg_hours_saved_per_month": f"削減時間 ÷ 経過月数 {months}か月",
+        "avg_hours_saved_per_month": f"削減時間 ÷ 経過月数 {elapsed}か月",
         "baseline_rate": (
             f"自所属の従来作業時間率がない所属（{len(on_default)}所属）と所属不明のジョブは"
             f"既定値 {default_rate:g} 時間/録音1時間（設定 PILOTS_DEFAULT_BASELINE_RATE）"
@@ -1008,7 +1002,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         period_label=period.label,
         start=period.start,
         as_of=period.end,
-        months=months,
+        months=elapsed,
         departments_using=using,
         jobs=len(jobs),
         measured_jobs=len(measured_jobs),
@@ -1018,7 +1012,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         baseline_hours=_r(sum(j.baseline_hours for j in measured_jobs)),
         correction_hours=_r(sum((j.correction_minutes or 0) / 60 for j in measured_jobs)),
         hours_saved=_r(hours_saved),
-        avg_hours_saved_per_month=_r(hours_saved / months),
+        avg_hours_saved_per_month=_r(hours_saved / elapsed),
         default_baseline_rate=default_rate,
         departments_on_default_rate=on_default,
         by_department=by_department,

@@ -98,7 +98,8 @@ def jobs_command(app: App, fiscal_year: int | None, department: str | None, as_j
     「受付」は議事録作成ページ（pilots serve）の受付番号、「備考」の「音声なし」は
     話し声が検出されず利用に数えないジョブです。
     """
-    from pilots.asr.measure import UNKNOWN_DEPARTMENT, list_jobs
+    from pilots.asr.measure import list_jobs
+    from pilots.org import UNKNOWN_DEPARTMENT
     from pilots.output import format_table, to_json
 
     with app.session() as session:

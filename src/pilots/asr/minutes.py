@@ -32,6 +32,8 @@ from pilots.asr.result import Transcript, Utterance, format_duration, format_tim
 from pilots.calendar import format_date
 from pilots.errors import ConfigError, InputFileError
 from pilots.files import Writer, atomic_write_all, make_folder
+from pilots.templating import environment, office_folder
+from pilots.text import markdown_escape
 
 if TYPE_CHECKING:
     import jinja2
@@ -164,34 +166,13 @@ def _shipped_template(name: str) -> Traversable:
 
 
 def _office_template(template_dir: Path | None, name: str) -> Path | None:
-    if template_dir is None:
-        return None
-    if not template_dir.is_dir():
-        raise InputFileError(template_dir, "テンプレートのフォルダがありません")
-    candidate = template_dir / name
-    return candidate if candidate.is_file() else None
+    folder = office_folder(template_dir)
+    candidate = folder / name if folder is not None else None
+    return candidate if candidate is not None and candidate.is_file() else None
 
 
 # --------------------------------------------------------------------------
 # Markdown
-
-_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
-_MARKDOWN_ENTITY = re.compile(r"&(?=#?\w+;)")
-_MARKDOWN_LINE_START = re.compile(r"^(?:([#+=-])|(\d+)([.)]))")
-
-
-def markdown_escape(text: str) -> str:
-    """Backslash-escape what would turn user text into Markdown markup.
-
-    Only the characters that change inline layout (emphasis, links, code,
-    tables, HTML) and a block marker at the very start are escaped, so that the
-    source stays readable for a clerk who opens the ``.md`` in a text editor.
-    """
-    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
-    text = _MARKDOWN_ENTITY.sub(r"\\&", text)
-    return _MARKDOWN_LINE_START.sub(
-        lambda m: "\\" + m.group(1) if m.group(1) else f"{m.group(2)}\\{m.group(3)}", text
-    )
 
 
 def _markdown_finalize(value: Any) -> Any:
@@ -207,21 +188,9 @@ def _markdown_finalize(value: Any) -> Any:
 
 
 def _markdown_environment(template_dir: Path | None) -> jinja2.Environment:
-    import jinja2
-
-    loaders: list[jinja2.BaseLoader] = []
-    if _office_template(template_dir, MARKDOWN_TEMPLATE) is not None:
-        # utf-8-sig: Windows Notepad may save the office's template with a BOM.
-        loaders.append(jinja2.FileSystemLoader(str(template_dir), encoding="utf-8-sig"))
-    loaders.append(jinja2.PackageLoader("pilots.asr", "templates"))
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        autoescape=False,  # Markdown, not HTML: _markdown_finalize escapes instead
-        finalize=_markdown_finalize,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    # Markdown, not HTML: _markdown_finalize escapes instead of autoescape.
+    return environment(
+        "pilots.asr", template_dir, autoescape=False, finalize=_markdown_finalize, trim_blocks=True
     )
 
 

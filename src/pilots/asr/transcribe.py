@@ -11,7 +11,7 @@ from typing import Any
 
 from pilots.asr.audio import SAMPLE_RATE, Chunk, iter_chunks, probe_duration
 from pilots.asr.flags import check_utterance
-from pilots.asr.models import resolve_model, sha256_file
+from pilots.asr.modelfiles import resolve_model, sha256_file
 from pilots.asr.postprocess import TextPipeline
 from pilots.asr.result import MeetingInfo, Transcript, Utterance, Word
 from pilots.errors import ConfigError

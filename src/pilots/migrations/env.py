@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from pilots.models import Base
+from pilots.tables import Base
 
 config = context.config
 connection = config.attributes.get("connection")

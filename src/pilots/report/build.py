@@ -30,7 +30,6 @@ from pilots.calendar import (
     format_fiscal_year,
 )
 from pilots.errors import ConfigError, NotFoundError
-from pilots.models import WebUpload
 from pilots.output import format_figure
 from pilots.report.plan import (
     COMPUTED_SOURCES,
@@ -53,6 +52,7 @@ from pilots.survey.measure import (
     summarize_survey,
     surveys_in_period,
 )
+from pilots.tables import WebUpload
 
 ACHIEVED, NOT_ACHIEVED, MEASURING = "達成", "未達", "測定中"
 NO_DATA = "データなし"

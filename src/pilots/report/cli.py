@@ -80,7 +80,9 @@ def report_command(
             default_baseline_rate=app.settings.get("default_baseline_rate"),
             today=calendar.today(),
         )
-    written = write_report(report, out_dir, formats)
+    written = write_report(
+        report, out_dir, formats, template_dir=app.settings.optional_path("template_dir")
+    )
     for note in report.notes:
         click.echo(f"注意: {note}", err=True)
     for indicator in report.indicators:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from pilots.calendar import format_fiscal_year
 from pilots.errors import NotFoundError
-from pilots.models import StoredPlan
 from pilots.report.plan import Plan, parse_plan, read_plan_file
+from pilots.tables import StoredPlan
 
 
 @dataclass(frozen=True)

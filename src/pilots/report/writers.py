@@ -14,6 +14,8 @@ from pilots.files import Writer, atomic_write_all, make_folder
 from pilots.output import format_figure
 from pilots.report import charts
 from pilots.report.build import Report
+from pilots.templating import environment
+from pilots.text import markdown_escape
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
 FORMATS: tuple[str, ...] = ("html", "xlsx", "md")
 DETAIL_LIMIT = 50  # rows of each data-quality list shown in HTML and Markdown (Excel has all)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 # Characters XML 1.0 cannot hold (openpyxl refuses them): dropped from text cells.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -33,13 +34,6 @@ def report_stem(report: Report) -> str:
     if report.period.end != period(report.period.fiscal_year, report.period.kind).end:
         stem += f"_asof{report.period.end.isoformat()}"
     return stem
-
-
-def markdown_escape(value: Any) -> str:
-    """Escape text for Markdown: its syntax characters, and HTML, which renderers pass through."""
-    text = "" if value is None else str(value)
-    text = text.replace("&", "&amp;").replace("\r\n", " ").replace("\n", " ")
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("\\<", "&lt;").replace("\\>", "&gt;")
 
 
 def _month_label(month: str) -> str:
@@ -115,35 +109,39 @@ def _context(report: Report) -> dict[str, Any]:
     }
 
 
-def _environment(autoescape: bool) -> Any:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("pilots.report", "templates"),
+def _environment(autoescape: bool, template_dir: Path | None) -> Any:
+    return environment(
+        "pilots.report",
+        template_dir,
+        "report",
         autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
+        filters={"md": markdown_escape, "figure": format_figure},
     )
-    env.filters["md"] = markdown_escape
-    env.filters["figure"] = format_figure
-    return env
 
 
-def render_html(report: Report, chart_list: Sequence[tuple[str, str]] | None = None) -> str:
+def render_html(
+    report: Report,
+    chart_list: Sequence[tuple[str, str]] | None = None,
+    template_dir: Path | None = None,
+) -> str:
     """The report as one self-contained HTML page (inline CSS and SVG, A4 print layout).
 
     Every value is escaped by Jinja2's autoescape; only the SVG charts, which
-    pilots draws itself, are inserted as markup.
+    pilots draws itself, are inserted as markup. An office's own
+    ``<template_dir>/report/report.html.j2`` replaces the shipped template.
     """
     context = _context(report) | {
         "charts": chart_svgs(report) if chart_list is None else chart_list
     }
-    return str(_environment(True).get_template("report.html.j2").render(context))
+    template = _environment(True, template_dir).get_template("report.html.j2")
+    return str(template.render(context))
 
 
-def render_markdown(report: Report) -> str:
-    """The report as Markdown (user text escaped)."""
-    return str(_environment(False).get_template("report.md.j2").render(_context(report)))
+def render_markdown(report: Report, template_dir: Path | None = None) -> str:
+    """The report as Markdown (user text escaped; ``<template_dir>/report/report.md.j2``
+    replaces the shipped template)."""
+    template = _environment(False, template_dir).get_template("report.md.j2")
+    return str(template.render(_context(report)))
 
 
 # Display formats: numbers stay numbers, the unit is shown by the format.
@@ -533,8 +531,13 @@ def _survey_sheets(book: Any, report: Report, s: SurveySummary, suffix: str) -> 
         comments.add((c.line, c.department, c.answer, c.text), wrap=True)
 
 
-def write_report(report: Report, out_dir: Path, formats: Sequence[str]) -> list[Path]:
+def write_report(
+    report: Report, out_dir: Path, formats: Sequence[str], template_dir: Path | None = None
+) -> list[Path]:
     """Write the report in each format into ``out_dir``, all or nothing.
+
+    ``template_dir`` is the office's templates folder (the ``template_dir``
+    setting): its ``report/`` templates replace the shipped ones.
 
     Raises:
         ConfigError: an unknown format.
@@ -548,8 +551,8 @@ def write_report(report: Report, out_dir: Path, formats: Sequence[str]) -> list[
         )
     stem = report_stem(report)
     writers: dict[str, Callable[[], Writer]] = {
-        "html": lambda: _text_writer(render_html(report)),
-        "md": lambda: _text_writer(render_markdown(report)),
+        "html": lambda: _text_writer(render_html(report, template_dir=template_dir)),
+        "md": lambda: _text_writer(render_markdown(report, template_dir)),
         "xlsx": lambda: lambda path: write_xlsx(report, path),
     }
     make_folder(out_dir)

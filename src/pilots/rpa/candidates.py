@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilots.errors import InputFileError
-from pilots.models import RpaTask
+from pilots.tables import RpaTask
 from pilots.tabular import Column, Row, read_table
 from pilots.text import normalize_name
 

@@ -30,8 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from pilots.errors import InputFileError
-from pilots.models import RpaTask, RpaTaskScenario
 from pilots.org import DepartmentResolver
+from pilots.tables import RpaTask, RpaTaskScenario
 from pilots.tabular import Column, read_table
 from pilots.text import normalize_name
 

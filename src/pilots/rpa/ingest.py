@@ -59,8 +59,8 @@ from sqlalchemy.orm import Session
 
 from pilots.calendar import parse_datetime, to_japan_time
 from pilots.errors import CalendarError, InputFileError, TruncatedRowError
-from pilots.models import RpaImport, RpaReject, RpaRun, RpaTaskScenario
 from pilots.rpa.formats import OTHER, Layout, RowError, RunFormat, choose_format
+from pilots.tables import RpaImport, RpaReject, RpaRun, RpaTaskScenario
 from pilots.tabular import EXCEL_SUFFIXES, as_text, read_table
 from pilots.text import normalize_name
 

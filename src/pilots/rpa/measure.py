@@ -35,10 +35,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pilots.calendar import Period, fiscal_year_of
-from pilots.models import RpaReject, RpaRun, RpaTask, RpaTaskScenario
+from pilots.calendar import Period, fiscal_year_of, months
 from pilots.rpa.formats import FAILURE, OTHER, SUCCESS
 from pilots.rpa.ingest import ScenarioCount
+from pilots.tables import RpaReject, RpaRun, RpaTask, RpaTaskScenario
 
 RULE = (
     "削減時間 = 従来時間 − RPA導入後時間。従来時間 = Σ 件数 × 手作業時間(分/件) ÷ 60"
@@ -179,15 +179,6 @@ class RpaSummary:
     tasks: list[TaskFigures] = field(default_factory=list)
 
 
-def _months(start: date, end: date) -> list[int]:
-    months = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        months.append(year * 100 + month)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
 def summarize(session: Session, period: Period, *, target_rate: float | None) -> RpaSummary:
     """Compute the RPA figures of a fiscal year's interim or final period (SPEC §4).
 
@@ -275,7 +266,7 @@ def summarize(session: Session, period: Period, *, target_rate: float | None) ->
     rates = [t.reduction_rate for t in task_rows if t.reduction_rate is not None]
     month_rows = [
         _month_figures(month, per_month.get(month, _Minutes()), unmatched_month.get(month, 0))
-        for month in _months(span.start, span.end)
+        for month in (d.year * 100 + d.month for d in months(span.start, span.end))
     ]
     baseline = total.manual / 60
     residual = total.residual / 60

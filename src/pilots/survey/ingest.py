@@ -43,8 +43,8 @@ from sqlalchemy.orm import Session
 
 from pilots.calendar import parse_datetime, to_japan_time
 from pilots.errors import CalendarError, ConfigError, InputFileError
-from pilots.models import Survey, SurveyResponse
 from pilots.org import DepartmentResolver
+from pilots.tables import Survey, SurveyResponse
 from pilots.tabular import ImportReject, as_text, read_table, until_truncated
 from pilots.text import normalize_name
 

@@ -36,13 +36,13 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from pilots.errors import ConfigError, NotFoundError
-from pilots.models import Department, Survey, SurveyResponse
+from pilots.org import UNKNOWN_DEPARTMENT
 from pilots.survey.ingest import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
+from pilots.tables import Department, Survey, SurveyResponse
 from pilots.text import normalize_name
 
 Z95 = 1.959964
 """The normal quantile for a two-sided 95% interval."""
-UNKNOWN_DEPARTMENT = "所属不明"
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:

@@ -40,6 +40,7 @@ from pilots import db
 from pilots.config import Settings
 from pilots.errors import PilotsError
 from pilots.output import format_figure
+from pilots.templating import environment
 from pilots.web import auth, queue, uploads
 
 logger = logging.getLogger("pilots")
@@ -110,17 +111,12 @@ class _State:
 
 
 def _environment(settings: Settings) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
-    office = settings.optional_path("template_dir")
-    if office is not None:
-        loaders.append(jinja2.FileSystemLoader(str(office / "web")))
-    loaders.append(jinja2.FileSystemLoader(str(HERE / "templates")))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+    env = environment(
+        "pilots.web",
+        settings.optional_path("template_dir"),
+        "web",
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
-        lstrip_blocks=True,
     )
     env.filters["hours"] = lambda v: "—" if v is None else format_figure(v)
     env.filters["rate"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
@@ -476,8 +472,8 @@ def minutes_page(request: Request) -> Response:
 
 
 def _minutes_values(ctx: _Context, request: Request) -> dict[str, Any]:
-    from pilots.models import AsrJob, WebJob
     from pilots.org import list_departments
+    from pilots.tables import AsrJob, WebJob
     from pilots.text import normalize_name
 
     dept = _job_department_filter(ctx, request)
@@ -641,7 +637,7 @@ def minutes_status(request: Request) -> Response:
     ctx, refused = _guard(request, "minutes")
     if refused:
         return JSONResponse({"error": "forbidden"}, status_code=403)
-    from pilots.models import WebJob
+    from pilots.tables import WebJob
 
     try:
         ids = [int(x) for x in request.query_params.get("ids", "").split(",") if x][:200]
@@ -666,7 +662,7 @@ def minutes_download(request: Request) -> Response:
     ctx, refused = _guard(request, "minutes")
     if refused:
         return refused
-    from pilots.models import WebJob
+    from pilots.tables import WebJob
 
     job_id = request.path_params["job_id"]
     fmt = request.path_params["fmt"]
@@ -699,7 +695,7 @@ async def minutes_correction(request: Request) -> Response:
 def _record_correction(ctx: _Context, job_id: int, form: FormData) -> bool:
     """Record the posted correction time; False when it was refused (said in a flash)."""
     from pilots.asr.measure import report_correction
-    from pilots.models import WebJob
+    from pilots.tables import WebJob
 
     text = _text(form, "minutes", 40)
     try:
@@ -740,7 +736,7 @@ async def minutes_delete_recording(request: Request) -> Response:
 
 
 def _delete_recording(ctx: _Context, job_id: int) -> None:
-    from pilots.models import WebJob
+    from pilots.tables import WebJob
 
     with _session(ctx.state) as session:
         job = session.get(WebJob, job_id)
@@ -1173,7 +1169,8 @@ def report_view(request: Request) -> Response:
         report = _build_report(ctx.state, request)
     except PilotsError as exc:
         return _report_error(ctx, request, str(exc))
-    response = HTMLResponse(render_html(report))
+    template_dir = ctx.state.config.settings.optional_path("template_dir")
+    response = HTMLResponse(render_html(report, template_dir=template_dir))
     response.headers["Content-Security-Policy"] = _REPORT_CSP
     return ctx.finish(response)
 
@@ -1193,7 +1190,8 @@ def report_download(request: Request) -> Response:
     try:
         report = _build_report(ctx.state, request)
         with tempfile.TemporaryDirectory(prefix="pilots-report-") as folder:
-            (path,) = write_report(report, Path(folder), [fmt])
+            template_dir = ctx.state.config.settings.optional_path("template_dir")
+            (path,) = write_report(report, Path(folder), [fmt], template_dir=template_dir)
             data = path.read_bytes()
             name = path.name
     except PilotsError as exc:

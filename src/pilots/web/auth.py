@@ -11,7 +11,7 @@ page open — which ``pilots serve`` allows on 127.0.0.1 only.
 The signing key is made on first start (mode 0600); on an address other
 people reach, ``pilots serve`` refuses a key that others can read or one that
 was published (:data:`LEAKED_KEY_SHA256`). Failed logins are kept in the
-database (:class:`pilots.models.LoginFailure`): each one slows the next
+database (:class:`pilots.tables.LoginFailure`): each one slows the next
 answer, and a user name or an address with too many is locked for a while.
 """
 
@@ -36,7 +36,7 @@ from pilots.config import Settings
 from pilots.db import db_now, session_scope
 from pilots.errors import ConfigError, InputFileError, PilotsError
 from pilots.files import make_folder
-from pilots.models import LoginFailure
+from pilots.tables import LoginFailure
 
 ROLES = {
     "clerk": "職員（議事録作成）",

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from pilots.db import db_now
-from pilots.models import WebJob, WebJobAudio, WebJobOutput, WebUpload
+from pilots.tables import WebJob, WebJobAudio, WebJobOutput, WebUpload
 from pilots.text import normalize_name
 
 CHUNK_BYTES = 1 << 20  # one row of web_job_audio: small enough for any database driver

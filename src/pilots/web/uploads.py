@@ -5,7 +5,7 @@ Nothing a browser sends becomes part of a path: a file is written as
 content was found to be (audio that PyAV can decode, CSV text that decodes as
 UTF-8 or CP932, an xlsx workbook that openpyxl opens) and never from the name
 the user gave. That name is kept for display only (see
-:class:`pilots.models.WebUpload`).
+:class:`pilots.tables.WebUpload`).
 
 Recordings are personal data: :func:`purge_recordings` deletes those of jobs
 finished longer ago than the ``recording_retention_days`` setting (the file,
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from pilots.db import db_now
 from pilots.errors import PilotsError
-from pilots.models import WebJob, WebJobAudio, WebUpload
+from pilots.tables import WebJob, WebJobAudio, WebUpload
 from pilots.web.queue import DONE, FAILED, QUEUED, RUNNING
 
 AUDIO, CSV, XLSX, TEXT = "audio", "csv", "xlsx", "text"

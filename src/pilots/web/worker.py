@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pilots import db
 from pilots.config import Settings
 from pilots.errors import PilotsError
-from pilots.models import WebJob
+from pilots.tables import WebJob
 from pilots.web import queue, uploads
 
 logger = logging.getLogger("pilots")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pilots.asr.models import (
+from pilots.asr.modelfiles import (
     BASE_SHA256,
     BASE_SIZE,
     assemble_base,
