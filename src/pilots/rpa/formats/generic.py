@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pilots.rpa.formats import Header, Layout, RunFormat, has_all, status_table
+from pilots.rpa.formats.base import Header, Layout, RunFormat, has_all, status_table
 
 STATUSES = status_table(
     success=("success", "succeeded", "successful", "ok", "成功", "正常", "正常終了"),

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pilots.rpa.formats import Header, Layout, RunFormat, has_all, status_table
+from pilots.rpa.formats.base import Header, Layout, RunFormat, has_all, status_table
 
 HEADER: tuple[str, ...] = (
     "タスクID",
