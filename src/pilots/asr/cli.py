@@ -10,13 +10,14 @@ from typing import TextIO
 
 import click
 
+from pilots.asr.measure_cli import MEASURE_COMMANDS
 from pilots.asr.minutes import FORMATS
 from pilots.asr.result import format_duration
-from pilots.cli import DATE, App, json_option, pass_app
+from pilots.clikit import DATE, App, json_option, pass_app
 from pilots.errors import ConfigError, PilotsError
 
 
-@click.group("asr")
+@click.group("asr", commands=MEASURE_COMMANDS)
 def asr_group() -> None:
     """音声認識: 会議の録音から議事録案を作ります。"""
 

@@ -1,4 +1,7 @@
-"""``pilots asr baseline|correction|jobs|import|summary``: measuring the time saved (SPEC §3)."""
+"""``pilots asr baseline|correction|jobs|import|summary``: measuring the time saved (SPEC §3).
+
+The commands of :data:`MEASURE_COMMANDS` join the ``pilots asr`` group in :mod:`pilots.asr.cli`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.asr.cli import asr_group
-from pilots.cli import App, echo_import, json_option, pass_app, period_options
+from pilots.clikit import App, echo_import, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary, JobFigures
@@ -26,7 +28,7 @@ def _minutes(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
-@asr_group.command("baseline")
+@click.command("baseline")
 @click.argument("file", type=click.Path(dir_okay=False))
 @json_option
 @pass_app
@@ -49,7 +51,7 @@ def baseline_command(app: App, file: str, as_json: bool) -> None:
     echo_import(file, result, "所属")
 
 
-@asr_group.command("correction")
+@click.command("correction")
 @click.argument("job_id", type=int)
 @click.argument("minutes", type=float)
 @json_option
@@ -87,7 +89,7 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
     )
 
 
-@asr_group.command("jobs")
+@click.command("jobs")
 @click.option("--fy", "fiscal_year", type=int, help="年度（2019 = 令和元年度）で絞り込みます。")
 @click.option("--dept", "department", help="所属名で絞り込みます。")
 @json_option
@@ -164,7 +166,7 @@ def _print_job_totals(jobs: list[JobFigures]) -> None:
     )
 
 
-@asr_group.command("import")
+@click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @json_option
 @pass_app
@@ -193,7 +195,7 @@ def import_command(app: App, file: str, as_json: bool) -> None:
         click.echo(format_table(["行", "理由"], [(r.line, r.reason) for r in result.rejected]))
 
 
-@asr_group.command("summary")
+@click.command("summary")
 @period_options
 @json_option
 @pass_app
@@ -316,3 +318,12 @@ def _print_summary(s: AsrSummary) -> None:
                 ["ファイル", "行", "理由"], [(r.file, r.line, r.reason) for r in s.rejected_rows]
             )
         )
+
+
+MEASURE_COMMANDS = (
+    baseline_command,
+    correction_command,
+    jobs_command,
+    import_command,
+    summary_command,
+)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import App, json_option, pass_app, period_options
+from pilots.clikit import App, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
     from pilots.calendar import Period
@@ -189,57 +189,3 @@ def plan_list_command(app: App, fiscal_year: int | None, as_json: bool) -> None:
             ],
         )
     )
-
-
-@click.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
-    show_default=True,
-    help="デモのデータベース・議事録案・レポートの出力先。",
-)
-@click.option(
-    "--data",
-    "demo_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data") / "demo",
-    show_default=True,
-    help="デモデータのフォルダ。",
-)
-@click.option(
-    "--samples",
-    "samples_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data") / "samples",
-    show_default=True,
-    help="サンプル録音のフォルダ。",
-)
-@click.option("--no-transcribe", is_flag=True, help="サンプル録音の音声認識を省きます。")
-@pass_app
-def demo_command(
-    app: App, out_dir: Path, demo_dir: Path, samples_dir: Path, no_transcribe: bool
-) -> None:
-    """令和元年度のデモデータから新しいデータベースを作り、中間・最終レポートを書き出します。
-
-    data/demo/ の所属一覧・利用報告・満足度調査・RPA業務台帳と実行ログを取り込み、
-    サンプル録音を実際に音声認識して、効果測定レポートを作ります（--db は使いません）。
-    """
-    from pilots.demo import run_demo
-
-    result = run_demo(
-        demo_dir,
-        samples_dir,
-        out_dir,
-        app.settings,
-        transcribe=not no_transcribe,
-        step=lambda message: click.echo(message, err=True),
-    )
-    click.echo(f"データベース: {result.database}")
-    for path in result.minutes:
-        click.echo(f"議事録案: {path}")
-    for path in result.interim:
-        click.echo(f"中間レポート: {path}")
-    for path in result.final:
-        click.echo(f"最終レポート: {path}")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import App, echo_import, json_option, pass_app, period_options
+from pilots.clikit import App, echo_import, json_option, pass_app, period_options
 from pilots.errors import ConfigError
 from pilots.rpa.formats import FORMAT_NAMES
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.cli import DATE, App, echo_import, json_option, pass_app
+from pilots.clikit import DATE, App, echo_import, json_option, pass_app
 
 if TYPE_CHECKING:
     from pilots.survey.measure import SurveySummary

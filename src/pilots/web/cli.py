@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pilots.cli import App, json_option, pass_app
+from pilots.clikit import App, json_option, pass_app
 from pilots.errors import ConfigError
 
 

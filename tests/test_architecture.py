@@ -1,0 +1,200 @@
+"""The import direction of ARCHITECTURE.md, read from the source with ``ast``.
+
+Every ``import`` counts wherever it is written: at the top of a module, inside a
+function (where heavy or late imports go), or under ``if TYPE_CHECKING:``. An
+import inside a function only hides a circle from Python's import order, and a
+type-only import is still a dependency for whoever reads the code, so the
+floors must hold for all of them.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import pilots
+
+SOURCE = Path(pilots.__file__).parent
+
+CLI_FRONT = ("pilots.cli", "pilots.__main__")
+"""The root group and the ``python -m pilots`` entry point: nothing below imports them."""
+
+
+@dataclass(frozen=True)
+class Import:
+    """One imported name: the pilots module it comes from, and the line."""
+
+    module: str
+    name: str | None
+    line: int
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SOURCE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@cache
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(SOURCE.rglob("*.py"))}
+
+
+def _resolve(dotted: str) -> str | None:
+    """The pilots module that ``dotted`` (a module, or a name inside one) lives in."""
+    modules = _modules()
+    while dotted and dotted not in modules:
+        dotted = dotted.rpartition(".")[0]
+    return dotted or None
+
+
+@cache
+def _imports(module: str) -> tuple[Import, ...]:
+    """Every import statement of ``module``, anywhere in its body."""
+    path = _modules()[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: list[Import] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [Import(alias.name, None, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            for alias in node.names:
+                # ``from pilots.asr import draft`` imports the module pilots.asr.draft.
+                submodule = f"{base}.{alias.name}"
+                if submodule in _modules():
+                    found.append(Import(submodule, None, node.lineno))
+                else:
+                    found.append(Import(base, alias.name, node.lineno))
+    return tuple(found)
+
+
+def _pilots_imports(module: str) -> set[str]:
+    targets = {_resolve(i.module) for i in _imports(module) if i.module.startswith("pilots")}
+    return {t for t in targets if t is not None and t != module}
+
+
+def _is_cli(module: str) -> bool:
+    """The command-line floor: the root group, clikit, and every ``*/cli.py`` / ``*_cli.py``."""
+    last = module.rpartition(".")[2]
+    return module in (*CLI_FRONT, "pilots.clikit") or last == "cli" or last.endswith("_cli")
+
+
+def _under(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _cycles() -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    graph = {m: sorted(_pilots_imports(m)) for m in _modules()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_the_source_is_found() -> None:
+    """The checks below read the real package (a wrong path would make them pass on nothing)."""
+    modules = _modules()
+    assert {"pilots.cli", "pilots.clikit", "pilots.web.worker"} <= set(modules)
+    assert "pilots.clikit" in _pilots_imports("pilots.asr.cli")
+
+
+def test_no_import_circle() -> None:
+    assert _cycles() == []
+
+
+def test_only_the_entry_points_import_the_root_group() -> None:
+    """Sub-CLIs take what they share from clikit; pilots.cli imports them, never the reverse."""
+    importers = sorted(m for m in _modules() if "pilots.cli" in _pilots_imports(m))
+    assert importers == ["pilots.__main__"]
+
+
+def test_clikit_imports_no_command_module() -> None:
+    assert sorted(m for m in _pilots_imports("pilots.clikit") if _is_cli(m)) == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in _modules() if not _is_cli(m)))
+def test_library_modules_import_neither_click_nor_a_cli_module(module: str) -> None:
+    """Library code never prints through click and never reaches up into the command line."""
+    wrong = [
+        f"{module}:{i.line} imports {i.module}"
+        for i in _imports(module)
+        if i.module.split(".")[0] == "click"
+        or (i.module.startswith("pilots") and _is_cli(_resolve(i.module) or ""))
+    ]
+    assert wrong == []
+
+
+def test_report_never_imports_web() -> None:
+    """The report reads the pilots' summaries; the web UI shows the report, not the other way."""
+    wrong = sorted(
+        (m, t)
+        for m in _modules()
+        if _under(m, "pilots.report")
+        for t in _pilots_imports(m)
+        if _under(t, "pilots.web")
+    )
+    assert wrong == []
+
+
+def test_only_command_modules_and_web_import_web() -> None:
+    """web/ sits on top of the library: no library module below it reaches up into it."""
+    wrong = sorted(
+        (m, t)
+        for m in _modules()
+        if not _is_cli(m) and not _under(m, "pilots.web")
+        for t in _pilots_imports(m)
+        if _under(t, "pilots.web")
+    )
+    assert wrong == []
+
+
+def test_web_uses_only_the_public_names_of_the_library() -> None:
+    """A page that needs a library's private helper is about to hold a SPEC rule itself."""
+    wrong = [
+        f"{m}:{i.line} imports {i.module}.{i.name}"
+        for m in _modules()
+        if _under(m, "pilots.web")
+        for i in _imports(m)
+        if i.name is not None
+        and i.name.startswith("_")
+        and i.module.startswith("pilots")
+        and not _under(i.module, "pilots.web")
+    ]
+    assert wrong == []
