@@ -131,7 +131,7 @@ def _cycles() -> list[list[str]]:
 def test_the_source_is_found() -> None:
     """The checks below read the real package (a wrong path would make them pass on nothing)."""
     modules = _modules()
-    assert {"pilots.cli", "pilots.clikit", "pilots.web.worker"} <= set(modules)
+    assert {"pilots.cli", "pilots.clikit", "pilots.asr.draft", "pilots.web.worker"} <= set(modules)
     assert "pilots.clikit" in _pilots_imports("pilots.asr.cli")
 
 

@@ -165,28 +165,19 @@ def _transcribe_sample(
     samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> list[Path]:
     """Transcribe the sample meeting as the IT department's February meeting (one real job)."""
-    from pilots.asr.jobs import record_transcription
-    from pilots.asr.minutes import write_outputs
-    from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+    from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, load_transcriber
     from pilots.asr.result import MeetingInfo
-    from pilots.asr.transcribe import Transcriber
 
     audio = _need(samples_dir, SAMPLE_MEETING)
-    glossary = Glossary.load(_need(samples_dir, "glossary.tsv"))
-    transcriber = Transcriber("base", settings.model_dir, threads=settings.get("asr_threads"))
+    pipeline = DraftPipeline(
+        DraftOptions(formats=("docx", "txt"), glossary=_need(samples_dir, "glossary.tsv")),
+        lambda: load_transcriber(settings),
+    )
     meeting = MeetingInfo(
         title="RPA推進 定例会議",
         date=date(2020, 2, 14),
         place="第3会議室",
         department="IT・業務改革課",
     )
-    transcript = transcriber.transcribe(
-        audio,
-        TextPipeline(fillers=load_fillers(), glossary=glossary),
-        meeting=meeting,
-        glossary_terms=len(glossary.terms),
-    )
-    written = write_outputs(transcript, minutes_dir, ["docx", "txt"])
-    with db.session_scope(factory) as session:
-        record_transcription(session, transcript, written, today=date(2020, 2, 14))
-    return written
+    log = JobLog(session=lambda: db.session_scope(factory), today=date(2020, 2, 14))
+    return pipeline.draft_minutes(audio, minutes_dir, meeting, log=log).files

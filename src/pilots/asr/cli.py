@@ -6,7 +6,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -15,6 +15,10 @@ from pilots.asr.minutes import FORMATS
 from pilots.asr.result import format_duration
 from pilots.clikit import DATE, App, json_option, pass_app
 from pilots.errors import ConfigError, PilotsError
+
+if TYPE_CHECKING:
+    from pilots.asr.draft import Draft
+    from pilots.asr.result import Transcript
 
 
 @click.group("asr", commands=MEASURE_COMMANDS)
@@ -48,6 +52,10 @@ class ProgressBar:
             text = f"{self.label} {format_duration(done)}"
         self.stream.write("\r" + text + " " * 4)
         self.stream.flush()
+
+    def finish(self, _transcript: Transcript) -> None:
+        """The recording is transcribed: end the bar's line before the drafts are written."""
+        self.close()
 
     def close(self) -> None:
         """End the bar's line."""
@@ -150,14 +158,10 @@ def transcribe_command(
     ジョブとして記録します（--no-log で記録しません）。
     失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
     """
-    from pilots.asr.jobs import record_transcription
-    from pilots.asr.minutes import write_outputs
-    from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+    from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, load_transcriber
     from pilots.asr.result import MeetingInfo
-    from pilots.asr.transcribe import TranscribeOptions, Transcriber
     from pilots.files import check_folder
 
-    formats = formats or ("docx",)
     check_folder(out_dir)  # before minutes of transcription, not after
     stems: dict[str, Path] = {}
     for path in audio:
@@ -173,68 +177,56 @@ def transcribe_command(
         attendees=attendees,
         department=dept,
     )
-    terms = Glossary.load(glossary) if glossary else None
-    filler_list = (
-        load_fillers(app.settings.optional_path("fillers_file")) if fillers == "remove" else None
+    options = DraftOptions(
+        formats=formats or ("docx",),
+        language=language,
+        fillers=fillers,
+        fillers_file=app.settings.optional_path("fillers_file"),
+        glossary=glossary,
+        template_dir=app.settings.optional_path("template_dir"),
     )
-    pipeline = TextPipeline(fillers=filler_list, glossary=terms)
-    options = TranscribeOptions(language=language, word_timestamps="json" in formats)
-    transcriber = Transcriber(
-        model,
-        app.settings.model_dir,
-        device=device,
-        threads=app.settings.get("asr_threads") if threads is None else threads,
+    pipeline = DraftPipeline(
+        options, lambda: load_transcriber(app.settings, model, device=device, threads=threads)
     )
+    log = None if no_log else JobLog(session=app.session)
     show = sys.stderr.isatty() if progress is None else progress
     failed = 0
     for path in audio:
         bar = ProgressBar(path.name, sys.stderr, enabled=show)
         try:
-            transcript = transcriber.transcribe(
+            draft = pipeline.draft_minutes(
                 path,
-                pipeline,
-                options=options,
-                meeting=meeting,
-                fillers=fillers,
-                glossary_terms=len(terms.terms) if terms else 0,
-                progress=bar,
-            )
-            bar.close()
-            written = write_outputs(
-                transcript,
                 out_dir,
-                formats,
-                template_dir=app.settings.optional_path("template_dir"),
-            )
-            job_text = ""
-            if not no_log:
-                try:
-                    with app.session() as session:
-                        record = record_transcription(
-                            session, transcript, written, today=date.today()
-                        )
-                except BaseException:
-                    for p in written:  # a draft without its job would escape the measurement
-                        p.unlink(missing_ok=True)
-                    raise
-                job_text = f"、ジョブ #{record.job_id}" + ("" if record.created else "（更新）")
-                if record.department_created:
-                    job_text += f"、所属「{record.department_created}」を新規登録"
-                if record.no_speech:
-                    job_text += "、音声が検出されませんでした（利用件数には数えません）"
-            click.echo(
-                f"{path}: 録音 {format_duration(transcript.duration)}、"
-                f"処理 {transcript.processing_seconds:.1f}秒、"
-                f"要確認 {transcript.flag_count}箇所{job_text} → "
-                + ", ".join(str(p) for p in written)
+                meeting,
+                log=log,
+                progress=bar,
+                on_transcribed=bar.finish,
             )
         except PilotsError as exc:
             bar.close()
             failed += 1
             click.echo(f"エラー: {exc}", err=True)
+            continue
+        click.echo(f"{path}: {_drafted(draft)} → " + ", ".join(str(p) for p in draft.files))
     if failed:
         click.echo(f"{len(audio)}件中 {failed}件が失敗しました", err=True)
         ctx.exit(1)
+
+
+def _drafted(draft: Draft) -> str:
+    transcript, record = draft.transcript, draft.job
+    text = (
+        f"録音 {format_duration(transcript.duration)}、"
+        f"処理 {transcript.processing_seconds:.1f}秒、"
+        f"要確認 {transcript.flag_count}箇所"
+    )
+    if record is not None:
+        text += f"、ジョブ #{record.job_id}" + ("" if record.created else "（更新）")
+        if record.department_created:
+            text += f"、所属「{record.department_created}」を新規登録"
+        if record.no_speech:
+            text += "、音声が検出されませんでした（利用件数には数えません）"
+    return text
 
 
 @asr_group.command("purge")

@@ -2,13 +2,11 @@
 
 ``pilots worker`` runs :meth:`Worker.run`; ``pilots serve`` runs one in a
 thread unless told not to. The worker needs only the database: it reads the
-recording from the job's stored chunks into a temporary file, transcribes it
-with :class:`pilots.asr.transcribe.Transcriber`, writes the drafts with
-:func:`pilots.asr.minutes.write_outputs` into its own data folder
-(``<data_dir>/minutes/<job>/``), and then — in one transaction — logs the job
-with :func:`pilots.asr.jobs.record_transcription` and stores the drafts in the
-queue, provided it still holds the job. A thread renews the job's lease every
-few seconds while the model works.
+recording from the job's stored chunks into a temporary file and drafts it with
+:class:`pilots.asr.draft.DraftPipeline`: the drafts go into its own data folder
+(``<data_dir>/minutes/<job>/``), and then — in one transaction — the job is
+logged and the drafts stored in the queue, provided it still holds the job. A
+thread renews the job's lease every few seconds while the model works.
 """
 
 from __future__ import annotations
@@ -22,13 +20,21 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from pilots import db
+from pilots.asr.draft import (
+    DraftOptions,
+    DraftPipeline,
+    DraftWithdrawn,
+    JobLog,
+    load_transcriber,
+)
+from pilots.asr.jobs import JobRecord
+from pilots.asr.result import MeetingInfo, Transcript
+from pilots.asr.transcribe import Transcriber
 from pilots.config import Settings
 from pilots.errors import PilotsError
 from pilots.tables import WebJob
@@ -92,7 +98,7 @@ class Worker:
         self.log = log
         self.stale_seconds: float = settings.get("worker_stale_seconds")
         self.max_attempts: int = settings.get("worker_max_attempts")
-        self._transcriber: Any = None
+        self._transcriber: Transcriber | None = None
 
     @property
     def beat_seconds(self) -> float:
@@ -198,21 +204,13 @@ class Worker:
             held = queue.fail(session, claim, message)
         return JobOutcome(claim.job_id, "failed" if held else "lost", message=message)
 
-    def _model(self) -> Any:
+    def _model(self) -> Transcriber:
+        # Loaded by the first job and kept: the next job needs the same model.
         if self._transcriber is None:
-            from pilots.asr.transcribe import Transcriber
-
-            self._transcriber = Transcriber(
-                "base", self.settings.model_dir, threads=self.settings.get("asr_threads")
-            )
+            self._transcriber = load_transcriber(self.settings)
         return self._transcriber
 
     def _transcribe(self, claim: queue.Claim, work: Path, progress: _Progress) -> JobOutcome:
-        from pilots.asr.jobs import record_transcription
-        from pilots.asr.minutes import write_outputs
-        from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
-        from pilots.asr.result import MeetingInfo
-
         with db.session_scope(self.factory) as session:
             job = session.get(WebJob, claim.job_id)
             assert job is not None
@@ -226,41 +224,49 @@ class Worker:
                 department=job.department,
             )
             glossary_text = job.glossary
-            formats = [f for f in job.formats.split(",") if f]
+            formats = tuple(f for f in job.formats.split(",") if f)
             stem = Path(job.original_name).stem or "recording"
         glossary = None
         if glossary_text:
-            terms_file = work / "glossary.tsv"
-            terms_file.write_text(glossary_text, encoding="utf-8")
-            glossary = Glossary.load(terms_file)
-        pipeline = TextPipeline(
-            fillers=load_fillers(self.settings.optional_path("fillers_file")), glossary=glossary
+            glossary = work / "glossary.tsv"
+            glossary.write_text(glossary_text, encoding="utf-8")
+        pipeline = DraftPipeline(
+            DraftOptions(
+                formats=formats,
+                fillers_file=self.settings.optional_path("fillers_file"),
+                glossary=glossary,
+                template_dir=self.settings.optional_path("template_dir"),
+            ),
+            self._model,
         )
-        transcript = self._model().transcribe(
-            audio,
-            pipeline,
-            meeting=meeting,
-            glossary_terms=len(glossary.terms) if glossary else 0,
-            progress=progress,
-        )
-        if progress.lost.is_set():
-            return JobOutcome(claim.job_id, "lost")
-        folder = self.settings.data_dir / "minutes" / f"job{claim.job_id}"
-        written = write_outputs(
-            transcript,
-            folder,
-            formats,
-            stem=_safe_stem(stem),
-            template_dir=self.settings.optional_path("template_dir"),
-        )
-        drafts = {path.suffix.lstrip("."): path.read_bytes() for path in written}
-        with db.session_scope(self.factory) as session:
-            if not queue.still_held(session, claim):
-                return JobOutcome(claim.job_id, "lost")
-            record = record_transcription(session, transcript, written, today=date.today())
+
+        def still_held(session: Session) -> bool:
+            return queue.still_held(session, claim)
+
+        def store(session: Session, record: JobRecord, files: list[Path]) -> None:
+            drafts = {path.suffix.lstrip("."): path.read_bytes() for path in files}
             queue.complete(session, claim, drafts, record.job_id)
+
+        log = JobLog(
+            session=lambda: db.session_scope(self.factory),
+            held=still_held,
+            store=store,
+        )
+        try:
+            draft = pipeline.draft_minutes(
+                audio,
+                self.settings.data_dir / "minutes" / f"job{claim.job_id}",
+                meeting,
+                log=log,
+                stem=_safe_stem(stem),
+                progress=progress,
+                on_transcribed=progress.check_held,
+            )
+        except DraftWithdrawn:
+            return JobOutcome(claim.job_id, "lost")
+        assert draft.job is not None
         return JobOutcome(
-            claim.job_id, "done", asr_job_id=record.job_id, no_speech=record.no_speech
+            claim.job_id, "done", asr_job_id=draft.job.job_id, no_speech=draft.job.no_speech
         )
 
 
@@ -275,6 +281,11 @@ class _Progress:
     def __call__(self, done: float, total: float | None) -> None:
         if total:
             self.share = min(done / total, 1.0)
+
+    def check_held(self, _transcript: Transcript) -> None:
+        """Withdraw the draft if the heartbeat found the job taken over while the model worked."""
+        if self.lost.is_set():
+            raise DraftWithdrawn
 
 
 def _safe_stem(stem: str) -> str:
