@@ -15,7 +15,7 @@ import click
 
 from pilots import __version__
 from pilots.asr.cli import asr_group
-from pilots.clikit import App, PilotsGroup, echo_import, json_option, pass_app, run
+from pilots.clikit import App, PilotsGroup, echo_import, folder_option, json_option, pass_app, run
 from pilots.config import Settings
 from pilots.report.cli import plan_group, report_command
 from pilots.rpa.cli import rpa_group
@@ -164,29 +164,15 @@ def org_list_command(app: App, as_json: bool) -> None:
 
 
 @cli.command("demo")
-@click.option(
+@folder_option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
     default=Path("reports"),
-    show_default=True,
     help="デモのデータベース・議事録案・レポートの出力先。",
 )
-@click.option(
-    "--data",
-    "demo_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data") / "demo",
-    show_default=True,
-    help="デモデータのフォルダ。",
-)
-@click.option(
-    "--samples",
-    "samples_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data") / "samples",
-    show_default=True,
-    help="サンプル録音のフォルダ。",
+@folder_option("--data", "demo_dir", default=Path("data") / "demo", help="デモデータのフォルダ。")
+@folder_option(
+    "--samples", "samples_dir", default=Path("data") / "samples", help="サンプル録音のフォルダ。"
 )
 @click.option("--no-transcribe", is_flag=True, help="サンプル録音の音声認識を省きます。")
 @pass_app

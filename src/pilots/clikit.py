@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -114,6 +115,17 @@ pass_app = click.make_pass_decorator(App)
 def json_option(func: F) -> F:
     """``--json``: print the result as JSON instead of a table."""
     return click.option("--json", "as_json", is_flag=True, help="結果をJSONで出力します。")(func)
+
+
+def folder_option(*names: str, default: Path, help: str) -> Callable[[F], F]:
+    """An option naming a folder, shown with its default in ``--help``."""
+    return click.option(
+        *names,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default,
+        show_default=True,
+        help=help,
+    )
 
 
 class DateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # generic from click 8.3

@@ -13,7 +13,7 @@ import click
 from pilots.asr.measure_cli import MEASURE_COMMANDS
 from pilots.asr.minutes import FORMATS
 from pilots.asr.result import format_duration
-from pilots.clikit import DATE, App, json_option, pass_app
+from pilots.clikit import DATE, App, folder_option, json_option, pass_app
 from pilots.errors import ConfigError, PilotsError
 
 if TYPE_CHECKING:
@@ -66,14 +66,8 @@ class ProgressBar:
 
 @asr_group.command("transcribe")
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output-dir",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="議事録案を書き出すフォルダ。",
+@folder_option(
+    "-o", "--output-dir", "out_dir", default=Path("."), help="議事録案を書き出すフォルダ。"
 )
 @click.option(
     "--format",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pilots.clikit import App, json_option, pass_app, period_options
+from pilots.clikit import App, folder_option, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
     from pilots.calendar import Period
@@ -38,15 +38,7 @@ if TYPE_CHECKING:
     type=click.Choice(["html", "xlsx", "md"]),
     help="出力形式（複数指定可、既定は3形式すべて）。",
 )
-@click.option(
-    "-o",
-    "--output-dir",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
-    show_default=True,
-    help="出力先フォルダ。",
-)
+@folder_option("-o", "--output-dir", "out_dir", default=Path("reports"), help="出力先フォルダ。")
 @pass_app
 @click.pass_context
 def report_command(
