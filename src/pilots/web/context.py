@@ -175,23 +175,21 @@ def form_files(form: FormData, name: str) -> list[UploadFile]:
 # --- the period of a summary ----------------------------------------------------
 
 
-def _fiscal_year_today() -> int:
-    from pilots.calendar import fiscal_year_of
-
-    return fiscal_year_of(date.today())
-
-
 def period_args(request: Request) -> tuple[int, str, date | None, str]:
-    """fy, period and as-of from the query string (with defaults) and an error, if any."""
-    from pilots.calendar import parse_date
+    """fy, period and as-of from the query string (with defaults) and an error, if any.
+
+    Without ``fy`` (or with one that is not a plausible year) the fiscal year
+    is today's in Japan (:func:`pilots.calendar.today`).
+    """
+    from pilots.calendar import FISCAL_YEARS, fiscal_year_of, parse_date, today
 
     error = ""
     try:
-        fiscal_year = int(request.query_params.get("fy", "") or _fiscal_year_today())
-        if not 1989 <= fiscal_year <= 2100:
+        fiscal_year = int(request.query_params.get("fy", "") or fiscal_year_of(today()))
+        if fiscal_year not in FISCAL_YEARS:
             raise ValueError
     except ValueError:
-        fiscal_year, error = _fiscal_year_today(), "年度は西暦（例: 2019）で指定してください"
+        fiscal_year, error = fiscal_year_of(today()), "年度は西暦（例: 2019）で指定してください"
     kind = request.query_params.get("period", "final")
     if kind not in ("interim", "final"):
         kind = "final"

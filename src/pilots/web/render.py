@@ -47,6 +47,8 @@ _MEDIA_TYPES = {
 
 def page_environment(settings: Settings) -> jinja2.Environment:
     """The pages' templates (the office's own first) with the filters they format figures by."""
+    from pilots.calendar import FISCAL_YEARS
+
     env = environment(
         "pilots.web",
         settings.optional_path("template_dir"),
@@ -63,6 +65,7 @@ def page_environment(settings: Settings) -> jinja2.Environment:
     env.filters["fiscal_year"] = _fiscal_year
     env.filters["duration"] = _duration
     env.filters["mb"] = lambda v: f"{(v or 0) / 1024 / 1024:,.1f} MB"
+    env.globals["fiscal_years"] = FISCAL_YEARS
     return env
 
 
