@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from pilots import db
 from pilots.errors import PilotsError
-from pilots.web import auth
+from pilots.web import auth, uploads
 
 if TYPE_CHECKING:
     import jinja2
@@ -170,6 +170,26 @@ def form_text(form: FormData, name: str, limit: int = 300) -> str:
 def form_files(form: FormData, name: str) -> list[UploadFile]:
     """The files chosen in a file field (a field left empty gives none)."""
     return [f for f in form.getlist(name) if isinstance(f, UploadFile) and (f.filename or f.size)]
+
+
+def save_upload(
+    ctx: Context, upload: UploadFile, accept: set[str], limit: int | None = None
+) -> uploads.StoredFile:
+    """Store a posted file in the data folder, once its content is one of the kinds ``accept``.
+
+    ``limit`` is the most bytes taken; by default the upload limit (``upload_limit_mb``).
+
+    Raises:
+        UploadError: too large, empty, or of another kind (the message names the file).
+    """
+    upload.file.seek(0)
+    return uploads.save(
+        upload.file,
+        ctx.state.config.settings.data_dir,
+        upload.filename,
+        accept=accept,
+        limit=ctx.state.limit if limit is None else limit,
+    )
 
 
 # --- the period of a summary ----------------------------------------------------

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from pilots.errors import PilotsError
 from pilots.text import normalize_name
 from pilots.web import queue, uploads
-from pilots.web.context import Context, form_files, form_text, read_form, with_form
+from pilots.web.context import Context, form_files, form_text, read_form, save_upload, with_form
 from pilots.web.render import attachment, guard, render
 
 if TYPE_CHECKING:
@@ -121,7 +121,6 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
 
     assert ctx.user is not None
     state = ctx.state
-    data_dir = state.config.settings.data_dir
     department = ctx.user.department or form_text(form, "department", 200)
     title = form_text(form, "title", 300)
     meeting_date = None
@@ -140,21 +139,14 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
     glossary_files = form_files(form, "glossary")
     if glossary_files:
         try:
-            glossary = _read_glossary(glossary_files[0], data_dir)
+            glossary = _read_glossary(ctx, glossary_files[0])
         except PilotsError as exc:
             ctx.flash("error", str(exc))
             return False
     accepted = True
     for upload in recordings:
         try:
-            upload.file.seek(0)
-            stored = uploads.save(
-                upload.file,
-                data_dir,
-                upload.filename,
-                accept={uploads.AUDIO},
-                limit=state.limit,
-            )
+            stored = save_upload(ctx, upload, {uploads.AUDIO})
         except PilotsError as exc:
             ctx.flash("error", str(exc))
             accepted = False
@@ -195,15 +187,12 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
     return accepted
 
 
-def _read_glossary(upload: UploadFile, data_dir: Path) -> str:
+def _read_glossary(ctx: Context, upload: UploadFile) -> str:
     """The glossary's text, checked by loading it as the worker will."""
     from pilots.asr.postprocess import Glossary
     from pilots.tabular import decode
 
-    upload.file.seek(0)
-    stored = uploads.save(
-        upload.file, data_dir, upload.filename, accept={uploads.TEXT}, limit=GLOSSARY_LIMIT
-    )
+    stored = save_upload(ctx, upload, {uploads.TEXT}, GLOSSARY_LIMIT)
     try:
         text, _encoding = decode(stored.path, stored.path.read_bytes())
         try:

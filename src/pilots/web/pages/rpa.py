@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from pilots.errors import PilotsError
 from pilots.web import uploads
-from pilots.web.context import Context, form_files, form_text, period_args, with_form
+from pilots.web.context import Context, form_files, form_text, period_args, save_upload, with_form
 from pilots.web.render import guard, render
 
 if TYPE_CHECKING:
@@ -121,7 +121,6 @@ def _rpa_import(ctx: Context, form: FormData, request: Request, what: str) -> di
     from pilots.rpa.ingest import check_files, ingest_file, list_rejects
 
     state = ctx.state
-    data_dir = state.config.settings.data_dir
     files = form_files(form, "file")
     errors: list[str] = []
     results: list[dict[str, Any]] = []
@@ -136,14 +135,7 @@ def _rpa_import(ctx: Context, form: FormData, request: Request, what: str) -> di
         files = files[:1]
     for upload in files:
         try:
-            upload.file.seek(0)
-            stored = uploads.save(
-                upload.file,
-                data_dir,
-                upload.filename,
-                accept={uploads.CSV, uploads.XLSX},
-                limit=state.limit,
-            )
+            stored = save_upload(ctx, upload, {uploads.CSV, uploads.XLSX})
         except PilotsError as exc:
             errors.append(str(exc))
             continue

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pilots.errors import PilotsError
 from pilots.web import uploads
-from pilots.web.context import Context, form_files, form_text, read_form, with_form
+from pilots.web.context import Context, form_files, form_text, read_form, save_upload, with_form
 from pilots.web.render import guard, render
 
 if TYPE_CHECKING:
@@ -112,14 +112,7 @@ def _survey_file(ctx: Context, form: FormData) -> uploads.StoredFile:
     files = form_files(form, "file")
     if not files:
         raise uploads.UploadError("ファイルを選んでください")
-    files[0].file.seek(0)
-    stored = uploads.save(
-        files[0].file,
-        data_dir,
-        files[0].filename,
-        accept={uploads.CSV, uploads.XLSX},
-        limit=state.limit,
-    )
+    stored = save_upload(ctx, files[0], {uploads.CSV, uploads.XLSX})
     with state.session() as session:
         uploads.record(session, stored, "survey", ctx.user_name)
     return stored
