@@ -201,7 +201,7 @@ def period_args(request: Request) -> tuple[int, str, date | None, str]:
     Without ``fy`` (or with one that is not a plausible year) the fiscal year
     is today's in Japan (:func:`pilots.calendar.today`).
     """
-    from pilots.calendar import FISCAL_YEARS, fiscal_year_of, parse_date, today
+    from pilots.calendar import FISCAL_YEARS, PERIOD_KINDS, fiscal_year_of, parse_date, today
 
     error = ""
     try:
@@ -211,7 +211,7 @@ def period_args(request: Request) -> tuple[int, str, date | None, str]:
     except ValueError:
         fiscal_year, error = fiscal_year_of(today()), "年度は西暦（例: 2019）で指定してください"
     kind = request.query_params.get("period", "final")
-    if kind not in ("interim", "final"):
+    if kind not in PERIOD_KINDS:
         kind = "final"
     as_of = None
     text = request.query_params.get("as_of", "").strip()
