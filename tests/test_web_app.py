@@ -23,7 +23,8 @@ from pilots.config import Settings
 from pilots.errors import InputFileError
 from pilots.tables import AsrJob, WebJob, WebUpload
 from pilots.web import auth, queue
-from pilots.web.app import WebConfig, create_app
+from pilots.web.app import create_app
+from pilots.web.context import WebConfig
 from tests.conftest import DATA
 from tests.test_web_queue import cut_clip
 
@@ -736,6 +737,27 @@ def test_rpa_import_shows_the_result_and_the_rejected_row(web: Web) -> None:
     assert re.search(r'data-figure="runs_added">0<', again.text)  # type: ignore[attr-defined]
     summary = web.client.get("/rpa?fy=2019&period=final").text
     assert "業務別" in summary and "請求書登録" in summary and "月別" in summary
+    # What the figures leave out, named as the report and `pilots rpa summary` name it.
+    excluded = summary[summary.index('<ul class="excluded">') :]
+    excluded = excluded[: excluded.index("</ul>")]
+    for shown in (
+        "成功・失敗以外の実行: <strong>1回</strong>",
+        "「CANCEL」1回",
+        "業務台帳にないシナリオの実行: <strong>2回</strong>",
+        "読めなかった実行ログの行: <strong>4行</strong>",
+        "日時のない実行: <strong>0回</strong>",
+    ):
+        assert shown in excluded, shown
+
+
+def test_pages_without_data_open_on_this_fiscal_year_in_japan(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fiscal year of Japan's date (pilots.calendar.today), whatever the server's zone."""
+    monkeypatch.setattr("pilots.calendar.today", lambda: date(2020, 3, 31))
+    for path in ("/rpa", "/report"):
+        page = web.client.get(path).text
+        assert re.search(r'<input id="fy" name="fy"[^>]* value="2019"', page), path
 
 
 def test_survey_summary_with_interval_and_comments(web: Web) -> None:

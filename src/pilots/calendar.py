@@ -26,6 +26,8 @@ from pilots.text import normalize_name
 PeriodKind = Literal["interim", "final"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("interim", "final")
 PERIOD_LABELS: dict[str, str] = {"interim": "中間", "final": "最終"}
+FISCAL_YEARS = range(1989, 2101)
+"""The fiscal years a person may type (平成元年度 to 2100): any other number is a typo."""
 
 
 @dataclass(frozen=True)

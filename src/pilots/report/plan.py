@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pilots.calendar import parse_iso_or_japanese
+from pilots.calendar import FISCAL_YEARS, parse_iso_or_japanese
 from pilots.errors import CalendarError, InputFileError
 
 
@@ -280,7 +280,7 @@ def parse_plan(text: str, source: str) -> Plan:
     if fy_node is None:
         raise reader.fail(root, "fiscal_year", "必須です（例: fiscal_year: 2019）")
     fiscal_year = reader.scalar(fy_node, "fiscal_year")
-    if not isinstance(fiscal_year, int) or not 1989 <= fiscal_year <= 2100:
+    if not isinstance(fiscal_year, int) or fiscal_year not in FISCAL_YEARS:
         raise reader.fail(
             fy_node, "fiscal_year", f"年度を西暦で書いてください（例: 2019）: {fiscal_year}"
         )

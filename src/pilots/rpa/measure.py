@@ -131,13 +131,18 @@ class Exclusion:
 
     ``what`` is a fixed key (``other_runs``, ``unmatched_runs``,
     ``rejected_rows``, ``undated_runs``) for programs; ``label`` and
-    ``reason`` are what a person reads.
+    ``reason`` are what a person reads, the CLI, the report and the RPA page alike.
     """
 
     what: str
     label: str
     count: int
     reason: str
+
+    @property
+    def unit(self) -> str:
+        """What ``count`` counts, in Japanese: 行 for rows of a log, 回 for runs."""
+        return "行" if self.what == "rejected_rows" else "回"
 
 
 @dataclass

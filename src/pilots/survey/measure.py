@@ -90,6 +90,10 @@ class Comment:
     text: str
 
 
+# What a person reads for each kind of row that is not a valid answer.
+EXCLUDED_LABELS = {NON_RESPONSE: "無回答", UNRECOGNISED: "判別できない回答"}
+
+
 @dataclass(frozen=True)
 class ExcludedResponse:
     """A row that is not a valid answer: a non-response or an unrecognised answer."""
@@ -98,6 +102,11 @@ class ExcludedResponse:
     department: str
     status: str
     answer_raw: str
+
+    @property
+    def label(self) -> str:
+        """The kind of the row in Japanese (無回答, 判別できない回答)."""
+        return EXCLUDED_LABELS.get(self.status, self.status)
 
 
 @dataclass(frozen=True)

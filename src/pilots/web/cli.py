@@ -45,8 +45,9 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
     import logging
 
     from pilots.web import auth
-    from pilots.web.app import WebConfig, create_app
+    from pilots.web.app import create_app
     from pilots.web.auth import users_file
+    from pilots.web.context import WebConfig
 
     try:
         import uvicorn
