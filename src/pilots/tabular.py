@@ -110,6 +110,25 @@ class ImportReject:
     values: list[str]
 
 
+@dataclass
+class ImportCounts:
+    """What an import did with a file's rows (the fields every import result starts with).
+
+    Attributes:
+        file: the file read.
+        encoding: the CSV encoding detected (None for xlsx).
+        rows: data rows read (blank lines not counted).
+        added / updated / unchanged: records the file added, changed, or had as they were.
+    """
+
+    file: str
+    encoding: str | None
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 _T = TypeVar("_T")
 
 

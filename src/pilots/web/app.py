@@ -694,7 +694,7 @@ async def minutes_correction(request: Request) -> Response:
 
 def _record_correction(ctx: _Context, job_id: int, form: FormData) -> bool:
     """Record the posted correction time; False when it was refused (said in a flash)."""
-    from pilots.asr.measure import report_correction
+    from pilots.asr.jobs import report_correction
     from pilots.tables import WebJob
 
     text = _text(form, "minutes", 40)
