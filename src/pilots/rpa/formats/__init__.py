@@ -5,7 +5,7 @@ describes one export as a :class:`RunFormat`: how to recognise its header,
 where its fields are in a row (:class:`Layout`), and how its status values map onto
 SPEC §4's ``success`` / ``failure`` / ``other``. Everything else (dates, time
 zones, scenario matching, keys, rejects) is common and lives in
-:mod:`pilots.rpa.ingest`.
+:mod:`pilots.rpa.normalise`.
 """
 
 from __future__ import annotations
