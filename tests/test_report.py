@@ -34,7 +34,7 @@ import pytest
 
 from pilots.calendar import period
 from pilots.errors import InputFileError
-from pilots.report.build import judge, year_over
+from pilots.report.indicators import judge, year_over
 from pilots.report.plan import Indicator, Milestone, load_plan, milestone_state
 from tests.conftest import Pilots
 
