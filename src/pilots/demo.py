@@ -166,9 +166,10 @@ def _transcribe_sample(
     samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> list[Path]:
     """Transcribe the sample meeting as the IT department's February meeting (one real job)."""
+    from pilots.asr.glossary import Glossary
     from pilots.asr.jobs import record_transcription
     from pilots.asr.minutes import write_outputs
-    from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+    from pilots.asr.postprocess import TextPipeline, load_fillers
     from pilots.asr.result import MeetingInfo
     from pilots.asr.transcribe import Transcriber
 

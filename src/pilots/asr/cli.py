@@ -149,9 +149,10 @@ def transcribe_command(
     ジョブとして記録します（--no-log で記録しません）。
     失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
     """
+    from pilots.asr.glossary import Glossary
     from pilots.asr.jobs import record_transcription
     from pilots.asr.minutes import write_outputs
-    from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+    from pilots.asr.postprocess import TextPipeline, load_fillers
     from pilots.asr.result import MeetingInfo
     from pilots.asr.transcribe import TranscribeOptions, Transcriber
     from pilots.files import check_folder

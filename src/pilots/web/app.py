@@ -615,7 +615,7 @@ def _enqueue_recordings(ctx: _Context, form: FormData) -> bool:
 
 def _read_glossary(upload: UploadFile, data_dir: Path) -> str:
     """The glossary's text, checked by loading it as the worker will."""
-    from pilots.asr.postprocess import Glossary
+    from pilots.asr.glossary import Glossary
     from pilots.tabular import decode
 
     upload.file.seek(0)

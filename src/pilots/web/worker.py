@@ -208,9 +208,10 @@ class Worker:
         return self._transcriber
 
     def _transcribe(self, claim: queue.Claim, work: Path, progress: _Progress) -> JobOutcome:
+        from pilots.asr.glossary import Glossary
         from pilots.asr.jobs import record_transcription
         from pilots.asr.minutes import write_outputs
-        from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+        from pilots.asr.postprocess import TextPipeline, load_fillers
         from pilots.asr.result import MeetingInfo
 
         with db.session_scope(self.factory) as session:
