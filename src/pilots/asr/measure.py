@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from pilots.asr.jobs import JobFigures, load_jobs
 from pilots.calendar import Period, format_date, months
+from pilots.figures import Exclusion, PeriodFigures
 from pilots.org import UNKNOWN_DEPARTMENT
 from pilots.tables import AsrImportReject
 from pilots.text import normalize_name
@@ -126,13 +127,10 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
-class AsrSummary:
+class AsrSummary(PeriodFigures):
     """The speech-recognition figures of one period (SPEC §3), with their rules.
 
     Attributes:
-        fiscal_year / period / period_label: e.g. 2019, ``final``,
-            令和元年度 最終（令和2年3月末時点）.
-        start / as_of / months: the period and its months elapsed (SPEC §2).
         departments_using: distinct departments with ≥ 1 job in the period.
         jobs: all jobs in the period (usage).
         measured_jobs: jobs with a reported correction time (the denominator of hours_saved).
@@ -152,12 +150,6 @@ class AsrSummary:
         rules: each figure's rule and denominator, in Japanese.
     """
 
-    fiscal_year: int
-    period: str
-    period_label: str
-    start: date
-    as_of: date
-    months: int
     departments_using: int
     jobs: int
     measured_jobs: int
@@ -177,6 +169,37 @@ class AsrSummary:
     excluded: list[ExcludedJob]
     rejected_rows: list[RejectedRow]
     rules: dict[str, str]
+
+    @property
+    def exclusions(self) -> list[Exclusion]:
+        """What the figures leave out, by fixed key, with its label and treatment."""
+        return [
+            Exclusion(
+                "unmeasured_jobs",
+                "修正時間が未報告のジョブ",
+                self.unmeasured_jobs,
+                "利用件数には数え、削減時間には含めない（推計しない）",
+            ),
+            Exclusion(
+                "no_speech_jobs",
+                "音声が検出されなかった録音",
+                self.excluded_jobs,
+                "話し声のない録音は会議の利用ではないため、利用件数・利用所属数・削減時間の"
+                "いずれにも含めない",
+            ),
+            Exclusion(
+                "jobs_without_department",
+                "所属不明のジョブ",
+                self.jobs_without_department,
+                "利用所属数に数えない（削減時間は既定の従来作業時間率で計算）",
+            ),
+            Exclusion(
+                "rejected_rows",
+                "取り込めなかった利用報告の行",
+                len(self.rejected_rows),
+                "読めない行（日付・時間の誤り等）は集計から除外",
+            ),
+        ]
 
 
 def _r(value: float) -> float:
@@ -312,12 +335,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         ),
     }
     return AsrSummary(
-        fiscal_year=period.fiscal_year,
-        period=period.kind,
-        period_label=period.label,
-        start=period.start,
-        as_of=period.end,
-        months=elapsed,
+        **PeriodFigures.fields_of(period),
         departments_using=using,
         jobs=len(jobs),
         measured_jobs=len(measured_jobs),

@@ -9,10 +9,12 @@ from pathlib import PurePath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pilots.asr.measure import AsrSummary
+from pilots.asr.measure import AsrSummary, ListedJob
 from pilots.calendar import format_date
+from pilots.figures import Exclusion
 from pilots.rpa.ingest import list_rejects
 from pilots.rpa.measure import RpaSummary
+from pilots.survey.ingest import UNRECOGNISED
 from pilots.survey.measure import SurveySummary
 from pilots.tables import WebUpload
 
@@ -49,121 +51,81 @@ def _shown_names(session: Session, files: Iterable[str]) -> dict[str, str]:
     return {f: uploaded.get(name, name) for f, name in names.items()}
 
 
+# Left out of the section while they are zero: the cases that are rare. Every other count
+# of a pilot with data is shown, zeros included, so that a reader sees it was checked.
+_SHOWN_WHEN_ANY = frozenset(
+    {"no_speech_jobs", "jobs_without_department", "responses_outside_period"}
+)
+
+
 def quality_items(
     session: Session,
     asr: AsrSummary,
     surveys: Sequence[SurveySummary],
     rpa: RpaSummary,
 ) -> list[QualityItem]:
-    """What was left out of each figure, whenever anything was (and every count of a pilot
-    that has data, zeros included, so that a reader sees it was checked)."""
+    """What was left out of each figure: every summary's exclusions, by their fixed keys,
+    with the records behind them (whenever anything was left out, and every count of a
+    pilot that has data, zeros included, but for the rare cases)."""
     items: list[QualityItem] = []
 
-    def add(item: QualityItem, has_data: bool) -> None:
-        if item.count or has_data:
-            items.append(item)
+    def add(area: str, exclusion: Exclusion, has_data: bool, details: list[str]) -> None:
+        if exclusion.count or (has_data and exclusion.what not in _SHOWN_WHEN_ANY):
+            items.append(
+                QualityItem(area, exclusion.label, exclusion.count, exclusion.reason, details)
+            )
 
-    asr_data = asr.jobs > 0
-    add(
-        QualityItem(
-            "音声認識",
-            "修正時間が未報告のジョブ",
-            asr.unmeasured_jobs,
-            "利用件数には数え、削減時間には含めない（推計しない）",
-            [
-                f"#{u.job_id} {u.department} {format_date(u.meeting_date)} "
-                f"録音{u.audio_minutes:g}分"
-                for u in asr.unmeasured
-            ],
-        ),
-        asr_data,
-    )
-    add(
-        QualityItem(
-            "音声認識",
-            "音声が検出されなかった録音",
-            asr.excluded_jobs,
-            "話し声のない録音は会議の利用ではないため、利用件数・利用所属数・削減時間の"
-            "いずれにも含めない",
-            [
-                f"#{x.job_id} {x.department} {format_date(x.meeting_date)} "
-                f"録音{x.audio_minutes:g}分"
-                for x in asr.excluded
-            ],
-        ),
-        False,
-    )
-    add(
-        QualityItem(
-            "音声認識",
-            "所属不明のジョブ",
-            asr.jobs_without_department,
-            "利用所属数に数えない（削減時間は既定の従来作業時間率で計算）",
-        ),
-        False,
-    )
-    asr_files = _shown_names(session, (r.file for r in asr.rejected_rows))
-    add(
-        QualityItem(
-            "音声認識",
-            "取り込めなかった利用報告の行",
-            len(asr.rejected_rows),
-            "読めない行（日付・時間の誤り等）は集計から除外",
-            [f"{asr_files[r.file]} {r.line}行目: {r.reason}" for r in asr.rejected_rows],
-        ),
-        asr_data,
-    )
+    for exclusion in asr.exclusions:
+        add("音声認識", exclusion, asr.jobs > 0, _asr_details(session, asr, exclusion))
     rpa_data = rpa.runs_success + rpa.runs_failure + rpa.other_runs > 0
-    for exclusion in rpa.excluded:
-        details: list[str] = []
-        if exclusion.what == "unmatched_runs":
-            details = [f"{s.scenario}（{s.runs:,}回）" for s in rpa.unmatched_scenarios]
-        elif exclusion.what == "other_runs":
-            details = [f"状態「{k}」: {v:,}回" for k, v in rpa.other_by_status.items()]
-        elif exclusion.what == "rejected_rows" and exclusion.count:
-            rejects = list_rejects(session)
-            shown = _shown_names(session, (r.file for r in rejects))
-            details = [f"{shown[r.file]} {r.line}行目: {r.reason}" for r in rejects]
-        add(
-            QualityItem("RPA", exclusion.label, exclusion.count, exclusion.reason, details),
-            rpa_data,
-        )
+    for exclusion in rpa.exclusions:
+        add("RPA", exclusion, rpa_data, _rpa_details(session, rpa, exclusion))
     for s in surveys:
         area = f"満足度調査「{s.survey}」" if len(surveys) > 1 else "満足度調査"
-        items.append(
-            QualityItem(
-                area,
-                "無回答",
-                s.non_responses,
-                "有効回答（分母）に含めない",
-                [
-                    f"{e.line}行目 {e.department}: {e.answer_raw or '（空欄）'}"
-                    for e in s.excluded
-                    if e.status != "unrecognised"
-                ],
-            )
-        )
-        items.append(
-            QualityItem(
-                area,
-                "5段階にない回答",
-                s.unrecognised,
-                "有効回答（分母）に含めない",
-                [
-                    f"{e.line}行目 {e.department}: {e.answer_raw}"
-                    for e in s.excluded
-                    if e.status == "unrecognised"
-                ],
-            )
-        )
-        outside = s.responses_before_start + s.responses_after_as_of
-        add(
-            QualityItem(
-                area,
-                "期間外に完了した回答",
-                outside,
-                "対象期間の前または基準日より後に完了した回答は数えない",
-            ),
-            False,
-        )
+        for exclusion in s.exclusions:
+            add(area, exclusion, True, _survey_details(s, exclusion))
     return items
+
+
+def _job_line(job: ListedJob) -> str:
+    when = format_date(job.meeting_date)
+    return f"#{job.job_id} {job.department} {when} 録音{job.audio_minutes:g}分"
+
+
+def _asr_details(session: Session, asr: AsrSummary, exclusion: Exclusion) -> list[str]:
+    if exclusion.what == "unmeasured_jobs":
+        return [_job_line(u) for u in asr.unmeasured]
+    if exclusion.what == "no_speech_jobs":
+        return [_job_line(x) for x in asr.excluded]
+    if exclusion.what == "rejected_rows":
+        shown = _shown_names(session, (r.file for r in asr.rejected_rows))
+        return [f"{shown[r.file]} {r.line}行目: {r.reason}" for r in asr.rejected_rows]
+    return []
+
+
+def _rpa_details(session: Session, rpa: RpaSummary, exclusion: Exclusion) -> list[str]:
+    if exclusion.what == "unmatched_runs":
+        return [f"{s.scenario}（{s.runs:,}回）" for s in rpa.unmatched_scenarios]
+    if exclusion.what == "other_runs":
+        return [f"状態「{k}」: {v:,}回" for k, v in rpa.other_by_status.items()]
+    if exclusion.what == "rejected_rows" and exclusion.count:
+        rejects = list_rejects(session)
+        shown = _shown_names(session, (r.file for r in rejects))
+        return [f"{shown[r.file]} {r.line}行目: {r.reason}" for r in rejects]
+    return []
+
+
+def _survey_details(s: SurveySummary, exclusion: Exclusion) -> list[str]:
+    if exclusion.what == "non_responses":
+        return [
+            f"{e.line}行目 {e.department}: {e.answer_raw or '（空欄）'}"
+            for e in s.excluded
+            if e.status != UNRECOGNISED
+        ]
+    if exclusion.what == "unrecognised":
+        return [
+            f"{e.line}行目 {e.department}: {e.answer_raw}"
+            for e in s.excluded
+            if e.status == UNRECOGNISED
+        ]
+    return []

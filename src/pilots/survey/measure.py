@@ -36,6 +36,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from pilots.errors import ConfigError, NotFoundError
+from pilots.figures import Exclusion
 from pilots.org import UNKNOWN_DEPARTMENT
 from pilots.survey.ingest import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
 from pilots.tables import Department, Survey, SurveyResponse
@@ -150,6 +151,22 @@ class SurveySummary:
     start: date | None
     responses_before_start: int
     rules: dict[str, str]
+
+    @property
+    def exclusions(self) -> list[Exclusion]:
+        """The rows left out of the figures, by fixed key, with their label and treatment."""
+        return [
+            Exclusion("non_responses", "無回答", self.non_responses, "有効回答（分母）に含めない"),
+            Exclusion(
+                "unrecognised", "5段階にない回答", self.unrecognised, "有効回答（分母）に含めない"
+            ),
+            Exclusion(
+                "responses_outside_period",
+                "期間外に完了した回答",
+                self.responses_before_start + self.responses_after_as_of,
+                "対象期間の前または基準日より後に完了した回答は数えない",
+            ),
+        ]
 
 
 def list_surveys(session: Session) -> list[str]:
