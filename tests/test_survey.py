@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 
 from pilots import db
 from pilots.errors import ConfigError, InputFileError, NotFoundError
-from pilots.survey.ingest import classify, default_survey_name, import_survey
+from pilots.survey.ingest import default_survey_name, import_survey
 from pilots.survey.measure import summarize_survey, wilson_interval
+from pilots.survey.scale import classify
 from pilots.tables import Department, SurveyResponse
 from tests.conftest import DATA, Pilots
 

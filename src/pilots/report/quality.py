@@ -14,8 +14,8 @@ from pilots.calendar import format_date
 from pilots.figures import Exclusion
 from pilots.rpa.ingest import list_rejects
 from pilots.rpa.measure import RpaSummary
-from pilots.survey.ingest import UNRECOGNISED
 from pilots.survey.measure import SurveySummary
+from pilots.survey.scale import UNRECOGNISED
 from pilots.tables import WebUpload
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from pilots.errors import ConfigError, NotFoundError
 from pilots.figures import Exclusion
 from pilots.org import UNKNOWN_DEPARTMENT
-from pilots.survey.ingest import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
+from pilots.survey.scale import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
 from pilots.tables import Department, Survey, SurveyResponse
 from pilots.text import normalize_name
 
