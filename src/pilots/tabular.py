@@ -212,6 +212,20 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> tuple[str, s
     )
 
 
+def read_text(path: Path, what: str) -> str:
+    """A small text file (a word list) as text, decoded as :func:`decode` decodes.
+
+    Raises:
+        InputFileError: the file cannot be read (the message names it as ``what``)
+            or decoded.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(path, f"{what}を読めません（{exc.strerror or exc}）") from exc
+    return decode(path, data)[0]
+
+
 def read_table(
     path: str | Path,
     *,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pilots.errors import InputFileError
-from pilots.tabular import decode
+from pilots.tabular import read_text
 from pilots.text import is_kanji
 
 # Marks the model (or our punctuation) may have put inside a term: 地域、放課、支援センター.
@@ -132,11 +132,7 @@ class Glossary:
                 the error names the line.
         """
         file = Path(path)
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise InputFileError(file, f"用語集を読めません（{exc.strerror or exc}）") from exc
-        text, _ = decode(file, data)
+        text = read_text(file, "用語集")
         terms: list[GlossaryTerm] = []
         seen: set[str] = set()
         for number, line in enumerate(text.splitlines(), start=1):

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pilots.asr.glossary import Glossary
-from pilots.errors import InputFileError
-from pilots.tabular import decode
+from pilots.tabular import read_text
 from pilots.text import is_kanji
 
 DEFAULT_FILLERS_PATH = Path(__file__).with_name("fillers.txt")
@@ -383,11 +382,7 @@ def load_fillers(path: str | Path | None = None) -> list[str]:
         InputFileError: the file cannot be read or decoded.
     """
     file = Path(path) if path is not None else DEFAULT_FILLERS_PATH
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise InputFileError(file, f"フィラー一覧を読めません（{exc.strerror or exc}）") from exc
-    text, _ = decode(file, data)
+    text = read_text(file, "フィラー一覧")
     fillers: list[str] = []
     for line in text.splitlines():
         word = unicodedata.normalize("NFKC", line.split("#", 1)[0]).strip()

@@ -10,7 +10,9 @@ width (landscape when wide). One function writes one sheet.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,7 @@ from pilots.report.build import Report
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary
-    from pilots.rpa.measure import RpaSummary, TaskFigures
+    from pilots.rpa.measure import RpaSummary
     from pilots.survey.measure import SurveySummary
 
 # Display formats: numbers stay numbers, the unit is shown by the format.
@@ -232,154 +234,121 @@ def _progress(book: Any, report: Report) -> None:
         )
 
 
-def _asr_departments(book: Any, report: Report, a: AsrSummary) -> None:
+@dataclass(frozen=True)
+class _Column:
+    """A column of a table sheet: its header, width, value for a row's item, display format."""
+
+    header: str
+    width: int
+    value: Callable[[Any], object]
+    number_format: str | None = None
+
+
+def _table(
+    book: Any,
+    report: Report,
+    name: str,
+    columns: Sequence[_Column],
+    items: Iterable[Any],
+    *,
+    caption: str = "",
+    wrap: bool = False,
+) -> _Sheet:
+    """A sheet with one row per item, its cells as ``columns`` say."""
     sheet = _Sheet(
-        book,
-        report,
-        "音声認識_所属別",
-        [
-            "所属",
-            "ジョブ",
-            "うち修正時間報告",
-            "録音時間",
-            "従来作業時間率",
-            "率の出どころ",
-            "削減時間",
-        ],
-        (28, 9, 12, 12, 12, 12, 12),
+        book, report, name, [c.header for c in columns], [c.width for c in columns], caption=caption
     )
-    for d in a.by_department:
-        sheet.add(
-            (
-                d.department,
-                d.jobs,
-                d.measured_jobs,
-                d.audio_hours,
-                d.baseline_rate,
-                "既定値" if d.rate_source == "default" else "所属の値",
-                d.hours_saved,
-            ),
-            {2: COUNT, 3: COUNT, 4: HOURS, 5: '0.0#"時間/時間"', 7: HOURS},
-        )
+    formats = _formats(columns)
+    for item in items:
+        sheet.add([c.value(item) for c in columns], formats, wrap=wrap)
+    return sheet
+
+
+def _formats(columns: Sequence[_Column]) -> dict[int, str]:
+    return {i: c.number_format for i, c in enumerate(columns, start=1) if c.number_format}
+
+
+_ASR_DEPARTMENTS = (
+    _Column("所属", 28, attrgetter("department")),
+    _Column("ジョブ", 9, attrgetter("jobs"), COUNT),
+    _Column("うち修正時間報告", 12, attrgetter("measured_jobs"), COUNT),
+    _Column("録音時間", 12, attrgetter("audio_hours"), HOURS),
+    _Column("従来作業時間率", 12, attrgetter("baseline_rate"), '0.0#"時間/時間"'),
+    _Column("率の出どころ", 12, lambda d: "既定値" if d.rate_source == "default" else "所属の値"),
+    _Column("削減時間", 12, attrgetter("hours_saved"), HOURS),
+)
+_ASR_MONTHS = (
+    _Column("月", 14, attrgetter("label")),
+    _Column("ジョブ", 9, attrgetter("jobs"), COUNT),
+    _Column("うち修正時間報告", 12, attrgetter("measured_jobs"), COUNT),
+    _Column("利用所属", 10, attrgetter("departments_using"), DEPARTMENTS),
+    _Column("利用所属（累計）", 12, attrgetter("departments_cumulative"), DEPARTMENTS),
+    _Column("録音時間", 12, attrgetter("audio_hours"), HOURS),
+    _Column("削減時間", 12, attrgetter("hours_saved"), HOURS),
+)
+_RPA_TASKS = (
+    _Column("業務ID", 9, attrgetter("task_id")),
+    _Column("業務名", 24, attrgetter("task_name")),
+    _Column("所属", 18, attrgetter("department")),
+    _Column("実行回数", 9, attrgetter("runs"), RUNS),
+    _Column("成功", 8, attrgetter("runs_success"), RUNS),
+    _Column("失敗", 8, attrgetter("runs_failure"), RUNS),
+    _Column("その他", 8, attrgetter("other_runs"), RUNS),
+    _Column("件数", 9, attrgetter("cases"), COUNT),
+    _Column("導入前", 10, attrgetter("baseline_hours"), HOURS),
+    _Column("導入後", 10, attrgetter("residual_hours"), HOURS),
+    _Column("削減時間", 10, attrgetter("reduced_hours"), HOURS),
+    _Column("削減率", 8, attrgetter("reduction_rate"), RATE),
+)
+_RPA_MONTHS = (
+    _Column("月", 10, lambda m: f"{int(m.month[:4])}年{int(m.month[5:])}月"),
+    _Column("成功", 8, attrgetter("runs_success"), RUNS),
+    _Column("失敗", 8, attrgetter("runs_failure"), RUNS),
+    _Column("その他", 8, attrgetter("other_runs"), RUNS),
+    _Column("業務台帳にない実行", 12, attrgetter("unmatched_runs"), RUNS),
+    _Column("件数", 9, attrgetter("cases"), COUNT),
+    _Column("導入前", 10, attrgetter("baseline_hours"), HOURS),
+    _Column("導入後", 10, attrgetter("residual_hours"), HOURS),
+    _Column("削減時間", 10, attrgetter("reduced_hours"), HOURS),
+    _Column("削減率", 8, attrgetter("reduction_rate"), RATE),
+)
+_SURVEY_DEPARTMENTS = (
+    _Column("所属", 28, attrgetter("department")),
+    _Column("回答", 8, attrgetter("responses"), COUNT),
+    _Column("有効回答", 10, attrgetter("valid"), COUNT),
+    _Column("満足", 8, attrgetter("satisfied"), COUNT),
+    _Column("満足度", 10, attrgetter("satisfaction_rate"), RATE),
+)
+_COMMENTS = (
+    _Column("行", 6, attrgetter("line")),
+    _Column("所属", 22, attrgetter("department")),
+    _Column("回答", 12, attrgetter("answer")),
+    _Column("意見", 70, attrgetter("text")),
+)
+_METHOD = (_Column("項目", 30, itemgetter(0)), _Column("規則", 90, itemgetter(1)))
+
+
+def _asr_departments(book: Any, report: Report, a: AsrSummary) -> None:
+    _table(book, report, "音声認識_所属別", _ASR_DEPARTMENTS, a.by_department)
 
 
 def _asr_months(book: Any, report: Report, a: AsrSummary) -> None:
-    sheet = _Sheet(
-        book,
-        report,
-        "音声認識_月別",
-        [
-            "月",
-            "ジョブ",
-            "うち修正時間報告",
-            "利用所属",
-            "利用所属（累計）",
-            "録音時間",
-            "削減時間",
-        ],
-        (14, 9, 12, 10, 12, 12, 12),
-    )
-    for m in a.by_month:
-        sheet.add(
-            (
-                m.label,
-                m.jobs,
-                m.measured_jobs,
-                m.departments_using,
-                m.departments_cumulative,
-                m.audio_hours,
-                m.hours_saved,
-            ),
-            {2: COUNT, 3: COUNT, 4: DEPARTMENTS, 5: DEPARTMENTS, 6: HOURS, 7: HOURS},
-        )
-
-
-_TASK_FORMATS = {4: RUNS, 5: RUNS, 6: RUNS, 7: RUNS, 8: COUNT, 9: HOURS, 10: HOURS}
-_TASK_FORMATS |= {11: HOURS, 12: RATE}
-
-
-def _task_row(
-    names: tuple[str, str, str], runs: int | None, cases: float | None, f: TaskFigures | RpaSummary
-) -> tuple[object, ...]:
-    """A row of the task sheet: a task's figures, or all tasks' (without runs and cases)."""
-    return (
-        *names,
-        runs,
-        f.runs_success,
-        f.runs_failure,
-        f.other_runs,
-        cases,
-        f.baseline_hours,
-        f.residual_hours,
-        f.reduced_hours,
-        f.reduction_rate,
-    )
+    _table(book, report, "音声認識_月別", _ASR_MONTHS, a.by_month)
 
 
 def _rpa_tasks(book: Any, report: Report, p: RpaSummary) -> None:
-    sheet = _Sheet(
-        book,
-        report,
-        "RPA_業務別",
-        [
-            "業務ID",
-            "業務名",
-            "所属",
-            "実行回数",
-            "成功",
-            "失敗",
-            "その他",
-            "件数",
-            "導入前",
-            "導入後",
-            "削減時間",
-            "削減率",
-        ],
-        (9, 24, 18, 9, 8, 8, 8, 9, 10, 10, 10, 8),
+    sheet = _table(book, report, "RPA_業務別", _RPA_TASKS, p.tasks)
+    total = (
+        *("合計", "（全業務をまとめた率）", "", None),
+        *(p.runs_success, p.runs_failure, p.other_runs, None),
+        *(p.baseline_hours, p.residual_hours, p.reduced_hours, p.reduction_rate),
     )
-    for t in p.tasks:
-        sheet.add(
-            _task_row((t.task_id, t.task_name, t.department), t.runs, t.cases, t), _TASK_FORMATS
-        )
-    sheet.add(_task_row(("合計", "（全業務をまとめた率）", ""), None, None, p), _TASK_FORMATS)
+    sheet.add(total, _formats(_RPA_TASKS))
     sheet.add(("参考", "業務別削減率の単純平均", *[None] * 9, p.mean_task_rate), {12: RATE})
 
 
 def _rpa_months(book: Any, report: Report, p: RpaSummary) -> None:
-    sheet = _Sheet(
-        book,
-        report,
-        "RPA_月別",
-        [
-            "月",
-            "成功",
-            "失敗",
-            "その他",
-            "業務台帳にない実行",
-            "件数",
-            "導入前",
-            "導入後",
-            "削減時間",
-            "削減率",
-        ],
-        (10, 8, 8, 8, 12, 9, 10, 10, 10, 8),
-    )
-    for m in p.by_month:
-        sheet.add(
-            (
-                f"{int(m.month[:4])}年{int(m.month[5:])}月",
-                m.runs_success,
-                m.runs_failure,
-                m.other_runs,
-                m.unmatched_runs,
-                m.cases,
-                m.baseline_hours,
-                m.residual_hours,
-                m.reduced_hours,
-                m.reduction_rate,
-            ),
-            {2: RUNS, 3: RUNS, 4: RUNS, 5: RUNS, 6: COUNT, 7: HOURS, 8: HOURS, 9: HOURS, 10: RATE},
-        )
+    _table(book, report, "RPA_月別", _RPA_MONTHS, p.by_month)
 
 
 def _survey_caption(s: SurveySummary) -> str:
@@ -406,34 +375,17 @@ def _survey_figures(book: Any, report: Report, s: SurveySummary, suffix: str) ->
 
 
 def _survey_departments(book: Any, report: Report, s: SurveySummary, suffix: str) -> None:
-    sheet = _Sheet(
-        book,
-        report,
-        f"満足度{suffix}_所属別",
-        ["所属", "回答", "有効回答", "満足", "満足度"],
-        (28, 8, 10, 8, 10),
-        caption=_survey_caption(s),
-    )
-    for d in s.by_department:
-        sheet.add(
-            (d.department, d.responses, d.valid, d.satisfied, d.satisfaction_rate),
-            {2: COUNT, 3: COUNT, 4: COUNT, 5: RATE},
-        )
+    name, caption = f"満足度{suffix}_所属別", _survey_caption(s)
+    _table(book, report, name, _SURVEY_DEPARTMENTS, s.by_department, caption=caption)
 
 
 def _survey_comments(book: Any, report: Report, s: SurveySummary, suffix: str) -> None:
-    sheet = _Sheet(
-        book, report, f"自由記述{suffix}", ["行", "所属", "回答", "意見"], (6, 22, 12, 70),
-        caption=_survey_caption(s),
-    )  # fmt: skip
-    for c in s.comments:
-        sheet.add((c.line, c.department, c.answer, c.text), wrap=True)
+    name, caption = f"自由記述{suffix}", _survey_caption(s)
+    _table(book, report, name, _COMMENTS, s.comments, caption=caption, wrap=True)
 
 
 def _method(book: Any, report: Report) -> None:
-    sheet = _Sheet(book, report, "集計方法", ["項目", "規則"], (30, 90))
-    for name, rule in report.method:
-        sheet.add((name, rule), wrap=True)
+    _table(book, report, "集計方法", _METHOD, report.method, wrap=True)
 
 
 def _quality(book: Any, report: Report) -> None:

@@ -36,19 +36,8 @@ from pilots.rpa.logfile import in_child, open_log, parse_in_child
 from pilots.rpa.normalise import REJECT_COLUMNS, RUN_COLUMNS, Normaliser, Parser
 from pilots.tables import RpaImport, RpaReject, RpaRun, RpaTaskScenario
 
-_UPDATABLE = (
-    "scenario",
-    "scenario_key",
-    "status",
-    "status_raw",
-    "final",
-    "started_at",
-    "ended_at",
-    "run_day",
-    "cases",
-    "robot",
-    "message",
-)
+# A run stored again (a waiting run now finished) takes every new value but its key.
+_UPDATABLE = tuple(c for c in RUN_COLUMNS if c not in ("line", "run_key"))
 
 
 @dataclass(frozen=True)
