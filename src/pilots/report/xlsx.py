@@ -268,49 +268,56 @@ def _formats(columns: Sequence[_Column]) -> dict[int, str]:
     return {i: c.number_format for i, c in enumerate(columns, start=1) if c.number_format}
 
 
-_ASR_DEPARTMENTS = (
-    _Column("所属", 28, attrgetter("department")),
+_JOBS = (
     _Column("ジョブ", 9, attrgetter("jobs"), COUNT),
     _Column("うち修正時間報告", 12, attrgetter("measured_jobs"), COUNT),
-    _Column("録音時間", 12, attrgetter("audio_hours"), HOURS),
+)
+_AUDIO = _Column("録音時間", 12, attrgetter("audio_hours"), HOURS)
+_SAVED = _Column("削減時間", 12, attrgetter("hours_saved"), HOURS)
+_ASR_DEPARTMENTS = (
+    _Column("所属", 28, attrgetter("department")),
+    *_JOBS,
+    _AUDIO,
     _Column("従来作業時間率", 12, attrgetter("baseline_rate"), '0.0#"時間/時間"'),
     _Column("率の出どころ", 12, lambda d: "既定値" if d.rate_source == "default" else "所属の値"),
-    _Column("削減時間", 12, attrgetter("hours_saved"), HOURS),
+    _SAVED,
 )
 _ASR_MONTHS = (
     _Column("月", 14, attrgetter("label")),
-    _Column("ジョブ", 9, attrgetter("jobs"), COUNT),
-    _Column("うち修正時間報告", 12, attrgetter("measured_jobs"), COUNT),
+    *_JOBS,
     _Column("利用所属", 10, attrgetter("departments_using"), DEPARTMENTS),
     _Column("利用所属（累計）", 12, attrgetter("departments_cumulative"), DEPARTMENTS),
-    _Column("録音時間", 12, attrgetter("audio_hours"), HOURS),
-    _Column("削減時間", 12, attrgetter("hours_saved"), HOURS),
+    _AUDIO,
+    _SAVED,
+)
+# What the rule of SPEC §4 counts and computes, per task and per month alike.
+_RUNS = (
+    _Column("成功", 8, attrgetter("runs_success"), RUNS),
+    _Column("失敗", 8, attrgetter("runs_failure"), RUNS),
+    _Column("その他", 8, attrgetter("other_runs"), RUNS),
+)
+_CASES = _Column("件数", 9, attrgetter("cases"), COUNT)
+_HOURS = (
+    _Column("導入前", 10, attrgetter("baseline_hours"), HOURS),
+    _Column("導入後", 10, attrgetter("residual_hours"), HOURS),
+    _Column("削減時間", 10, attrgetter("reduced_hours"), HOURS),
+    _Column("削減率", 8, attrgetter("reduction_rate"), RATE),
 )
 _RPA_TASKS = (
     _Column("業務ID", 9, attrgetter("task_id")),
     _Column("業務名", 24, attrgetter("task_name")),
     _Column("所属", 18, attrgetter("department")),
     _Column("実行回数", 9, attrgetter("runs"), RUNS),
-    _Column("成功", 8, attrgetter("runs_success"), RUNS),
-    _Column("失敗", 8, attrgetter("runs_failure"), RUNS),
-    _Column("その他", 8, attrgetter("other_runs"), RUNS),
-    _Column("件数", 9, attrgetter("cases"), COUNT),
-    _Column("導入前", 10, attrgetter("baseline_hours"), HOURS),
-    _Column("導入後", 10, attrgetter("residual_hours"), HOURS),
-    _Column("削減時間", 10, attrgetter("reduced_hours"), HOURS),
-    _Column("削減率", 8, attrgetter("reduction_rate"), RATE),
+    *_RUNS,
+    _CASES,
+    *_HOURS,
 )
 _RPA_MONTHS = (
     _Column("月", 10, lambda m: f"{int(m.month[:4])}年{int(m.month[5:])}月"),
-    _Column("成功", 8, attrgetter("runs_success"), RUNS),
-    _Column("失敗", 8, attrgetter("runs_failure"), RUNS),
-    _Column("その他", 8, attrgetter("other_runs"), RUNS),
+    *_RUNS,
     _Column("業務台帳にない実行", 12, attrgetter("unmatched_runs"), RUNS),
-    _Column("件数", 9, attrgetter("cases"), COUNT),
-    _Column("導入前", 10, attrgetter("baseline_hours"), HOURS),
-    _Column("導入後", 10, attrgetter("residual_hours"), HOURS),
-    _Column("削減時間", 10, attrgetter("reduced_hours"), HOURS),
-    _Column("削減率", 8, attrgetter("reduction_rate"), RATE),
+    _CASES,
+    *_HOURS,
 )
 _SURVEY_DEPARTMENTS = (
     _Column("所属", 28, attrgetter("department")),
