@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -153,9 +154,10 @@ class JobFigures:
         return self.correction_minutes is not None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredJob:
+class StoredJob(NamedTuple):
     """A job as the measurement reads it: its figures, and its department's id and code.
+
+    A tuple, not a dataclass: a year's summary makes tens of thousands of them.
 
     Attributes:
         figures: the job's figures (SPEC §3).
