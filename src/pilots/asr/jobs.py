@@ -179,7 +179,7 @@ def load_jobs(
     department_id: int | None = None,
     job_id: int | None = None,
 ) -> list[StoredJob]:
-    """The stored jobs with their figures, by meeting date (then number).
+    """The stored jobs with their figures (SPEC §3 saved(job)), by meeting date (then number).
 
     Args:
         session: the database.
