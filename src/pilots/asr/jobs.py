@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -146,7 +146,7 @@ class JobFigures:
     baseline_hours: float
     hours_saved: float | None
     no_speech: bool = False
-    web_jobs: list[int] = field(default_factory=list)
+    web_jobs: tuple[int, ...] = ()
 
     @property
     def measured(self) -> bool:
@@ -273,10 +273,10 @@ def list_jobs(
         session, default_rate=default_rate, start=start, end=end, department_id=dept_id
     )
     linked = _web_jobs(session)
-    return [replace(j.figures, web_jobs=linked.get(j.figures.job_id, [])) for j in jobs]
+    return [replace(j.figures, web_jobs=linked.get(j.figures.job_id, ())) for j in jobs]
 
 
-def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, list[int]]:
+def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, tuple[int, ...]]:
     """The web queue's job numbers of each logged job (or of ``job_id`` only)."""
     query = select(WebJob.asr_job_id, WebJob.id)
     if job_id is not None:
@@ -286,7 +286,7 @@ def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, list[int
     for asr_job_id, web_job_id in rows:
         if asr_job_id is not None:
             found.setdefault(asr_job_id, []).append(web_job_id)
-    return found
+    return {asr_job_id: tuple(numbers) for asr_job_id, numbers in found.items()}
 
 
 # --- correction times ----------------------------------------------------------
@@ -364,5 +364,5 @@ def report_correction(
     (stored,) = load_jobs(session, default_rate=default_rate, job_id=job_id)
     figures = stored.figures
     return CorrectionResult(
-        replace(figures, web_jobs=_web_jobs(session, job_id).get(job_id, [])), previous
+        replace(figures, web_jobs=_web_jobs(session, job_id).get(job_id, ())), previous
     )
