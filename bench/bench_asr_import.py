@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.common import Comparison, best_of
 from pilots import db
-from pilots.asr.measure import import_usage
+from pilots.asr.usage import import_usage
 from pilots.config import Settings
 
 ROWS = 20_000

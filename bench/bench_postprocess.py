@@ -18,7 +18,8 @@ RAW = ROOT / "tests" / "data" / "asr_raw"
 
 def run() -> list[Comparison]:
     """Time both pipelines over the same segments."""
-    from pilots.asr.postprocess import Glossary, GlossaryTerm, TextPipeline, load_fillers
+    from pilots.asr.glossary import Glossary, GlossaryTerm
+    from pilots.asr.postprocess import TextPipeline, load_fillers
 
     segments: list[str] = []
     while sum(map(len, segments)) < 40_000:

@@ -62,8 +62,8 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
 
 def run() -> list[Comparison]:
     """Load a generated full year, then time the report against the summaries alone."""
-    from pilots.asr.measure import import_usage
     from pilots.asr.measure import summarize as summarize_asr
+    from pilots.asr.usage import import_usage
     from pilots.demo import demo_plan_text
     from pilots.org import import_org
     from pilots.report.build import build_report

@@ -30,6 +30,7 @@ FOUNDATIONS = frozenset(
         "pilots.config",
         "pilots.db",
         "pilots.errors",
+        "pilots.figures",
         "pilots.files",
         "pilots.org",
         "pilots.output",

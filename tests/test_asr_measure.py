@@ -39,13 +39,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pilots import db
-from pilots.asr.measure import (
-    import_baselines,
-    import_usage,
-    list_jobs,
-    report_correction,
-    summarize,
-)
+from pilots.asr.baselines import import_baselines
+from pilots.asr.jobs import list_jobs, report_correction
+from pilots.asr.measure import summarize
+from pilots.asr.usage import import_usage
 from pilots.calendar import period
 from pilots.errors import ConfigError, InputFileError, NotFoundError, TruncatedRowError
 from pilots.tables import AsrBaseline, AsrImportReject, AsrJob, Base, Department

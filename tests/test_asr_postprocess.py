@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from pilots.asr.glossary import Glossary, GlossaryTerm
 from pilots.asr.metrics import cer, sentence_end_scores
 from pilots.asr.postprocess import (
     DEFAULT_FILLERS_PATH,
-    Glossary,
-    GlossaryTerm,
     TextPipeline,
     convert_numbers,
     load_fillers,

@@ -34,7 +34,7 @@ import pytest
 
 from pilots.calendar import period
 from pilots.errors import InputFileError
-from pilots.report.build import judge, year_over
+from pilots.report.indicators import judge, year_over
 from pilots.report.plan import Indicator, Milestone, load_plan, milestone_state
 from tests.conftest import Pilots
 
@@ -557,6 +557,42 @@ def test_exclusions_show_without_catalog_and_without_jobs(pilots: Pilots, tmp_pa
     book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
     details = [r[4] for r in book["データ品質"].iter_rows(values_only=True)]
     assert any(str(d).startswith("generic_runs.csv 5行目") for d in details)
+
+
+def test_data_quality_lists_each_exclusion_with_its_records(pilots: Pilots, tmp_path: Path) -> None:
+    """Every pilot's exclusions reach the data-quality section by their keys, each with the
+    records behind it; the rare ones only when they happen, the others zeros included."""
+    pilots("asr", "import", str(DATA / "usage.csv"))
+    late = _write(
+        tmp_path / "late.csv", "所属,会議日,録音時間(分),修正時間(分)\n総務課,2019/13/01,60,\n"
+    )
+    pilots("asr", "import", str(late))
+    survey = _write(
+        tmp_path / "answers.csv", "所属,満足度\n総務課,大変満足\n財政課,\n人事課,まあまあ\n"
+    )
+    pilots("survey", "import", str(survey), "--survey", "満足度調査")
+    pilots("rpa", "catalog", str(DATA / "catalog.csv"))
+    pilots("rpa", "ingest", str(DATA / "runs.csv"))
+    out, _ = _report(pilots, tmp_path, "--format", "xlsx")
+    book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
+    rows = list(book["データ品質"].iter_rows(min_row=4, values_only=True))
+    items = {(r[0], r[1]): (r[2], r[4]) for r in rows if r[2] is not None}
+    assert items[("音声認識", "修正時間が未報告のジョブ")] == (
+        1,
+        "#3 <b>人事課</b> 令和元年11月11日 録音30分",
+    )
+    count, detail = items[("音声認識", "取り込めなかった利用報告の行")]
+    assert count == 1 and str(detail).startswith("late.csv 2行目: ")
+    assert items[("RPA", "業務台帳にないシナリオの実行")] == (1, "不明シナリオ（1回）")
+    assert items[("RPA", "日時のない実行")][0] == 0
+    assert items[("満足度調査", "無回答")] == (1, "3行目 財政課: （空欄）")
+    assert items[("満足度調査", "5段階にない回答")] == (1, "4行目 人事課: まあまあ")
+    for rare in (
+        ("音声認識", "音声が検出されなかった録音"),
+        ("音声認識", "所属不明のジョブ"),
+        ("満足度調査", "期間外に完了した回答"),
+    ):
+        assert rare not in items
 
 
 def test_every_label_is_japanese(pilots: Pilots, tmp_path: Path) -> None:

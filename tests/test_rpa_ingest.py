@@ -20,7 +20,8 @@ from pilots import db
 from pilots.errors import InputFileError
 from pilots.rpa.catalog import import_catalog
 from pilots.rpa.formats.wmc import HEADER as WMC_HEADER
-from pilots.rpa.ingest import detect_encoding, ingest_file, list_rejects
+from pilots.rpa.ingest import ingest_file, list_rejects
+from pilots.rpa.logfile import detect_encoding
 from pilots.tables import RpaImport, RpaReject, RpaRun
 from tests.conftest import POSIX_ONLY, Pilots
 
@@ -548,7 +549,7 @@ def _stored(session: Session) -> list[tuple[object, ...]]:
 def test_parser_process_stores_what_one_process_stores(
     session: Session, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    from pilots.rpa import ingest
+    from pilots.rpa import ingest, logfile, normalise
 
     import_catalog(session, DATA / "catalog.csv")
     savepoint = session.begin_nested()
@@ -556,19 +557,19 @@ def test_parser_process_stores_what_one_process_stores(
     expected = _stored(session), [(r.line, r.reason, r.raw) for r in list_rejects(session)]
     savepoint.rollback()
     session.expire_all()
-    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)  # several batches through the pipe
+    monkeypatch.setattr(logfile, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(normalise, "BATCH_ROWS", 2)  # several batches through the pipe
     children: list[object] = []
-    in_child = ingest._in_child
+    in_child = logfile.in_child
 
-    def counted(parser: ingest._Parser) -> object:
+    def counted(parser: normalise.Parser) -> object:
         children.append(parser)
         return in_child(parser)
 
-    monkeypatch.setattr(ingest, "_in_child", counted)
+    monkeypatch.setattr(ingest, "in_child", counted)
     # Earlier tests in this process may leave a harmless daemon thread (tqdm's monitor, from
     # the speech model); `pilots rpa ingest` runs in a process of its own, where none exists.
-    monkeypatch.setattr(ingest.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(logfile.threading, "active_count", lambda: 1)
     parallel = ingest_file(session, DATA / name)
     assert children, "the file was not parsed in a second process"
     assert parallel == alone
@@ -583,17 +584,17 @@ def test_parser_process_errors_reach_the_caller(
 ) -> None:
     import multiprocessing
 
-    from pilots.rpa import ingest
+    from pilots.rpa import ingest, logfile, normalise
 
     path = _wmc_file(tmp_path / "w.csv", 50)
-    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(ingest, "BATCH_ROWS", 5)
+    monkeypatch.setattr(logfile, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(normalise, "BATCH_ROWS", 5)
 
     def broken(self: object, line: int, cells: list[str]) -> tuple[object, ...]:
         raise OSError("disk gone")
 
     with monkeypatch.context() as m:  # the parser process fails: its error is raised here
-        m.setattr(ingest._Normaliser, "__call__", broken)
+        m.setattr(normalise.Normaliser, "__call__", broken)
         with pytest.raises(OSError, match="disk gone"):
             ingest_file(session, path)
     assert not multiprocessing.active_children()

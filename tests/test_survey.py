@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 
 from pilots import db
 from pilots.errors import ConfigError, InputFileError, NotFoundError
-from pilots.survey.ingest import classify, default_survey_name, import_survey
+from pilots.survey.ingest import default_survey_name, import_survey
 from pilots.survey.measure import summarize_survey, wilson_interval
+from pilots.survey.scale import classify
 from pilots.tables import Department, SurveyResponse
 from tests.conftest import DATA, Pilots
 
@@ -579,7 +580,7 @@ def test_survey_cli(pilots: Pilots, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result.stderr.count("\n") == 1 and "「操作性の満足度」" in result.stderr
     out = pilots("survey", "import", str(path), "--question", QUESTION).output
     assert "調査「満足度調査」: 36件（追加 36、更新 0、変更なし 0）" in out
-    assert "有効回答 31件、無回答 4件、判読できない回答 1件" in out
+    assert "有効回答 31件、無回答 4件、5段階にない回答 1件" in out
     again = json.loads(
         pilots("survey", "import", str(path), "--question", QUESTION, "--json").output
     )

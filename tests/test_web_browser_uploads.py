@@ -112,7 +112,7 @@ def test_survey_export(server: str, page: Any, files: Path, variant: str) -> Non
     _no_error(page)
     status = page.get_by_role("status").inner_text()
     assert f"調査「満足度調査 {variant}」: 36行" in status
-    assert "有効回答 31、無回答 4、判別できない回答 1" in status
+    assert "有効回答 31、無回答 4、5段階にない回答 1" in status
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

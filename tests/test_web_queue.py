@@ -373,7 +373,8 @@ def test_a_silent_recording_is_flagged_and_not_counted_as_usage(
 
     import docx
 
-    from pilots.asr.measure import list_jobs, summarize
+    from pilots.asr.jobs import list_jobs
+    from pilots.asr.measure import summarize
     from pilots.calendar import period
 
     factory = _factory(engine)

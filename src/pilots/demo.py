@@ -81,7 +81,8 @@ def run_demo(
         step: told, in Japanese, what the demo is doing.
         today: the report's date of writing.
     """
-    from pilots.asr.measure import import_baselines, import_usage
+    from pilots.asr.baselines import import_baselines
+    from pilots.asr.usage import import_usage
     from pilots.org import import_org
     from pilots.report.build import build_report
     from pilots.report.plan_store import import_plan_text, load_stored_plan

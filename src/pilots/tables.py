@@ -344,7 +344,7 @@ class RpaReject(Base):
 
     Listed by ``pilots rpa rejects`` and counted in the summary, never dropped:
     every rejected row is kept, identical ones included. ``row_hash`` (format,
-    file name, line and the row's cells: :func:`pilots.rpa.ingest.reject_key`)
+    file name, line and the row's cells: :func:`pilots.rpa.normalise.reject_key`)
     keeps a re-imported file from adding the same reject twice.
     """
 

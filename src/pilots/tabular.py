@@ -110,6 +110,25 @@ class ImportReject:
     values: list[str]
 
 
+@dataclass
+class ImportCounts:
+    """What an import did with a file's rows (the fields every import result starts with).
+
+    Attributes:
+        file: the file read.
+        encoding: the CSV encoding detected (None for xlsx).
+        rows: data rows read (blank lines not counted).
+        added / updated / unchanged: records the file added, changed, or had as they were.
+    """
+
+    file: str
+    encoding: str | None
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 _T = TypeVar("_T")
 
 
@@ -191,6 +210,20 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> tuple[str, s
     raise InputFileError(
         path, "文字コードを判別できません（UTF-8、BOM付きUTF-8、Shift_JIS(CP932)に対応）"
     )
+
+
+def read_text(path: Path, what: str) -> str:
+    """A small text file (a word list) as text, decoded as :func:`decode` decodes.
+
+    Raises:
+        InputFileError: the file cannot be read (the message names it as ``what``)
+            or decoded.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(path, f"{what}を読めません（{exc.strerror or exc}）") from exc
+    return decode(path, data)[0]
 
 
 def read_table(

@@ -1,4 +1,4 @@
-"""Text rules shared by every part: comparing names (NFKC, trimmed), escaping Markdown."""
+"""Text rules shared by every part: comparing names (NFKC, trimmed), kanji, escaping Markdown."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ def normalize_name(value: str) -> str:
     and ``"RPA推進課"`` compare equal.
     """
     return unicodedata.normalize("NFKC", value).strip()
+
+
+def is_kanji(char: str) -> bool:
+    """True for one CJK unified ideograph (the common block), 々 or 〆; False for ''."""
+    return bool(char) and ("\u4e00" <= char <= "\u9fff" or char in "々〆")
 
 
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]|~])")

@@ -27,9 +27,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pilots.asr.glossary import Glossary
 from pilots.asr.jobs import JobRecord, record_transcription
 from pilots.asr.minutes import write_outputs
-from pilots.asr.postprocess import Glossary, TextPipeline, load_fillers
+from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
 from pilots.asr.transcribe import Progress, TranscribeOptions, Transcriber
 from pilots.config import Settings

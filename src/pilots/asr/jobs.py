@@ -1,18 +1,39 @@
-"""The job log: each transcription recorded for the time-saved measurement (SPEC §3)."""
+"""The job log (SPEC §3): recording transcriptions, listing jobs with their figures, corrections.
+
+A **job** is one meeting recording turned into a draft, by this toolkit
+(:func:`record_transcription`) or reported by a department
+(:mod:`pilots.asr.usage`). Each job's figures follow SPEC §3::
+
+    saved(job) = audio_hours × baseline_rate(department) − correction_hours
+
+with the department's own baseline rate (:mod:`pilots.asr.baselines`) or the
+organisation-wide default. Correction times (修正時間) are recorded here and
+checked by the plausibility rule (:func:`correction_problem`), which the
+usage import applies too; whatever else is known of a job's correction
+belongs beside them, in the section on corrections below.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pilots.asr.baselines import baseline_rates
 from pilots.asr.result import Transcript
+from pilots.calendar import fiscal_year_bounds
+from pilots.errors import ConfigError, NotFoundError
 from pilots.org import DepartmentResolver
-from pilots.tables import AsrJob, Department
+from pilots.tables import AsrJob, Department, WebJob
+from pilots.text import normalize_name
+
+# --- recording transcriptions ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -84,4 +105,264 @@ def record_transcription(
         created,
         resolver.created[0] if resolver.created else None,
         no_speech=job.no_speech,
+    )
+
+
+# --- one job's figures --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobFigures:
+    """One job and what it saved (SPEC §3), as ``pilots asr jobs`` lists it.
+
+    Attributes:
+        job_id: the job's number (``pilots asr correction JOB_ID MINUTES``).
+        source: ``pilots`` (transcribed here) or ``import`` (reported by a department).
+        department: the department's name, or None (shown as 所属不明).
+        meeting_date: the meeting's date; it places the job in a period.
+        title: the meeting's name, if known.
+        audio_minutes / audio_hours: the recording's length.
+        correction_minutes: the reported correction time (修正時間); None = not reported.
+        baseline_rate: hours of work per hour of audio before adoption.
+        rate_source: ``own`` (the department's rate) or ``default`` (the setting).
+        baseline_hours: audio_hours × baseline_rate — the work before adoption.
+        hours_saved: baseline_hours − correction hours; None until a correction
+            time is reported (never guessed).
+        no_speech: no speech was found in the recording; the job is not usage.
+        web_jobs: the numbers the web UI's queue gave the recording's uploads
+            (議事録作成 page), which this job logs.
+    """
+
+    job_id: int
+    source: str
+    department: str | None
+    meeting_date: date
+    title: str
+    audio_minutes: float
+    audio_hours: float
+    correction_minutes: float | None
+    baseline_rate: float
+    rate_source: str
+    baseline_hours: float
+    hours_saved: float | None
+    no_speech: bool = False
+    web_jobs: tuple[int, ...] = ()
+
+    @property
+    def measured(self) -> bool:
+        """True when the job has a reported correction time and so counts as savings."""
+        return self.correction_minutes is not None
+
+
+class StoredJob(NamedTuple):
+    """A job as the measurement reads it: its figures, and its department's id and code.
+
+    A tuple, not a dataclass: a year's summary makes tens of thousands of them.
+
+    Attributes:
+        figures: the job's figures (SPEC §3).
+        department_id: None for a job without a department (所属不明).
+        department_code: the department's code, which orders departments (None without one).
+    """
+
+    figures: JobFigures
+    department_id: int | None
+    department_code: str | None
+
+
+def load_jobs(
+    session: Session,
+    *,
+    default_rate: float,
+    start: date | None = None,
+    end: date | None = None,
+    department_id: int | None = None,
+    job_id: int | None = None,
+) -> list[StoredJob]:
+    """The stored jobs with their figures (SPEC §3 saved(job)), by meeting date (then number).
+
+    Args:
+        session: the database.
+        default_rate: the ``default_baseline_rate`` setting, for departments
+            without their own rate and for jobs without a department.
+        start / end: only the jobs whose meeting date lies in these bounds.
+        department_id / job_id: only this department's jobs, only this job.
+    """
+    query = (
+        select(
+            AsrJob.id,
+            AsrJob.source,
+            Department.name,
+            AsrJob.department_id,
+            AsrJob.meeting_date,
+            AsrJob.title,
+            AsrJob.audio_seconds,
+            AsrJob.correction_minutes,
+            Department.code,
+            AsrJob.no_speech,
+        )
+        .outerjoin(Department, AsrJob.department_id == Department.id)
+        .order_by(AsrJob.meeting_date, AsrJob.id)
+    )
+    if start is not None:
+        query = query.where(AsrJob.meeting_date >= start)
+    if end is not None:
+        query = query.where(AsrJob.meeting_date <= end)
+    if department_id is not None:
+        query = query.where(AsrJob.department_id == department_id)
+    if job_id is not None:
+        query = query.where(AsrJob.id == job_id)
+    rates = baseline_rates(session)
+    jobs = []
+    for row in session.execute(query):
+        job, source, name, dept_id, meeting_date, title, seconds, correction, code, silent = row
+        own = rates.get(dept_id) if dept_id is not None else None
+        rate = own if own is not None else default_rate
+        audio_hours = seconds / 3600
+        baseline_hours = audio_hours * rate
+        saved = None if correction is None else baseline_hours - correction / 60
+        figures = JobFigures(
+            job_id=job,
+            source=source,
+            department=name,
+            meeting_date=meeting_date,
+            title=title or "",
+            audio_minutes=seconds / 60,
+            audio_hours=audio_hours,
+            correction_minutes=correction,
+            baseline_rate=rate,
+            rate_source="own" if own is not None else "default",
+            baseline_hours=baseline_hours,
+            hours_saved=saved,
+            no_speech=bool(silent),
+        )
+        jobs.append(StoredJob(figures, dept_id, code))
+    return jobs
+
+
+def find_department(session: Session, name: str) -> Department:
+    """The department called ``name`` (compared after NFKC and trimming).
+
+    Raises:
+        NotFoundError: no department has that name.
+    """
+    key = normalize_name(name)
+    found = session.scalar(select(Department).where(Department.name_key == key))
+    if found is None:
+        raise NotFoundError(f"所属「{key}」は登録されていません（pilots org list で確認できます）")
+    return found
+
+
+def list_jobs(
+    session: Session,
+    *,
+    default_rate: float,
+    fiscal_year: int | None = None,
+    department: str | None = None,
+) -> list[JobFigures]:
+    """Jobs with their figures, by meeting date; optionally one fiscal year or one department.
+
+    Raises:
+        NotFoundError: ``department`` names no known department.
+    """
+    start = end = None
+    if fiscal_year is not None:
+        start, end = fiscal_year_bounds(fiscal_year)
+    dept_id = find_department(session, department).id if department else None
+    jobs = load_jobs(
+        session, default_rate=default_rate, start=start, end=end, department_id=dept_id
+    )
+    linked = _web_jobs(session)
+    return [replace(j.figures, web_jobs=linked.get(j.figures.job_id, ())) for j in jobs]
+
+
+def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, tuple[int, ...]]:
+    """The web queue's job numbers of each logged job (or of ``job_id`` only)."""
+    query = select(WebJob.asr_job_id, WebJob.id)
+    if job_id is not None:
+        query = query.where(WebJob.asr_job_id == job_id)
+    found: dict[int, list[int]] = {}
+    rows = session.execute(query.order_by(WebJob.id))
+    for asr_job_id, web_job_id in rows:
+        if asr_job_id is not None:
+            found.setdefault(asr_job_id, []).append(web_job_id)
+    return {asr_job_id: tuple(numbers) for asr_job_id, numbers in found.items()}
+
+
+# --- correction times ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorrectionResult:
+    """What ``pilots asr correction JOB_ID MINUTES`` recorded.
+
+    Attributes:
+        job: the job's figures with the new correction time.
+        previous_minutes: the correction time reported before, if any.
+    """
+
+    job: JobFigures
+    previous_minutes: float | None
+
+
+def _shown(value: float) -> str:
+    # Numbers in messages: 35, 35.5, 99,999,999 — and 1e+308 rather than 309 digits.
+    if not math.isfinite(value) or abs(value) >= 1e12:
+        return f"{value:.3g}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def correction_problem(minutes: float, audio_minutes: float, max_ratio: float) -> str | None:
+    """Why a self-reported correction time cannot be right, or None when it is plausible.
+
+    SPEC §3: a self-reported correction time must be a finite number ≥ 0 and at
+    most ``max_ratio`` (the ``asr.max_correction_ratio`` setting) times the
+    recording's length; anything else is refused, never stored.
+    """
+    if not math.isfinite(minutes):
+        return f"数値ではありません: {minutes}"
+    if minutes < 0:
+        return f"0以上の分数にしてください: {_shown(minutes)}"
+    limit = audio_minutes * max_ratio
+    if minutes > limit:
+        return (
+            f"{_shown(minutes)}分は録音の長さ（{_shown(audio_minutes)}分）の{max_ratio:g}倍"
+            f"（{_shown(limit)}分）を超えています。分で入力したか確かめてください"
+            "（倍率の上限は設定 PILOTS_ASR_MAX_CORRECTION_RATIO）"
+        )
+    return None
+
+
+def report_correction(
+    session: Session,
+    job_id: int,
+    minutes: float,
+    *,
+    default_rate: float,
+    max_ratio: float,
+    now: datetime | None = None,
+) -> CorrectionResult:
+    """Record how many minutes the clerk spent correcting a job's draft (修正時間).
+
+    A later report replaces an earlier one (the clerk's latest figure is the one
+    the measurement uses). The value is checked by :func:`correction_problem`.
+
+    Raises:
+        ConfigError: ``minutes`` is not finite, negative or implausible for the recording.
+        NotFoundError: there is no job ``job_id``.
+    """
+    job = session.get(AsrJob, job_id)
+    if job is None:
+        raise NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
+    problem = correction_problem(minutes, job.audio_seconds / 60, max_ratio)
+    if problem is not None:
+        raise ConfigError("修正時間", problem)
+    previous = job.correction_minutes
+    job.correction_minutes = float(minutes)
+    job.corrected_at = now or datetime.now()
+    session.flush()
+    (stored,) = load_jobs(session, default_rate=default_rate, job_id=job_id)
+    figures = stored.figures
+    return CorrectionResult(
+        replace(figures, web_jobs=_web_jobs(session, job_id).get(job_id, ())), previous
     )

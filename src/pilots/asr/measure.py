@@ -1,4 +1,4 @@
-"""Time saved by speech recognition (SPEC §3): baseline rates, correction times, usage imports.
+"""Time saved by speech recognition (SPEC §3): the summary of a period.
 
 The rules, exactly as SPEC §3 states them::
 
@@ -17,712 +17,29 @@ listed; they are never given a guessed saving. Jobs without a department
 corrected — savings at the default rate, under 所属不明; they are not a
 department, so ``departments_using`` does not count them. A job whose
 recording held no speech (``no_speech``) is no meeting: it is left out of
-every figure and listed as excluded with that reason. A self-reported
-correction time must be finite, ≥ 0 and plausible for the recording's length
-(:func:`correction_problem`).
+every figure and listed as excluded with that reason.
+
+The parts the summary reads have their own modules: the baseline rates
+(:mod:`pilots.asr.baselines`), the jobs with their figures and correction
+times (:mod:`pilots.asr.jobs`) and the departments' usage reports
+(:mod:`pilots.asr.usage`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-from collections import Counter
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
-from pilots.calendar import (
-    Period,
-    fiscal_year_bounds,
-    format_date,
-    months,
-    parse_iso_or_japanese,
-)
-from pilots.errors import CalendarError, ConfigError, InputFileError, NotFoundError
-from pilots.org import UNKNOWN_DEPARTMENT, DepartmentResolver
-from pilots.tables import AsrBaseline, AsrImportReject, AsrJob, Department, WebJob
-from pilots.tabular import Column, ImportReject, as_text, parse_number, read_table, until_truncated
+from pilots.asr.jobs import JobFigures, load_jobs
+from pilots.calendar import Period, format_date, months
+from pilots.figures import Exclusion, PeriodFigures
+from pilots.org import UNKNOWN_DEPARTMENT
+from pilots.tables import AsrImportReject
 from pilots.text import normalize_name
-
-BASELINE_COLUMNS = (
-    Column("department", ("所属", "所属名")),
-    Column(
-        "baseline_hours_per_audio_hour",
-        ("従来作業時間(時間/録音1時間)", "従来作業時間", "baseline_rate"),
-    ),
-)
-USAGE_COLUMNS = (
-    Column("department", ("所属", "所属名")),
-    Column("meeting_date", ("会議日", "開催日")),
-    Column("audio_minutes", ("録音時間(分)", "録音時間")),
-    Column("correction_minutes", ("修正時間(分)", "修正時間"), required=False),
-    Column("title", ("会議名", "件名"), required=False),
-)
-RATE_LABEL = "従来作業時間(時間/録音1時間)"
-AUDIO_LABEL = "録音時間(分)"
-CORRECTION_LABEL = "修正時間(分)"
-
-
-# --- reading cells ---------------------------------------------------------
-
-
-def _number(value: Any, label: str, *, minutes: bool = False) -> float:
-    """A number from a cell: a number, or text such as ``９０`` or ``1,234`` (``90分`` for minutes).
-
-    Excel durations (a time or timedelta cell) are read as minutes in minute columns.
-
-    Raises:
-        ValueError: the cell is no finite number; the message names ``label``.
-    """
-    if minutes and isinstance(value, timedelta):
-        return value.total_seconds() / 60
-    if minutes and isinstance(value, time):
-        return value.hour * 60 + value.minute + value.second / 60
-    if minutes and isinstance(value, str):
-        trimmed = normalize_name(value).removesuffix("分")
-        try:
-            return parse_number(trimmed, label)
-        except ValueError:
-            raise ValueError(f"{label}が数値ではありません: {as_text(value)}") from None
-    return parse_number(value, label)
-
-
-def _blank(value: Any) -> bool:
-    return as_text(value) == ""
-
-
-def _file_id(path: str | Path) -> str:
-    """The name a file is remembered by: its absolute path."""
-    return str(Path(path).resolve())
-
-
-# --- baseline rates ----------------------------------------------------------
-
-
-@dataclass
-class BaselineImportResult:
-    """What ``pilots asr baseline FILE`` did.
-
-    Attributes:
-        file: the file read.
-        encoding: the CSV encoding detected (None for xlsx).
-        rows: data rows read.
-        added / updated / unchanged: departments whose rate was new, changed, the same.
-        departments_created: departments the file named that were not known yet.
-    """
-
-    file: str
-    encoding: str | None
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    departments_created: list[str] = field(default_factory=list)
-
-
-def import_baselines(session: Session, path: str | Path) -> BaselineImportResult:
-    """Load per-department baseline rates (従来作業時間, hours per hour of audio).
-
-    Columns: ``department`` (所属) and ``baseline_hours_per_audio_hour``
-    (従来作業時間(時間/録音1時間)). A department's rate is replaced when the
-    file names it again; departments the file does not name keep theirs. The
-    file is reference data, so it loads all or nothing: any bad row refuses it.
-
-    Raises:
-        InputFileError: a missing column, an empty department, a department
-            named twice, or a rate that is not a positive number.
-    """
-    table = read_table(path, header_hint=BASELINE_COLUMNS)
-    result = BaselineImportResult(file=str(path), encoding=table.encoding)
-    parsed: list[tuple[int, str, float]] = []
-    seen: dict[str, int] = {}
-    for row in table.mapped(BASELINE_COLUMNS):
-        name = row.text("department")
-        if not name:
-            raise InputFileError(path, "所属が空です", line=row.line, column="所属")
-        key = normalize_name(name)
-        if key in seen:
-            raise InputFileError(
-                path, f"所属 {key} が{seen[key]}行目と重複しています", line=row.line
-            )
-        seen[key] = row.line
-        raw = row.values.get("baseline_hours_per_audio_hour")
-        if _blank(raw):
-            raise InputFileError(path, "値が空です", line=row.line, column=RATE_LABEL)
-        try:
-            rate = _number(raw, RATE_LABEL)
-        except ValueError as exc:
-            raise InputFileError(path, str(exc), line=row.line, column=RATE_LABEL) from None
-        if rate <= 0:
-            raise InputFileError(
-                path,
-                f"0より大きい値にしてください: {as_text(raw)}",
-                line=row.line,
-                column=RATE_LABEL,
-            )
-        parsed.append((row.line, name, rate))
-    if not parsed:
-        raise InputFileError(path, "データ行がありません")
-
-    resolver = DepartmentResolver(session, created_by="asr baseline")
-    existing = {b.department_id: b for b in session.scalars(select(AsrBaseline))}
-    source = _file_id(path)
-    for line, name, rate in parsed:
-        department = resolver(name)
-        baseline = existing.get(department.id)
-        if baseline is None:
-            session.add(
-                AsrBaseline(
-                    department_id=department.id,
-                    hours_per_audio_hour=rate,
-                    source_file=source,
-                    source_line=line,
-                )
-            )
-            result.added += 1
-        elif baseline.hours_per_audio_hour != rate:
-            baseline.hours_per_audio_hour = rate
-            baseline.source_file, baseline.source_line = source, line
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    session.flush()
-    result.rows = len(parsed)
-    result.departments_created = list(resolver.created)
-    return result
-
-
-def _rates(session: Session) -> dict[int, float]:
-    return {
-        dept_id: rate
-        for dept_id, rate in session.execute(
-            select(AsrBaseline.department_id, AsrBaseline.hours_per_audio_hour)
-        )
-    }
-
-
-# --- one job's figures --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobFigures:
-    """One job and what it saved (SPEC §3), as ``pilots asr jobs`` lists it.
-
-    Attributes:
-        job_id: the job's number (``pilots asr correction JOB_ID MINUTES``).
-        source: ``pilots`` (transcribed here) or ``import`` (reported by a department).
-        department: the department's name, or None (shown as 所属不明).
-        meeting_date: the meeting's date; it places the job in a period.
-        title: the meeting's name, if known.
-        audio_minutes / audio_hours: the recording's length.
-        correction_minutes: the reported correction time (修正時間); None = not reported.
-        baseline_rate: hours of work per hour of audio before adoption.
-        rate_source: ``own`` (the department's rate) or ``default`` (the setting).
-        baseline_hours: audio_hours × baseline_rate — the work before adoption.
-        hours_saved: baseline_hours − correction hours; None until a correction
-            time is reported (never guessed).
-        no_speech: no speech was found in the recording; the job is not usage.
-        web_jobs: the numbers the web UI's queue gave the recording's uploads
-            (議事録作成 page), which this job logs.
-    """
-
-    job_id: int
-    source: str
-    department: str | None
-    meeting_date: date
-    title: str
-    audio_minutes: float
-    audio_hours: float
-    correction_minutes: float | None
-    baseline_rate: float
-    rate_source: str
-    baseline_hours: float
-    hours_saved: float | None
-    no_speech: bool = False
-    web_jobs: list[int] = field(default_factory=list)
-
-    @property
-    def measured(self) -> bool:
-        """True when the job has a reported correction time and so counts as savings."""
-        return self.correction_minutes is not None
-
-
-def _figures(
-    *,
-    job_id: int,
-    source: str,
-    department: str | None,
-    department_id: int | None,
-    meeting_date: date,
-    title: str,
-    audio_seconds: float,
-    correction_minutes: float | None,
-    no_speech: bool,
-    rates: dict[int, float],
-    default_rate: float,
-) -> JobFigures:
-    own = rates.get(department_id) if department_id is not None else None
-    rate = own if own is not None else default_rate
-    audio_hours = audio_seconds / 3600
-    baseline_hours = audio_hours * rate
-    saved = None if correction_minutes is None else baseline_hours - correction_minutes / 60
-    return JobFigures(
-        job_id=job_id,
-        source=source,
-        department=department,
-        meeting_date=meeting_date,
-        title=title,
-        audio_minutes=audio_seconds / 60,
-        audio_hours=audio_hours,
-        correction_minutes=correction_minutes,
-        baseline_rate=rate,
-        rate_source="own" if own is not None else "default",
-        baseline_hours=baseline_hours,
-        hours_saved=saved,
-        no_speech=no_speech,
-    )
-
-
-def _job_rows(
-    session: Session,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    department_id: int | None = None,
-    job_id: int | None = None,
-) -> list[tuple[Any, ...]]:
-    query = (
-        select(
-            AsrJob.id,
-            AsrJob.source,
-            Department.name,
-            AsrJob.department_id,
-            AsrJob.meeting_date,
-            AsrJob.title,
-            AsrJob.audio_seconds,
-            AsrJob.correction_minutes,
-            Department.code,
-            AsrJob.no_speech,
-        )
-        .outerjoin(Department, AsrJob.department_id == Department.id)
-        .order_by(AsrJob.meeting_date, AsrJob.id)
-    )
-    if start is not None:
-        query = query.where(AsrJob.meeting_date >= start)
-    if end is not None:
-        query = query.where(AsrJob.meeting_date <= end)
-    if department_id is not None:
-        query = query.where(AsrJob.department_id == department_id)
-    if job_id is not None:
-        query = query.where(AsrJob.id == job_id)
-    return [tuple(r) for r in session.execute(query)]
-
-
-def _to_figures(row: tuple[Any, ...], rates: dict[int, float], default_rate: float) -> JobFigures:
-    job_id, source, name, dept_id, meeting_date, title, audio_seconds, correction = row[:8]
-    silent = row[9]
-    return _figures(
-        job_id=job_id,
-        source=source,
-        department=name,
-        department_id=dept_id,
-        meeting_date=meeting_date,
-        title=title or "",
-        audio_seconds=audio_seconds,
-        correction_minutes=correction,
-        no_speech=bool(silent),
-        rates=rates,
-        default_rate=default_rate,
-    )
-
-
-def find_department(session: Session, name: str) -> Department:
-    """The department called ``name`` (compared after NFKC and trimming).
-
-    Raises:
-        NotFoundError: no department has that name.
-    """
-    key = normalize_name(name)
-    found = session.scalar(select(Department).where(Department.name_key == key))
-    if found is None:
-        raise NotFoundError(f"所属「{key}」は登録されていません（pilots org list で確認できます）")
-    return found
-
-
-def list_jobs(
-    session: Session,
-    *,
-    default_rate: float,
-    fiscal_year: int | None = None,
-    department: str | None = None,
-) -> list[JobFigures]:
-    """Jobs with their figures, by meeting date; optionally one fiscal year or one department.
-
-    Raises:
-        NotFoundError: ``department`` names no known department.
-    """
-    start = end = None
-    if fiscal_year is not None:
-        start, end = fiscal_year_bounds(fiscal_year)
-    dept_id = find_department(session, department).id if department else None
-    rates = _rates(session)
-    jobs = [
-        _to_figures(r, rates, default_rate)
-        for r in _job_rows(session, start=start, end=end, department_id=dept_id)
-    ]
-    linked = _web_jobs(session)
-    return [replace(j, web_jobs=linked.get(j.job_id, [])) for j in jobs]
-
-
-def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, list[int]]:
-    """The web queue's job numbers of each logged job (or of ``job_id`` only)."""
-    query = select(WebJob.asr_job_id, WebJob.id)
-    if job_id is not None:
-        query = query.where(WebJob.asr_job_id == job_id)
-    found: dict[int, list[int]] = {}
-    rows = session.execute(query.order_by(WebJob.id))
-    for asr_job_id, web_job_id in rows:
-        if asr_job_id is not None:
-            found.setdefault(asr_job_id, []).append(web_job_id)
-    return found
-
-
-# --- correction times ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CorrectionResult:
-    """What ``pilots asr correction JOB_ID MINUTES`` recorded.
-
-    Attributes:
-        job: the job's figures with the new correction time.
-        previous_minutes: the correction time reported before, if any.
-    """
-
-    job: JobFigures
-    previous_minutes: float | None
-
-
-def _shown(value: float) -> str:
-    # Numbers in messages: 35, 35.5, 99,999,999 — and 1e+308 rather than 309 digits.
-    if not math.isfinite(value) or abs(value) >= 1e12:
-        return f"{value:.3g}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def correction_problem(minutes: float, audio_minutes: float, max_ratio: float) -> str | None:
-    """Why a self-reported correction time cannot be right, or None when it is plausible.
-
-    SPEC §3: a self-reported correction time must be a finite number ≥ 0 and at
-    most ``max_ratio`` (the ``asr.max_correction_ratio`` setting) times the
-    recording's length; anything else is refused, never stored.
-    """
-    if not math.isfinite(minutes):
-        return f"数値ではありません: {minutes}"
-    if minutes < 0:
-        return f"0以上の分数にしてください: {_shown(minutes)}"
-    limit = audio_minutes * max_ratio
-    if minutes > limit:
-        return (
-            f"{_shown(minutes)}分は録音の長さ（{_shown(audio_minutes)}分）の{max_ratio:g}倍"
-            f"（{_shown(limit)}分）を超えています。分で入力したか確かめてください"
-            "（倍率の上限は設定 PILOTS_ASR_MAX_CORRECTION_RATIO）"
-        )
-    return None
-
-
-def report_correction(
-    session: Session,
-    job_id: int,
-    minutes: float,
-    *,
-    default_rate: float,
-    max_ratio: float,
-    now: datetime | None = None,
-) -> CorrectionResult:
-    """Record how many minutes the clerk spent correcting a job's draft (修正時間).
-
-    A later report replaces an earlier one (the clerk's latest figure is the one
-    the measurement uses). The value is checked by :func:`correction_problem`.
-
-    Raises:
-        ConfigError: ``minutes`` is not finite, negative or implausible for the recording.
-        NotFoundError: there is no job ``job_id``.
-    """
-    job = session.get(AsrJob, job_id)
-    if job is None:
-        raise NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
-    problem = correction_problem(minutes, job.audio_seconds / 60, max_ratio)
-    if problem is not None:
-        raise ConfigError("修正時間", problem)
-    previous = job.correction_minutes
-    job.correction_minutes = float(minutes)
-    job.corrected_at = now or datetime.now()
-    session.flush()
-    (row,) = _job_rows(session, job_id=job_id)
-    figures = _to_figures(row, _rates(session), default_rate)
-    return CorrectionResult(
-        replace(figures, web_jobs=_web_jobs(session, job_id).get(job_id, [])), previous
-    )
-
-
-# --- usage reports from departments -------------------------------------------
-
-
-@dataclass
-class UsageImportResult:
-    """What ``pilots asr import FILE`` did.
-
-    Attributes:
-        file: the file read.
-        encoding: the CSV encoding detected (None for xlsx).
-        rows: data rows read (blank lines not counted).
-        added: jobs created.
-        updated: jobs already imported whose correction time (or title) the file changed.
-        unchanged: rows already imported with nothing new.
-        rejected: rows that could not be read, with line and reason.
-        departments_created: departments the file named that were not known yet.
-    """
-
-    file: str
-    encoding: str | None
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[ImportReject] = field(default_factory=list)
-    departments_created: list[str] = field(default_factory=list)
-
-
-def usage_import_key(department_key: str, meeting_date: date, audio_minutes: float, n: int) -> str:
-    """The identity of a reported meeting across imports (stored in ``asr_jobs.import_key``).
-
-    SHA-256 of the department (NFKC, trimmed), the meeting date, the audio
-    minutes (to 1/1000 minute) and ``n``, the row's occurrence among rows of the
-    same file with those three values. The correction time and title are not
-    part of it: a row reported again with its correction time filled in
-    updates the job instead of adding one, and the same meeting listed in a
-    monthly and in a cumulative report is counted once.
-    """
-    text = f"{department_key}\x1f{meeting_date.isoformat()}\x1f{audio_minutes:.3f}\x1f{n}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class _UsageRow:
-    line: int
-    department: str
-    meeting_date: date
-    audio_minutes: float
-    correction_minutes: float | None
-    title: str
-
-
-def _read_usage_row(
-    line: int, values: dict[str, Any], max_ratio: float
-) -> tuple[_UsageRow | None, str | None, tuple[Any, ...]]:
-    """Parse one row: (row, None) or (None, reason), plus the identity triple when readable."""
-    name = as_text(values.get("department"))
-    identity: tuple[Any, ...] = ()
-    if not name:
-        return None, "所属が空です", identity
-    raw_date = values.get("meeting_date")
-    if _blank(raw_date):
-        return None, "会議日が空です", identity
-    try:
-        meeting_date = parse_iso_or_japanese(raw_date)
-    except CalendarError as exc:
-        return None, f"会議日: {exc}", identity
-    raw_audio = values.get("audio_minutes")
-    if _blank(raw_audio):
-        return None, f"{AUDIO_LABEL}が空です", identity
-    try:
-        audio = _number(raw_audio, AUDIO_LABEL, minutes=True)
-    except ValueError as exc:
-        return None, str(exc), identity
-    if audio <= 0:
-        return None, f"{AUDIO_LABEL}は0より大きい値にしてください: {as_text(raw_audio)}", identity
-    identity = (normalize_name(name), meeting_date, round(audio, 3))
-    correction: float | None = None
-    raw_correction = values.get("correction_minutes")
-    if not _blank(raw_correction):
-        try:
-            correction = _number(raw_correction, CORRECTION_LABEL, minutes=True)
-        except ValueError as exc:
-            return None, str(exc), identity
-        problem = correction_problem(correction, audio, max_ratio)
-        if problem is not None:
-            return None, f"{CORRECTION_LABEL}: {problem}", identity
-    title = as_text(values.get("title"))
-    return _UsageRow(line, name, meeting_date, audio, correction, title), None, identity
-
-
-def import_usage(
-    session: Session,
-    path: str | Path,
-    *,
-    max_correction_ratio: float,
-    now: datetime | None = None,
-) -> UsageImportResult:
-    """Load a department's usage report: meetings transcribed with another service.
-
-    Columns: ``department`` (所属), ``meeting_date`` (会議日; 2019/04/01,
-    2019-04-01, R1.5.1, 令和元年5月1日 …), ``audio_minutes`` (録音時間(分)),
-    ``correction_minutes`` (修正時間(分); blank = not reported) and optionally
-    ``title`` (会議名). Each row becomes a job with ``source = import``.
-
-    Rows that cannot be read are rejected with their line and reason while the
-    rest loads; the rejects are stored (replacing the earlier rejects of the
-    same file) for the report's data-quality section. Importing a file again
-    adds nothing: rows are matched by :func:`usage_import_key`. A matched row
-    whose correction time is now filled in or changed updates its job; a blank
-    correction time never erases one reported before (by an earlier file or
-    by ``pilots asr correction``). A correction time that
-    :func:`correction_problem` refuses (above ``max_correction_ratio`` times
-    the recording …) rejects its row.
-
-    Raises:
-        InputFileError: the file is missing, unreadable or lacks a required column.
-    """
-    table = read_table(path, header_hint=USAGE_COLUMNS)
-    result = UsageImportResult(file=str(path), encoding=table.encoding)
-    file_id = _file_id(path)
-    resolver = DepartmentResolver(session, created_by="asr import")
-    moment = now or datetime.now()
-    occurrences: Counter[tuple[Any, ...]] = Counter()
-    accepted: list[tuple[_UsageRow, str]] = []
-    for row in until_truncated(table.mapped(USAGE_COLUMNS), result.rejected):
-        parsed, reason, identity = _read_usage_row(row.line, row.values, max_correction_ratio)
-        n = 0
-        if identity:
-            # Counted for rejected rows too, so that fixing a rejected row later
-            # does not shift the identity of the rows after it.
-            n = occurrences[identity]
-            occurrences[identity] += 1
-        if parsed is None:
-            values = [as_text(v) for v in row.raw]
-            result.rejected.append(ImportReject(row.line, reason or "", values))
-            continue
-        key = usage_import_key(identity[0], identity[1], identity[2], n)
-        accepted.append((parsed, key))
-    result.rows = len(accepted) + len(result.rejected)
-
-    _store_usage(session, file_id, accepted, result, resolver, moment)
-    result.departments_created = list(resolver.created)
-    return result
-
-
-_KEY_CHUNK = 500  # import keys per IN (...): well under every driver's parameter limit
-
-
-def _store_usage(
-    session: Session,
-    file_id: str,
-    accepted: list[tuple[_UsageRow, str]],
-    result: UsageImportResult,
-    resolver: DepartmentResolver,
-    moment: datetime,
-) -> None:
-    """Add the new jobs, update the changed ones and replace the file's rejects.
-
-    A report has thousands of rows, so the jobs go through Core statements in
-    a few round trips (executemany), not the unit of work object by object.
-    """
-    jobs: Table = AsrJob.__table__  # type: ignore[assignment]
-    rejects: Table = AsrImportReject.__table__  # type: ignore[assignment]
-    # Pending ORM changes (a correction reported earlier in this transaction)
-    # reach the database first, so the keys read below see them.
-    session.flush()
-    keys = [k for _, k in accepted]
-    existing: dict[str, tuple[int, float | None, datetime | None, str]] = {}
-    for chunk in range(0, len(keys), _KEY_CHUNK):
-        for job_id, key, minutes, corrected_at, title in session.execute(
-            select(
-                jobs.c.id,
-                jobs.c.import_key,
-                jobs.c.correction_minutes,
-                jobs.c.corrected_at,
-                jobs.c.title,
-            ).where(jobs.c.import_key.in_(keys[chunk : chunk + _KEY_CHUNK]))
-        ):
-            existing[key] = (job_id, minutes, corrected_at, title)
-    departments = resolver.resolve_all([u.department for u, k in accepted if k not in existing])
-    added: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    with session.no_autoflush:
-        for usage, key in accepted:
-            found = existing.get(key)
-            if found is None:
-                added.append(
-                    {
-                        "source": "import",
-                        "department_id": departments[usage.department],
-                        "title": usage.title,
-                        "meeting_date": usage.meeting_date,
-                        "audio_seconds": usage.audio_minutes * 60,
-                        "outputs": "",
-                        "import_key": key,
-                        "import_file": file_id,
-                        "import_line": usage.line,
-                        "correction_minutes": usage.correction_minutes,
-                        "corrected_at": moment if usage.correction_minutes is not None else None,
-                    }
-                )
-                continue
-            job_id, minutes, corrected_at, title = found
-            new_minutes, new_at, new_title = minutes, corrected_at, title
-            if usage.correction_minutes is not None and minutes != usage.correction_minutes:
-                new_minutes, new_at = usage.correction_minutes, moment
-            if usage.title and title != usage.title:
-                new_title = usage.title
-            if (new_minutes, new_at, new_title) == (minutes, corrected_at, title):
-                result.unchanged += 1
-                continue
-            changed.append(
-                {"job_id": job_id, "minutes": new_minutes, "at": new_at, "new_title": new_title}
-            )
-    if added:
-        session.execute(insert(jobs), added)
-    if changed:
-        session.execute(
-            update(jobs)
-            .where(jobs.c.id == bindparam("job_id"))
-            .values(
-                correction_minutes=bindparam("minutes"),
-                corrected_at=bindparam("at"),
-                title=bindparam("new_title"),
-            ),
-            changed,
-        )
-        # Jobs this session loaded before are stale now: read them again when used.
-        for row in changed:
-            job = session.identity_map.get(identity_key(AsrJob, row["job_id"]))
-            if job is not None:
-                session.expire(job)
-    result.added, result.updated = len(added), len(changed)
-    session.execute(delete(rejects).where(rejects.c.import_file == file_id))
-    if result.rejected:
-        session.execute(
-            insert(rejects),
-            [
-                {
-                    "import_file": file_id,
-                    "line": r.line,
-                    "reason": r.reason,
-                    "raw": json.dumps(r.values, ensure_ascii=False),
-                }
-                for r in result.rejected
-            ],
-        )
-
-
-# --- the period summary ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -810,13 +127,10 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
-class AsrSummary:
+class AsrSummary(PeriodFigures):
     """The speech-recognition figures of one period (SPEC §3), with their rules.
 
     Attributes:
-        fiscal_year / period / period_label: e.g. 2019, ``final``,
-            令和元年度 最終（令和2年3月末時点）.
-        start / as_of / months: the period and its months elapsed (SPEC §2).
         departments_using: distinct departments with ≥ 1 job in the period.
         jobs: all jobs in the period (usage).
         measured_jobs: jobs with a reported correction time (the denominator of hours_saved).
@@ -836,12 +150,6 @@ class AsrSummary:
         rules: each figure's rule and denominator, in Japanese.
     """
 
-    fiscal_year: int
-    period: str
-    period_label: str
-    start: date
-    as_of: date
-    months: int
     departments_using: int
     jobs: int
     measured_jobs: int
@@ -861,6 +169,37 @@ class AsrSummary:
     excluded: list[ExcludedJob]
     rejected_rows: list[RejectedRow]
     rules: dict[str, str]
+
+    @property
+    def exclusions(self) -> list[Exclusion]:
+        """What the figures leave out, by fixed key, with its label and treatment."""
+        return [
+            Exclusion(
+                "unmeasured_jobs",
+                "修正時間が未報告のジョブ",
+                self.unmeasured_jobs,
+                "利用件数には数え、削減時間には含めない（推計しない）",
+            ),
+            Exclusion(
+                "no_speech_jobs",
+                "音声が検出されなかった録音",
+                self.excluded_jobs,
+                "話し声のない録音は会議の利用ではないため、利用件数・利用所属数・削減時間の"
+                "いずれにも含めない",
+            ),
+            Exclusion(
+                "jobs_without_department",
+                "所属不明のジョブ",
+                self.jobs_without_department,
+                "利用所属数に数えない（削減時間は既定の従来作業時間率で計算）",
+            ),
+            Exclusion(
+                "rejected_rows",
+                "取り込めなかった利用報告の行",
+                len(self.rejected_rows),
+                "読めない行（日付・時間の誤り等）は集計から除外",
+            ),
+        ]
 
 
 def _r(value: float) -> float:
@@ -892,23 +231,22 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         default_rate: the ``default_baseline_rate`` setting, for departments
             without their own rate and for jobs without a department.
     """
-    rates = _rates(session)
-    found = _job_rows(session, start=period.start, end=period.end)
+    found = load_jobs(session, default_rate=default_rate, start=period.start, end=period.end)
     # A recording without speech is no meeting: not usage, not a department using it.
-    rows = [r for r in found if not r[9]]
+    rows = [r for r in found if not r.figures.no_speech]
     excluded = [
-        ExcludedJob(**_listed(_to_figures(r, rates, default_rate)), reason=NO_SPEECH_REASON)
+        ExcludedJob(**_listed(r.figures), reason=NO_SPEECH_REASON)
         for r in found
-        if r[9]
+        if r.figures.no_speech
     ]
-    jobs = [_to_figures(r, rates, default_rate) for r in rows]
-    codes = {r[3]: r[8] for r in rows}
+    jobs = [r.figures for r in rows]
+    codes = {r.department_id: r.department_code for r in rows}
 
     groups: dict[int | None, list[JobFigures]] = {}
     dept_ids: dict[int, int | None] = {}
-    for row, job in zip(rows, jobs, strict=True):
-        groups.setdefault(row[3], []).append(job)
-        dept_ids[job.job_id] = row[3]
+    for row in rows:
+        groups.setdefault(row.department_id, []).append(row.figures)
+        dept_ids[row.figures.job_id] = row.department_id
     by_department = []
     for dept_id, members in groups.items():
         measured = [j for j in members if j.measured]
@@ -997,12 +335,7 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         ),
     }
     return AsrSummary(
-        fiscal_year=period.fiscal_year,
-        period=period.kind,
-        period_label=period.label,
-        start=period.start,
-        as_of=period.end,
-        months=elapsed,
+        **PeriodFigures.fields_of(period),
         departments_using=using,
         jobs=len(jobs),
         measured_jobs=len(measured_jobs),

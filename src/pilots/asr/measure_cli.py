@@ -12,7 +12,8 @@ import click
 from pilots.clikit import App, echo_import, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
-    from pilots.asr.measure import AsrSummary, JobFigures
+    from pilots.asr.jobs import JobFigures
+    from pilots.asr.measure import AsrSummary
     from pilots.calendar import Period
 
 RATE_SOURCES = {"own": "所属", "default": "既定"}
@@ -40,7 +41,7 @@ def baseline_command(app: App, file: str, as_json: bool) -> None:
     率のない所属は既定値（PILOTS_DEFAULT_BASELINE_RATE）を使います。
     1行でも誤りがあればファイル全体を取り込みません。
     """
-    from pilots.asr.measure import import_baselines
+    from pilots.asr.baselines import import_baselines
     from pilots.output import to_json
 
     with app.session() as session:
@@ -63,7 +64,7 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
     負の値や、録音の長さの PILOTS_ASR_MAX_CORRECTION_RATIO 倍（既定 10倍）を超える値は
     記録しません。
     """
-    from pilots.asr.measure import report_correction
+    from pilots.asr.jobs import report_correction
     from pilots.output import to_json
 
     with app.session() as session:
@@ -100,7 +101,7 @@ def jobs_command(app: App, fiscal_year: int | None, department: str | None, as_j
     「受付」は議事録作成ページ（pilots serve）の受付番号、「備考」の「音声なし」は
     話し声が検出されず利用に数えないジョブです。
     """
-    from pilots.asr.measure import list_jobs
+    from pilots.asr.jobs import list_jobs
     from pilots.org import UNKNOWN_DEPARTMENT
     from pilots.output import format_table, to_json
 
@@ -179,7 +180,7 @@ def import_command(app: App, file: str, as_json: bool) -> None:
     PILOTS_ASR_MAX_CORRECTION_RATIO 倍を超える行は、行番号と理由を示して除き、残りを取り込みます。
     同じファイルをもう一度取り込んでも増えません（修正時間が記入された行は更新します）。
     """
-    from pilots.asr.measure import import_usage
+    from pilots.asr.usage import import_usage
     from pilots.output import format_table, to_json
 
     with app.session() as session:

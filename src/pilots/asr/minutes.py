@@ -11,6 +11,13 @@ Formats:
 * ``json`` – everything known, for other tools and the job log.
 
 Every call writes all its files or none (see :func:`pilots.files.atomic_write_all`).
+
+One module of about 600 lines, on purpose: every format is written from the
+same lines and placeholders (:func:`minutes_lines`, :func:`placeholder_values`),
+the two templates are found the same way, and the files are written together;
+the Word part (about 170 lines) would need all of that back from here. The
+sections below are its parts: what every format shows, templates, Markdown,
+Word, the text formats, writing the files.
 """
 
 from __future__ import annotations

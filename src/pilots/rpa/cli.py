@@ -128,7 +128,8 @@ def ingest_command(app: App, files: tuple[str, ...], format_name: str, as_json: 
     読めない行は理由とともに保存され（pilots rpa rejects）、残りの行は取り込まれます。
     """
     from pilots.output import to_json
-    from pilots.rpa.ingest import IngestResult, check_files, ingest_file
+    from pilots.rpa.ingest import IngestResult, ingest_file
+    from pilots.rpa.logfile import check_files
 
     # Every file's layout is checked before anything is written.
     check_files(files, format_name)

@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from pilots.calendar import Period, fiscal_year_of, months
+from pilots.figures import Exclusion, PeriodFigures
 from pilots.rpa.formats import FAILURE, OTHER, SUCCESS
 from pilots.rpa.ingest import ScenarioCount
 from pilots.tables import RpaReject, RpaRun, RpaTask, RpaTaskScenario
@@ -126,41 +127,17 @@ class DepartmentFigures:
 
 
 @dataclass(frozen=True)
-class Exclusion:
-    """What the figures leave out, how much of it, and why.
-
-    ``what`` is a fixed key (``other_runs``, ``unmatched_runs``,
-    ``rejected_rows``, ``undated_runs``) for programs; ``label`` and
-    ``reason`` are what a person reads, the CLI, the report and the RPA page alike.
-    """
-
-    what: str
-    label: str
-    count: int
-    reason: str
-
-    @property
-    def unit(self) -> str:
-        """What ``count`` counts, in Japanese: 行 for rows of a log, 回 for runs."""
-        return "行" if self.what == "rejected_rows" else "回"
-
-
-@dataclass
-class RpaSummary:
+class RpaSummary(PeriodFigures):
     """``pilots rpa summary``: hours reduced and the reduction rate (SPEC §4).
 
     ``reduction_rate`` is pooled (Σ reduced ÷ Σ baseline over every counted
     run): the headline compared with ``target_rate``. ``mean_task_rate`` is
     the simple mean of the per-task rates over the ``tasks_with_rate`` tasks
-    with a baseline in the period: shown for reference only.
+    with a baseline in the period: shown for reference only. ``excluded``
+    lists what the figures leave out (as :attr:`exclusions`, the name every
+    summary gives it).
     """
 
-    fiscal_year: int
-    period: str
-    period_label: str
-    start: date
-    as_of: date
-    months: int
     rule: str
     baseline_hours: float
     residual_hours: float
@@ -182,6 +159,11 @@ class RpaSummary:
     by_month: list[MonthFigures] = field(default_factory=list)
     by_department: list[DepartmentFigures] = field(default_factory=list)
     tasks: list[TaskFigures] = field(default_factory=list)
+
+    @property
+    def exclusions(self) -> list[Exclusion]:
+        """What the figures leave out, by fixed key, with its label and treatment."""
+        return self.excluded
 
 
 def summarize(session: Session, period: Period, *, target_rate: float | None) -> RpaSummary:
@@ -281,13 +263,8 @@ def summarize(session: Session, period: Period, *, target_rate: float | None) ->
     undated = session.execute(
         select(func.count()).select_from(RpaRun).where(RpaRun.run_day.is_(None))
     ).scalar_one()
-    summary = RpaSummary(
-        fiscal_year=span.fiscal_year,
-        period=span.kind,
-        period_label=span.label,
-        start=span.start,
-        as_of=span.end,
-        months=span.months,
+    return RpaSummary(
+        **PeriodFigures.fields_of(span),
         rule=RULE,
         baseline_hours=round(baseline, 6),
         residual_hours=round(residual, 6),
@@ -308,37 +285,36 @@ def summarize(session: Session, period: Period, *, target_rate: float | None) ->
             ScenarioCount(name, n)
             for name, n in sorted(unmatched_by_name.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
+        excluded=[
+            Exclusion(
+                "other_runs",
+                "成功・失敗以外の実行",
+                total.other_runs,
+                "取消・停止・実行中・待機中など成功でも失敗でもない実行。状態別の件数を併記",
+            ),
+            Exclusion(
+                "unmatched_runs",
+                "業務台帳にないシナリオの実行",
+                unmatched_runs,
+                "業務台帳のどのシナリオ名にも当たらない実行。シナリオ名別の件数を併記",
+            ),
+            Exclusion(
+                "rejected_rows",
+                "読めなかった実行ログの行",
+                rejected_rows,
+                "日時やシナリオ名が読めず取り込めなかった行（全期間）。ファイル・行・理由を併記",
+            ),
+            Exclusion(
+                "undated_runs",
+                "日時のない実行",
+                undated,
+                "開始・終了・作成日時のどれもなく期間を決められない実行（全期間）",
+            ),
+        ],
         by_month=month_rows,
         by_department=_departments(task_rows),
         tasks=task_rows,
     )
-    summary.excluded = [
-        Exclusion(
-            "other_runs",
-            "成功・失敗以外の実行",
-            summary.other_runs,
-            "取消・停止・実行中・待機中など成功でも失敗でもない実行。状態別の件数を併記",
-        ),
-        Exclusion(
-            "unmatched_runs",
-            "業務台帳にないシナリオの実行",
-            summary.unmatched_runs,
-            "業務台帳のどのシナリオ名にも当たらない実行。シナリオ名別の件数を併記",
-        ),
-        Exclusion(
-            "rejected_rows",
-            "読めなかった実行ログの行",
-            summary.rejected_rows,
-            "日時やシナリオ名が読めず取り込めなかった行（全期間）。ファイル・行・理由を併記",
-        ),
-        Exclusion(
-            "undated_runs",
-            "日時のない実行",
-            summary.undated_runs,
-            "開始・終了・作成日時のどれもなく期間を決められない実行（全期間）",
-        ),
-    ]
-    return summary
 
 
 def _task_figures(task: RpaTask, m: _Minutes) -> TaskFigures:

@@ -12,8 +12,6 @@ from pilots.clikit import DATE, App, echo_import, json_option, pass_app
 if TYPE_CHECKING:
     from pilots.survey.measure import SurveySummary
 
-STATUS_LABELS = {"non_response": "無回答", "unrecognised": "判読不可"}
-
 
 @click.group("survey")
 def survey_group() -> None:
@@ -75,7 +73,7 @@ def import_command(
     click.echo(f"満足度の設問: 「{result.question}」")
     click.echo(
         f"有効回答 {result.valid}件、無回答 {result.non_responses}件、"
-        f"判読できない回答 {result.unrecognised}件"
+        f"5段階にない回答 {result.unrecognised}件"
     )
     click.echo(
         "所属の列: " + (f"「{result.department_column}」" if result.department_column else "なし")
@@ -177,7 +175,7 @@ def _print_summary(s: SurveySummary) -> None:
         )
     click.echo(
         f"回答 {s.responses}件: 有効 {s.valid}件、無回答 {s.non_responses}件、"
-        f"判読できない回答 {s.unrecognised}件"
+        f"5段階にない回答 {s.unrecognised}件"
     )
     click.echo(
         f"満足度: {_percent(s.satisfaction_rate)}"
@@ -208,7 +206,7 @@ def _print_summary(s: SurveySummary) -> None:
         click.echo(
             format_table(
                 ["行", "所属", "区分", "回答"],
-                [(e.line, e.department, STATUS_LABELS[e.status], e.answer_raw) for e in s.excluded],
+                [(e.line, e.department, e.label, e.answer_raw) for e in s.excluded],
             )
         )
     if s.comments:

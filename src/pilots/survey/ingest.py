@@ -10,11 +10,9 @@ question. Following SPEC §5:
   不満 / 大変不満 — at least one answer on the scale, and at least half of the
   column's answers (non-responses aside). If several columns qualify the
   import stops and lists them; ``question=`` picks one.
-* Answers are compared after Unicode NFKC with all spaces removed. A leading
-  choice number as forms often write it (``1. 大変満足``, ``(5)満足``,
-  ``①満足``) is ignored; nothing else is accepted (no やや満足, no 非常に満足):
-  such an answer is stored as ``unrecognised`` and shown, never counted as valid.
-* Blank, 無回答, 未回答 and 該当なし are non-responses: counted and shown.
+* Answers are classified by :func:`pilots.survey.scale.classify`: on the
+  scale, a non-response (blank, 無回答 …: counted and shown) or
+  ``unrecognised`` (stored and shown, never counted as valid).
 * Free-text comments (columns whose header speaks of 意見, 感想, コメント …, or
   those named by ``comment_columns=``) are stored verbatim; they are untrusted
   text and are escaped where they are displayed.
@@ -44,19 +42,10 @@ from sqlalchemy.orm import Session
 from pilots.calendar import parse_datetime, to_japan_time
 from pilots.errors import CalendarError, ConfigError, InputFileError
 from pilots.org import DepartmentResolver
+from pilots.survey.scale import NON_RESPONSE, UNRECOGNISED, VALID, classify
 from pilots.tables import Survey, SurveyResponse
 from pilots.tabular import ImportReject, as_text, read_table, until_truncated
 from pilots.text import normalize_name
-
-SCALE: tuple[str, ...] = ("大変満足", "満足", "どちらともいえない", "不満", "大変不満")
-"""The 5-point scale, best first (SPEC §5)."""
-SATISFIED: tuple[str, ...] = ("大変満足", "満足")
-"""The top-2 box: the answers that count as satisfied."""
-_ALIASES = {"普通": "どちらともいえない", "ふつう": "どちらともいえない"}
-NON_RESPONSES: tuple[str, ...] = ("無回答", "未回答", "該当なし")
-"""Answers that are not answers (blank cells are non-responses too)."""
-
-VALID, NON_RESPONSE, UNRECOGNISED = "valid", "non_response", "unrecognised"
 
 # Compared after NFKC, spaces removed, lower case.
 METADATA_HEADERS = frozenset(
@@ -114,8 +103,6 @@ _COMMENT_WORDS = (
     "feedback",
     "remark",
 )
-# A choice number before the label: "1. 大変満足", "5:満足", "(2)不満", "①満足" (NFKC: "1").
-_LEADING_NUMBER = re.compile(r"^(?:\(\d+\)|\d+)[.:)、,・\-]?")
 _FORMS_RANGE = re.compile(r"\s*\(\d+-\d+\)$")
 # The stored values whose change makes a known response "updated" (not the file or line).
 _MEANINGFUL = (
@@ -130,27 +117,6 @@ _MEANINGFUL = (
 
 def _key(text: str) -> str:
     return re.sub(r"\s+", "", normalize_name(text)).lower()
-
-
-def classify(value: Any) -> tuple[str, str | None]:
-    """Classify one answer cell.
-
-    Returns:
-        ``("valid", label)`` with the scale label (普通 → どちらともいえない),
-        ``("non_response", None)`` for blank, 無回答, 未回答, 該当なし, or
-        ``("unrecognised", None)`` for anything else.
-    """
-    text = re.sub(r"\s+", "", normalize_name(as_text(value)))
-    if text == "":
-        return NON_RESPONSE, None
-    for candidate in (text, _LEADING_NUMBER.sub("", text, count=1)):
-        if candidate in SCALE:
-            return VALID, candidate
-        if candidate in _ALIASES:
-            return VALID, _ALIASES[candidate]
-        if candidate in NON_RESPONSES:
-            return NON_RESPONSE, None
-    return UNRECOGNISED, None
 
 
 def default_survey_name(path: str | Path) -> str:

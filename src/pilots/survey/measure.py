@@ -36,8 +36,9 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from pilots.errors import ConfigError, NotFoundError
+from pilots.figures import Exclusion
 from pilots.org import UNKNOWN_DEPARTMENT
-from pilots.survey.ingest import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
+from pilots.survey.scale import NON_RESPONSE, SATISFIED, SCALE, UNRECOGNISED, VALID
 from pilots.tables import Department, Survey, SurveyResponse
 from pilots.text import normalize_name
 
@@ -91,7 +92,7 @@ class Comment:
 
 
 # What a person reads for each kind of row that is not a valid answer.
-EXCLUDED_LABELS = {NON_RESPONSE: "無回答", UNRECOGNISED: "判別できない回答"}
+EXCLUDED_LABELS = {NON_RESPONSE: "無回答", UNRECOGNISED: "5段階にない回答"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class ExcludedResponse:
 
     @property
     def label(self) -> str:
-        """The kind of the row in Japanese (無回答, 判別できない回答)."""
+        """The kind of the row in Japanese (無回答, 5段階にない回答)."""
         return EXCLUDED_LABELS.get(self.status, self.status)
 
 
@@ -159,6 +160,25 @@ class SurveySummary:
     start: date | None
     responses_before_start: int
     rules: dict[str, str]
+
+    @property
+    def exclusions(self) -> list[Exclusion]:
+        """The rows left out of the figures, by fixed key, with their label and treatment."""
+        return [
+            Exclusion("non_responses", "無回答", self.non_responses, "有効回答（分母）に含めない"),
+            Exclusion(
+                "unrecognised",
+                EXCLUDED_LABELS[UNRECOGNISED],
+                self.unrecognised,
+                "有効回答（分母）に含めない",
+            ),
+            Exclusion(
+                "responses_outside_period",
+                "期間外に完了した回答",
+                self.responses_before_start + self.responses_after_as_of,
+                "対象期間の前または基準日より後に完了した回答は数えない",
+            ),
+        ]
 
 
 def list_surveys(session: Session) -> list[str]:
@@ -289,7 +309,7 @@ def summarize_survey(
     rules = {
         "valid": (
             f"5段階の回答がある行 {valid}件（全{len(counted)}件のうち、無回答 {non_responses}件"
-            f"と判読できない回答 {unrecognised}件を除く）"
+            f"と5段階にない回答 {unrecognised}件を除く）"
         ),
         "satisfaction_rate": f"（大変満足 + 満足）{satisfied}件 ÷ 有効回答 {valid}件",
         "ci95": "Wilson スコア区間（95%、z = 1.959964）",

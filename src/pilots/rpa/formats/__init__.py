@@ -6,7 +6,7 @@ where its fields are in a row (:class:`Layout`), and how its status values map o
 SPEC §4's ``success`` / ``failure`` / ``other``, from the parts in
 :mod:`.base` (re-exported here for the readers of run logs). Everything else (dates, time
 zones, scenario matching, keys, rejects) is common and lives in
-:mod:`pilots.rpa.ingest`.
+:mod:`pilots.rpa.normalise`.
 """
 
 from __future__ import annotations

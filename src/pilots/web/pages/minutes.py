@@ -189,7 +189,7 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
 
 def _read_glossary(ctx: Context, upload: UploadFile) -> str:
     """The glossary's text, checked by loading it as the worker will."""
-    from pilots.asr.postprocess import Glossary
+    from pilots.asr.glossary import Glossary
     from pilots.tabular import decode
 
     stored = save_upload(ctx, upload, {uploads.TEXT}, GLOSSARY_LIMIT)
@@ -263,7 +263,7 @@ async def minutes_correction(request: Request) -> Response:
 
 def _record_correction(ctx: Context, form: FormData, job_id: int) -> bool:
     """Record the posted correction time; False when it was refused (said in a flash)."""
-    from pilots.asr.measure import report_correction
+    from pilots.asr.jobs import report_correction
 
     text = form_text(form, "minutes", 40)
     try:

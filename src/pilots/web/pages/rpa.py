@@ -118,7 +118,8 @@ async def rpa_upload(request: Request) -> Response:
 
 def _rpa_import(ctx: Context, form: FormData, request: Request, what: str) -> dict[str, Any]:
     from pilots.rpa.catalog import import_catalog
-    from pilots.rpa.ingest import check_files, ingest_file, list_rejects
+    from pilots.rpa.ingest import ingest_file, list_rejects
+    from pilots.rpa.logfile import check_files
 
     state = ctx.state
     files = form_files(form, "file")
