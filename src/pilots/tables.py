@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -472,3 +473,112 @@ class LoginFailure(Base):
     user_name: Mapped[str] = mapped_column(String(100), index=True)
     address: Mapped[str] = mapped_column(String(100), index=True)
     failed_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class EditDocument(Base):
+    """The correction editor's document of a job (修正中の議事録): its version and state.
+
+    Created from the job's draft the first time the editor opens it. ``version``
+    counts the saves: every save names the version it was made on and is refused
+    when another tab (or another person) saved in between, so nothing is
+    overwritten silently. ``state`` is ``editing`` or ``finished`` (修正完了: the
+    text is frozen until the job is reopened). ``draft_text`` is the draft's text
+    as the document started, which the draft accuracy compares against (SPEC §3).
+    Times are naive UTC.
+    """
+
+    __tablename__ = "asr_edit_documents"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("asr_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="editing")
+    draft_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EditUtterance(Base):
+    """One utterance of a job's editable document (発言): times, speaker label, text, marks.
+
+    ``uid`` is the utterance's id within the job (``u12`` from the draft, or one
+    the editor made for a split or an inserted utterance); ``position`` orders the
+    utterances. ``speaker`` is a label (話者1), shown under the job's name for it
+    (:class:`EditSpeaker`). ``flags`` is a JSON list of the draft's review reasons
+    (要確認); ``words`` a JSON list of ``[first char, end char, start seconds,
+    probability]`` of the words the model timed, which give the uncertain-word
+    marks and the time of a split. A deleted utterance keeps its row (undo brings
+    it back) with ``deleted`` set.
+    """
+
+    __tablename__ = "asr_edit_utterances"
+    __table_args__ = (Index("ix_asr_edit_utterances_job_id_position", "job_id", "position"),)
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("asr_edit_documents.job_id", ondelete="CASCADE"), primary_key=True
+    )
+    uid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str] = mapped_column(String(100), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    flags: Mapped[str] = mapped_column(Text, default="[]")
+    words: Mapped[str] = mapped_column(Text, default="[]")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EditSpeaker(Base):
+    """The name a clerk gave a speaker label of a job (話者1 → 議長)."""
+
+    __tablename__ = "asr_edit_speakers"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("asr_edit_documents.job_id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class EditLogEntry(Base):
+    """One save of the editor (or a finish / reopen): the version it made and its operations.
+
+    ``ops`` is the JSON list of operations as the page sent them (see
+    :mod:`pilots.asr.editing`); ``tab`` the id of the browser tab that saved.
+    """
+
+    __tablename__ = "asr_edit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("asr_edit_documents.job_id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    tab: Mapped[str] = mapped_column(String(40), default="")
+    user_name: Mapped[str] = mapped_column(String(100), default="")
+    ops: Mapped[str] = mapped_column(Text, default="[]")
+    saved_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EditActivity(Base):
+    """A stretch of active correction work in one tab of the editor (SPEC §3 correction time).
+
+    Built on the server from the activity the page reports (typing, playing,
+    navigating while the page is visible), by the rule of
+    :mod:`pilots.asr.activity`: ``started_ms`` and ``ended_ms`` are the page's
+    clock in milliseconds since 1970; ``open`` is true while a later report of the
+    same tab may still extend it.
+    """
+
+    __tablename__ = "asr_edit_activity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("asr_edit_documents.job_id", ondelete="CASCADE"), index=True
+    )
+    tab: Mapped[str] = mapped_column(String(40))
+    user_name: Mapped[str] = mapped_column(String(100), default="")
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    ended_ms: Mapped[int] = mapped_column(BigInteger)
+    open: Mapped[bool] = mapped_column(Boolean, default=True)
