@@ -38,6 +38,20 @@ def _share(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError("must be in [0, 1]")
+    return value
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError("must be 1 or 0")
+    return value in ("1", "true", "yes", "on")
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -226,6 +240,32 @@ SETTINGS: tuple[Setting, ...] = (
         "typed for 35 — is refused by `pilots asr correction`, the 議事録作成 page and "
         "`pilots asr import` (SPEC §3: self-reported times must be plausible).",
         _positive_float,
+    ),
+    Setting(
+        "asr.idle_gap_seconds",
+        "120",
+        "The correction editor measures active time (SPEC §3): time with the page visible in "
+        "which the clerk types, plays or navigates. A pause longer than this many seconds is "
+        "not counted at all (a coffee break, a phone call); shorter pauses — reading, thinking "
+        "— are. 120 s is longer than any pause needed to read an utterance against the "
+        "recording and short enough that a break does not count.",
+        _positive_float,
+    ),
+    Setting(
+        "asr.uncertain_word_probability",
+        "0.5",
+        "Words the speech model gave a probability below this are marked as uncertain "
+        "(不確かな語) in the correction editor and, with `PILOTS_ASR_DOCX_WORD_MARKS`, in the "
+        "Word draft. The default comes from `make bench` (`bench_marks`) on the sample meetings: "
+        "see the README's benchmark table; 0 marks nothing.",
+        _probability,
+    ),
+    Setting(
+        "asr.docx_word_marks",
+        "1",
+        "1: the Word draft underlines the uncertain words (wavy red, like a spelling mark) so "
+        "that a clerk correcting in Word sees them too; 0: it does not.",
+        _flag,
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -187,3 +187,23 @@ def active_seconds(session: Session, job_id: int) -> float:
     )
     return union_seconds((start, end) for start, end in rows)
 
+
+
+def recent_tabs(session: Session, job_id: int, tab: str, now_ms: int, idle_gap_seconds: float) -> int:
+    """How many other tabs of the job were active within ``idle_gap_seconds`` before ``now_ms``.
+
+    The editor tells the clerk when the job is open elsewhere too (another tab,
+    another person); the version check of every save keeps either from
+    overwriting the other.
+    """
+    since = now_ms - round(idle_gap_seconds * 1000)
+    tabs = session.scalars(
+        select(EditActivity.tab)
+        .where(
+            EditActivity.job_id == job_id,
+            EditActivity.tab != tab,
+            EditActivity.ended_ms >= since,
+        )
+        .distinct()
+    )
+    return len(list(tabs))

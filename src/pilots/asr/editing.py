@@ -41,17 +41,18 @@ import importlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pilots.asr.marks import word_spans
 from pilots.asr.result import Word
 from pilots.errors import PilotsError
-from pilots.tables import EditDocument, EditLogEntry, EditSpeaker, EditUtterance
+from pilots.tables import AsrJob, EditDocument, EditLogEntry, EditSpeaker, EditUtterance
 
 EDITING, FINISHED = "editing", "finished"
 MAX_OPS = 1000
@@ -112,6 +113,24 @@ class EditedUtterance:
     text: str = ""
     flags: tuple[str, ...] = ()
     words: tuple[WordMark, ...] = ()
+
+
+def marked_pieces(utterance: EditedUtterance, threshold: float) -> list[tuple[str, float | None]]:
+    """The utterance's text cut into pieces, each with its word's probability where the
+    model was unsure of it (below ``threshold``), else None."""
+    pieces: list[tuple[str, float | None]] = []
+    reach = 0
+    text = utterance.text
+    for first, end, _start, probability in utterance.words:
+        if probability >= threshold or first < reach or end > len(text):
+            continue
+        if first > reach:
+            pieces.append((text[reach:first], None))
+        pieces.append((text[first:end], probability))
+        reach = end
+    if reach < len(text) or not pieces:
+        pieces.append((text[reach:], None))
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -245,6 +264,26 @@ def _utterance(row: EditUtterance) -> EditedUtterance:
         flags=tuple(json.loads(row.flags)),
         words=tuple((int(a), int(b), float(t), float(p)) for a, b, t, p in json.loads(row.words)),
     )
+
+
+def open_document(session: Session, job_id: int, *, now: datetime) -> Document | None:
+    """The job's document, made from its draft the first time; None for a job without a draft.
+
+    A job has a draft (``draft_json``) once pilots transcribed it; a job reported
+    by a department, or one logged before the draft was kept, has none.
+    """
+    found = load_document(session, job_id)
+    if found is not None:
+        return found
+    job = session.get(AsrJob, job_id)
+    if job is None or not job.draft_json:
+        return None
+    try:
+        with session.begin_nested():  # another tab may open the job for the first time too
+            create_document(session, job_id, draft_utterances(json.loads(job.draft_json)), now=now)
+    except IntegrityError:
+        pass
+    return load_document(session, job_id)
 
 
 def load_document(session: Session, job_id: int) -> Document | None:
@@ -555,12 +594,3 @@ def set_state(
     session.flush()
     return doc.version
 
-
-def shown(document: Document) -> Document:
-    """The document with each utterance's speaker shown by its name (for the minutes files)."""
-    return replace(
-        document,
-        utterances=[
-            replace(u, speaker=document.speaker_name(u.speaker)) for u in document.utterances
-        ],
-    )

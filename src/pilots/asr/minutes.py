@@ -103,6 +103,12 @@ def one_line(text: str) -> str:
     return " ".join(part for part in parts if part)
 
 
+def spoken(utterance: Utterance) -> str:
+    """The utterance on one line, after its speaker where it has one (``議長：…``)."""
+    text = one_line(utterance.text)
+    return f"{utterance.speaker}：{text}" if utterance.speaker and text else text
+
+
 def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
     """The body of the draft: one line per utterance that has text or a flag.
 
@@ -121,7 +127,7 @@ def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
         ]
     lines = []
     for utterance in transcript.utterances:
-        text = one_line(utterance.text)
+        text = spoken(utterance)
         if not text and not utterance.flags:
             continue
         lines.append(
@@ -429,14 +435,14 @@ def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
 
 def render_txt(transcript: Transcript) -> str:
     """The plain transcript: one utterance a line, nothing else."""
-    texts = [one_line(u.text) for u in transcript.utterances]
+    texts = [spoken(u) for u in transcript.utterances]
     return "".join(f"{text}\n" for text in texts if text)
 
 
 def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
     cues = []
     for utterance in transcript.utterances:
-        text = one_line(utterance.text)
+        text = spoken(utterance)
         if text:
             cues.append((utterance.start, max(utterance.end, utterance.start), text))
     return cues

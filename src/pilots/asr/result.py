@@ -50,6 +50,8 @@ class Utterance:
         compression_ratio: gzip compression ratio of the text (high = repetitive).
         no_speech_prob: the model's probability that the window held no speech.
         flags: reasons for the clerk to check this utterance first.
+        speaker: who speaks (a label such as 話者1, or the name the clerk gave it);
+            empty when not known.
     """
 
     start: float
@@ -61,6 +63,7 @@ class Utterance:
     no_speech_prob: float = 0.0
     words: list[Word] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    speaker: str = ""
 
 
 @dataclass(frozen=True)

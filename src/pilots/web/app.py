@@ -25,7 +25,7 @@ from pilots import db
 from pilots.web import auth, uploads
 from pilots.web.context import State, WebConfig
 from pilots.web.middleware import LimitAndHeaders
-from pilots.web.pages import minutes, report, rpa, survey
+from pilots.web.pages import editor, minutes, report, rpa, survey
 from pilots.web.pages.auth import home, login, logout
 from pilots.web.render import http_error, page_environment, server_error
 
@@ -49,6 +49,12 @@ ROUTES = [
         minutes.minutes_delete_recording,
         methods=["POST"],
     ),
+    Route("/minutes/{job_id:int}/edit", editor.editor_page),
+    Route("/minutes/{job_id:int}/edit/save", editor.editor_save, methods=["POST"]),
+    Route("/minutes/{job_id:int}/edit/finish", editor.editor_finish, methods=["POST"]),
+    Route("/minutes/{job_id:int}/edit/reopen", editor.editor_reopen, methods=["POST"]),
+    Route("/minutes/{job_id:int}/edit/audio", editor.editor_audio),
+    Route("/minutes/{job_id:int}/edit/download/{fmt:str}", editor.editor_download),
     Route("/rpa", rpa.rpa_page, methods=["GET"]),
     Route("/rpa/{what:str}", rpa.rpa_upload, methods=["POST"]),
     Route("/survey", survey.survey_page, methods=["GET"]),

@@ -40,6 +40,7 @@ _MEDIA_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "txt": "text/plain; charset=utf-8",
     "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "yaml": "application/yaml; charset=utf-8",
 }
@@ -64,6 +65,7 @@ def page_environment(settings: Settings) -> jinja2.Environment:
     env.filters["month"] = _month
     env.filters["fiscal_year"] = _fiscal_year
     env.filters["duration"] = _duration
+    env.filters["clock"] = _clock
     env.filters["mb"] = lambda v: f"{(v or 0) / 1024 / 1024:,.1f} MB"
     env.globals["fiscal_years"] = FISCAL_YEARS
     return env
@@ -108,6 +110,13 @@ def _duration(seconds: float | None) -> str:
     from pilots.asr.result import format_duration
 
     return format_duration(seconds)
+
+
+def _clock(seconds: float) -> str:
+    """A time in the recording as hh:mm:ss (the draft's time stamps)."""
+    from pilots.asr.result import format_timestamp
+
+    return format_timestamp(seconds)
 
 
 # --- pages ----------------------------------------------------------------------

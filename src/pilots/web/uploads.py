@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from pilots.db import db_now
 from pilots.errors import PilotsError
 from pilots.tables import WebJob, WebJobAudio, WebUpload
+from pilots.web.playback import copy_path
 from pilots.web.queue import DONE, FAILED, QUEUED, RUNNING
 
 AUDIO, CSV, XLSX, TEXT = "audio", "csv", "xlsx", "text"
@@ -342,18 +343,28 @@ class PurgeResult:
     size_bytes: int = 0
 
 
+def recording(session: Session, data_dir: Path, job: WebJob) -> Path | None:
+    """The uploaded recording of ``job`` on disk, or None once it is deleted (or was never here)."""
+    if job.recording_deleted_at is not None or job.upload_id is None:
+        return None
+    stored = session.scalar(select(WebUpload.stored_name).where(WebUpload.id == job.upload_id))
+    path = resolve(data_dir, stored) if stored is not None else None
+    return path if path is not None and path.is_file() else None
+
+
 def delete_recording(session: Session, data_dir: Path, job: WebJob) -> int:
     """Delete one finished job's recording everywhere pilots keeps it; returns the bytes freed.
 
-    The upload file, the queue's chunks, and any copy a worker on this machine
-    left behind go; the job, its drafts and its measurement record (department,
+    The upload file and its playable copy (:mod:`pilots.web.playback`), the
+    queue's chunks, and any copy a worker on this machine left behind go; the job, its drafts and its measurement record (department,
     duration, times, accuracy) stay, and the job notes when the recording went.
     """
     freed = 0
     if job.upload_id is not None:
         stored = session.scalar(select(WebUpload.stored_name).where(WebUpload.id == job.upload_id))
         if stored is not None:
-            freed += _unlink(resolve(data_dir, stored))
+            original = resolve(data_dir, stored)
+            freed += _unlink(original) + _unlink(copy_path(original))
     # The queue drops its copy when a job ends; this makes sure of it.
     session.execute(delete(WebJobAudio).where(WebJobAudio.job_id == job.id))
     for folder in work_dir(data_dir).glob(f"job{job.id}-*"):
