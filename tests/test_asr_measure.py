@@ -40,7 +40,8 @@ from sqlalchemy.orm import Session
 
 from pilots import db
 from pilots.asr.baselines import import_baselines
-from pilots.asr.jobs import list_jobs, report_correction
+from pilots.asr.corrections import CorrectionResult, finish_correction
+from pilots.asr.jobs import list_jobs
 from pilots.asr.measure import summarize
 from pilots.asr.usage import import_usage
 from pilots.calendar import period
@@ -278,25 +279,41 @@ def test_usage_file_without_a_required_column_is_refused(session: Session, tmp_p
 # --- corrections and the job list --------------------------------------------------------
 
 
+def _report(
+    session: Session, job_id: int, minutes: float, *, default_rate: float, max_ratio: float
+) -> CorrectionResult:
+    """A correction time typed by the clerk (``pilots asr correction JOB MINUTES``)."""
+    return finish_correction(
+        session,
+        job_id,
+        corrected_text=None,
+        minutes=minutes,
+        source="self-reported",
+        default_rate=default_rate,
+        max_ratio=max_ratio,
+    )
+
+
 def test_correction_is_recorded_and_replaced(scenario: Session) -> None:
     june = scenario.scalar(select(AsrJob).where(AsrJob.meeting_date == date(2019, 6, 3)))
     assert june is not None
-    first = report_correction(scenario, june.id, 45, default_rate=DEFAULT, max_ratio=RATIO)
+    first = _report(scenario, june.id, 45, default_rate=DEFAULT, max_ratio=RATIO)
     assert first.previous_minutes is None
     # 1.5 h × 3.0 − 0.75 h = 3.75
     assert first.job.hours_saved == pytest.approx(3.75)
     assert first.job.rate_source == "own"
-    second = report_correction(scenario, june.id, 60, default_rate=DEFAULT, max_ratio=RATIO)
+    second = _report(scenario, june.id, 60, default_rate=DEFAULT, max_ratio=RATIO)
     assert second.previous_minutes == 45
     assert second.job.hours_saved == pytest.approx(3.5)  # 4.5 − 1.0
-    assert june.corrected_at is not None
+    assert june.finished_at is not None
+    assert june.correction_source == "self-reported"
 
 
 def test_correction_for_an_unknown_job_is_an_error(scenario: Session) -> None:
     with pytest.raises(NotFoundError, match="ジョブ #9999 はありません"):
-        report_correction(scenario, 9999, 30, default_rate=DEFAULT, max_ratio=RATIO)
+        _report(scenario, 9999, 30, default_rate=DEFAULT, max_ratio=RATIO)
     with pytest.raises(ConfigError, match="修正時間: 0以上の分数にしてください: -5"):
-        report_correction(scenario, 1, -5, default_rate=DEFAULT, max_ratio=RATIO)
+        _report(scenario, 1, -5, default_rate=DEFAULT, max_ratio=RATIO)
 
 
 def test_job_list_filters_by_fiscal_year_and_department(scenario: Session) -> None:
@@ -562,13 +579,13 @@ def test_an_implausible_correction_time_is_refused_and_not_stored(
     june = scenario.scalar(select(AsrJob).where(AsrJob.meeting_date == date(2019, 6, 3)))
     assert june is not None and june.audio_seconds == 5400  # 90 minutes
     with pytest.raises(ConfigError, match=re.escape(f"修正時間: {said}")):
-        report_correction(scenario, june.id, minutes, default_rate=DEFAULT, max_ratio=RATIO)
+        _report(scenario, june.id, minutes, default_rate=DEFAULT, max_ratio=RATIO)
     assert june.correction_minutes is None
     # Ten times the recording is still taken (a hard meeting), and the ratio is a setting.
-    ok = report_correction(scenario, june.id, 900, default_rate=DEFAULT, max_ratio=RATIO)
+    ok = _report(scenario, june.id, 900, default_rate=DEFAULT, max_ratio=RATIO)
     assert ok.job.correction_minutes == 900
     with pytest.raises(ConfigError, match="（180分）を超えています"):
-        report_correction(scenario, june.id, 200, default_rate=DEFAULT, max_ratio=2)
+        _report(scenario, june.id, 200, default_rate=DEFAULT, max_ratio=2)
 
 
 def test_the_correction_command_refuses_an_implausible_time_in_one_line(
@@ -679,7 +696,7 @@ def test_the_same_recording_from_two_departments_is_two_jobs(session: Session) -
     soumu = record_transcription(
         session, _transcript(sha, "総務課", "総務課定例", date(2019, 6, 3)), [], today=today
     )
-    report_correction(session, soumu.job_id, 20, default_rate=DEFAULT, max_ratio=RATIO)
+    _report(session, soumu.job_id, 20, default_rate=DEFAULT, max_ratio=RATIO)
     jinji = record_transcription(
         session, _transcript(sha, "人事課", "人事課の説明会", date(2019, 6, 10)), [], today=today
     )

@@ -86,6 +86,10 @@ class NotFoundError(PilotsError):
     """A record a user named (a job, a survey, a task) does not exist."""
 
 
+class StateError(PilotsError):
+    """An action the record's state does not allow (reopening a correction that is not finished)."""
+
+
 class OutputFileError(PilotsError):
     """An output file cannot be written (no permission, disk full, held open by Word)."""
 

@@ -71,8 +71,25 @@ class AsrJob(Base):
     department, so running it again updates its job instead of counting the
     meeting twice, while the same recording sent by two departments is two jobs.
 
-    ``correction_minutes`` is the clerk's reported time to correct the draft
-    (修正時間); None until reported — such a job counts as usage, never as savings.
+    ``correction_minutes`` is the time the clerk spent correcting the draft
+    (修正時間); None until the correction is finished — such a job counts as
+    usage, never as savings. ``correction_source`` says where the time comes
+    from (SPEC §3): ``editor`` (measured by the correction editor) or
+    ``self-reported`` (typed by the clerk, or reported in a usage file).
+    ``finished_at`` / ``finished_by`` are when and by whom the correction was
+    finished (naive local time); a reopened job has neither, nor a correction
+    time or accuracy, until it is finished again (its earlier ones stay in
+    :class:`AsrCorrection`).
+
+    ``draft_json`` is the draft's segments as the JSON draft has them
+    (:func:`pilots.asr.minutes.segments_as_data`: text, times, words with their
+    probabilities where timed, flags), recorded with the job; None for a job
+    imported from a usage report or transcribed before it was kept. The draft
+    accuracy (SPEC §3) compares it with the corrected text when the correction
+    is finished: ``corrected_characters`` and the edits by kind, and ``cer``
+    (edits / characters; None for an empty corrected text). They are None
+    while nothing was compared.
+
     ``no_speech`` marks a recording in which no speech was found (a silent file):
     its draft is empty and it does not count as usage (SPEC §3).
     """
@@ -100,13 +117,51 @@ class AsrJob(Base):
     import_file: Mapped[str | None] = mapped_column(String(500))
     import_line: Mapped[int | None] = mapped_column(Integer)
     correction_minutes: Mapped[float | None] = mapped_column(Float)
-    corrected_at: Mapped[datetime | None] = mapped_column(DateTime)
+    correction_source: Mapped[str | None] = mapped_column(String(16))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    draft_json: Mapped[str | None] = mapped_column(Text)
+    corrected_characters: Mapped[int | None] = mapped_column(Integer)
+    edit_substitutions: Mapped[int | None] = mapped_column(Integer)
+    edit_insertions: Mapped[int | None] = mapped_column(Integer)
+    edit_deletions: Mapped[int | None] = mapped_column(Integer)
+    cer: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, server_default=func.now(), onupdate=func.now()
     )
 
     department: Mapped[Department | None] = relationship()
+
+
+class AsrCorrection(Base):
+    """One finishing or reopening of a job's correction (修正完了・再開), kept as history.
+
+    ``action`` is ``finish`` or ``reopen``. A finish row holds what was
+    recorded then: the correction time and its ``source`` (``editor`` /
+    ``self-reported``), and the draft accuracy when a corrected text was
+    compared (``corrected_file`` names the clerk's file it was read from, if
+    any; the name only). A reopen row holds only when and by whom. The job
+    row (:class:`AsrJob`) carries the current state; this table is what
+    happened, so a reopened job's earlier accuracy is never lost. Times are
+    naive local time, as :attr:`AsrJob.finished_at`.
+    """
+
+    __tablename__ = "asr_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("asr_jobs.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    done_at: Mapped[datetime] = mapped_column(DateTime)
+    done_by: Mapped[str] = mapped_column(String(100), default="")
+    source: Mapped[str | None] = mapped_column(String(16))
+    minutes: Mapped[float | None] = mapped_column(Float)
+    corrected_characters: Mapped[int | None] = mapped_column(Integer)
+    edit_substitutions: Mapped[int | None] = mapped_column(Integer)
+    edit_insertions: Mapped[int | None] = mapped_column(Integer)
+    edit_deletions: Mapped[int | None] = mapped_column(Integer)
+    cer: Mapped[float | None] = mapped_column(Float)
+    corrected_file: Mapped[str] = mapped_column(String(300), default="")
 
 
 class AsrBaseline(Base):

@@ -1,24 +1,22 @@
-"""The job log (SPEC §3): recording transcriptions, listing jobs with their figures, corrections.
+"""The job log (SPEC §3): recording transcriptions, and listing jobs with their figures.
 
 A **job** is one meeting recording turned into a draft, by this toolkit
-(:func:`record_transcription`) or reported by a department
-(:mod:`pilots.asr.usage`). Each job's figures follow SPEC §3::
+(:func:`record_transcription`, which keeps the draft's segments with the job)
+or reported by a department (:mod:`pilots.asr.usage`). Each job's figures
+follow SPEC §3::
 
     saved(job) = audio_hours × baseline_rate(department) − correction_hours
 
 with the department's own baseline rate (:mod:`pilots.asr.baselines`) or the
-organisation-wide default. Correction times (修正時間) are recorded here and
-checked by the plausibility rule (:func:`correction_problem`), which the
-usage import applies too; whatever else is known of a job's correction
-belongs beside them, in the section on corrections below.
+organisation-wide default. Finishing a correction — its time, the source of
+that time and the draft accuracy — is :mod:`pilots.asr.corrections`'s.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,9 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilots.asr.baselines import baseline_rates
+from pilots.asr.metrics import Accuracy
+from pilots.asr.minutes import segments_as_data
 from pilots.asr.result import Transcript
 from pilots.calendar import fiscal_year_bounds
-from pilots.errors import ConfigError, NotFoundError
+from pilots.errors import NotFoundError
 from pilots.org import DepartmentResolver
 from pilots.tables import AsrJob, Department, WebJob
 from pilots.text import normalize_name
@@ -78,7 +78,9 @@ def record_transcription(
 ) -> JobRecord:
     """Log a finished transcription as a job (or update the job of the same recording).
 
-    The meeting date is the one given for the minutes, else ``today``. A
+    The meeting date is the one given for the minutes, else ``today``. The
+    draft's segments are kept with the job (``draft_json``), for the draft
+    accuracy once the correction is finished and for the correction editor. A
     correction time already reported for the recording is kept. A recording
     without speech is logged with ``no_speech`` set.
     """
@@ -99,6 +101,7 @@ def record_transcription(
     job.flag_count = transcript.flag_count
     job.no_speech = transcript.no_speech
     job.outputs = json.dumps([str(p) for p in outputs], ensure_ascii=False)
+    job.draft_json = json.dumps(segments_as_data(transcript), ensure_ascii=False)
     session.flush()
     return JobRecord(
         job.id,
@@ -122,7 +125,10 @@ class JobFigures:
         meeting_date: the meeting's date; it places the job in a period.
         title: the meeting's name, if known.
         audio_minutes / audio_hours: the recording's length.
-        correction_minutes: the reported correction time (修正時間); None = not reported.
+        correction_minutes: the correction time (修正時間); None until the
+            correction is finished (or while it is reopened).
+        correction_source: where that time comes from: ``editor`` (measured by
+            the correction editor) or ``self-reported``; None without one.
         baseline_rate: hours of work per hour of audio before adoption.
         rate_source: ``own`` (the department's rate) or ``default`` (the setting).
         baseline_hours: audio_hours × baseline_rate — the work before adoption.
@@ -131,6 +137,9 @@ class JobFigures:
         no_speech: no speech was found in the recording; the job is not usage.
         web_jobs: the numbers the web UI's queue gave the recording's uploads
             (議事録作成 page), which this job logs.
+        model: the speech model that drafted it (None for an imported job).
+        accuracy: the draft accuracy (SPEC §3), once the finished correction
+            was compared with the draft; None before, or without a corrected text.
     """
 
     job_id: int
@@ -147,6 +156,9 @@ class JobFigures:
     hours_saved: float | None
     no_speech: bool = False
     web_jobs: tuple[int, ...] = ()
+    correction_source: str | None = None
+    model: str | None = None
+    accuracy: Accuracy | None = None
 
     @property
     def measured(self) -> bool:
@@ -200,6 +212,12 @@ def load_jobs(
             AsrJob.correction_minutes,
             Department.code,
             AsrJob.no_speech,
+            AsrJob.correction_source,
+            AsrJob.model,
+            AsrJob.corrected_characters,
+            AsrJob.edit_substitutions,
+            AsrJob.edit_insertions,
+            AsrJob.edit_deletions,
         )
         .outerjoin(Department, AsrJob.department_id == Department.id)
         .order_by(AsrJob.meeting_date, AsrJob.id)
@@ -215,7 +233,8 @@ def load_jobs(
     rates = baseline_rates(session)
     jobs = []
     for row in session.execute(query):
-        job, source, name, dept_id, meeting_date, title, seconds, correction, code, silent = row
+        job, source, name, dept_id, meeting_date, title, seconds, correction, code = row[:9]
+        silent, correction_source, model, characters, substitutions, insertions, deletions = row[9:]
         own = rates.get(dept_id) if dept_id is not None else None
         rate = own if own is not None else default_rate
         audio_hours = seconds / 3600
@@ -235,6 +254,13 @@ def load_jobs(
             baseline_hours=baseline_hours,
             hours_saved=saved,
             no_speech=bool(silent),
+            correction_source=correction_source,
+            model=model,
+            accuracy=(
+                None
+                if characters is None
+                else Accuracy(characters, substitutions, insertions, deletions)
+            ),
         )
         jobs.append(StoredJob(figures, dept_id, code))
     return jobs
@@ -289,80 +315,13 @@ def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, tuple[in
     return {asr_job_id: tuple(numbers) for asr_job_id, numbers in found.items()}
 
 
-# --- correction times ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CorrectionResult:
-    """What ``pilots asr correction JOB_ID MINUTES`` recorded.
-
-    Attributes:
-        job: the job's figures with the new correction time.
-        previous_minutes: the correction time reported before, if any.
-    """
-
-    job: JobFigures
-    previous_minutes: float | None
-
-
-def _shown(value: float) -> str:
-    # Numbers in messages: 35, 35.5, 99,999,999 — and 1e+308 rather than 309 digits.
-    if not math.isfinite(value) or abs(value) >= 1e12:
-        return f"{value:.3g}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def correction_problem(minutes: float, audio_minutes: float, max_ratio: float) -> str | None:
-    """Why a self-reported correction time cannot be right, or None when it is plausible.
-
-    SPEC §3: a self-reported correction time must be a finite number ≥ 0 and at
-    most ``max_ratio`` (the ``asr.max_correction_ratio`` setting) times the
-    recording's length; anything else is refused, never stored.
-    """
-    if not math.isfinite(minutes):
-        return f"数値ではありません: {minutes}"
-    if minutes < 0:
-        return f"0以上の分数にしてください: {_shown(minutes)}"
-    limit = audio_minutes * max_ratio
-    if minutes > limit:
-        return (
-            f"{_shown(minutes)}分は録音の長さ（{_shown(audio_minutes)}分）の{max_ratio:g}倍"
-            f"（{_shown(limit)}分）を超えています。分で入力したか確かめてください"
-            "（倍率の上限は設定 PILOTS_ASR_MAX_CORRECTION_RATIO）"
-        )
-    return None
-
-
-def report_correction(
-    session: Session,
-    job_id: int,
-    minutes: float,
-    *,
-    default_rate: float,
-    max_ratio: float,
-    now: datetime | None = None,
-) -> CorrectionResult:
-    """Record how many minutes the clerk spent correcting a job's draft (修正時間).
-
-    A later report replaces an earlier one (the clerk's latest figure is the one
-    the measurement uses). The value is checked by :func:`correction_problem`.
+def job_figures(session: Session, job_id: int, *, default_rate: float) -> JobFigures:
+    """One job's figures (SPEC §3 saved(job)), with the web queue's numbers of its uploads.
 
     Raises:
-        ConfigError: ``minutes`` is not finite, negative or implausible for the recording.
         NotFoundError: there is no job ``job_id``.
     """
-    job = session.get(AsrJob, job_id)
-    if job is None:
+    found = load_jobs(session, default_rate=default_rate, job_id=job_id)
+    if not found:
         raise NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
-    problem = correction_problem(minutes, job.audio_seconds / 60, max_ratio)
-    if problem is not None:
-        raise ConfigError("修正時間", problem)
-    previous = job.correction_minutes
-    job.correction_minutes = float(minutes)
-    job.corrected_at = now or datetime.now()
-    session.flush()
-    (stored,) = load_jobs(session, default_rate=default_rate, job_id=job_id)
-    figures = stored.figures
-    return CorrectionResult(
-        replace(figures, web_jobs=_web_jobs(session, job_id).get(job_id, ())), previous
-    )
+    return replace(found[0].figures, web_jobs=_web_jobs(session, job_id).get(job_id, ()))

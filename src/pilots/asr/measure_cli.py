@@ -64,14 +64,16 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
     負の値や、録音の長さの PILOTS_ASR_MAX_CORRECTION_RATIO 倍（既定 10倍）を超える値は
     記録しません。
     """
-    from pilots.asr.jobs import report_correction
+    from pilots.asr.corrections import SELF_REPORTED, finish_correction
     from pilots.output import to_json
 
     with app.session() as session:
-        result = report_correction(
+        result = finish_correction(
             session,
             job_id,
-            minutes,
+            corrected_text=None,
+            minutes=minutes,
+            source=SELF_REPORTED,
             default_rate=app.settings.get("default_baseline_rate"),
             max_ratio=app.settings.get("asr.max_correction_ratio"),
         )

@@ -1,4 +1,11 @@
-"""How close a transcript is to its reference: character error rate and sentence-end scores."""
+"""How close a transcript is to its reference: character error rate, edit counts, sentence ends.
+
+The draft accuracy of SPEC §3 (認識精度) is computed here, per job: the draft
+and the corrected text are compared character by character after
+:func:`normalise_for_cer`, and the edits of an optimal alignment are counted
+by kind (:class:`Accuracy`). The pooled rate of a period is
+:mod:`pilots.asr.accuracy`'s.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +14,96 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Punctuation and spacing are style, not recognition: CER ignores them on both sides.
-_IGNORED = re.compile(r"[\s、。，,.？！?!]")
 _CONTENT_SKIP = re.compile(r"[\s、。，,.？！?!・「」]")
+# The wave dash is written 〜 (U+301C, punctuation) or ～ (U+FF5E, NFKC ~, a math symbol)
+# depending on the PC that typed it (the CP932 "wave dash problem"): both are punctuation here.
+_WAVE_DASH = "~"
+# Unicode files these under punctuation (Po), but a speaker says them as words (28% is
+# 28パーセント): a draft that drops one has lost content.
+_SPOKEN_MARKS = frozenset("%‰#&@")
 
 
-def normalize_for_cer(text: str) -> str:
-    """The characters CER compares: NFKC, without whitespace and 、。，,.？！?!."""
-    return _IGNORED.sub("", unicodedata.normalize("NFKC", text).replace("?", "").replace("!", ""))
+def _ignored(char: str) -> bool:
+    if char.isspace() or char == _WAVE_DASH:
+        return True
+    return unicodedata.category(char).startswith("P") and char not in _SPOKEN_MARKS
+
+
+def normalise_for_cer(text: str) -> str:
+    """The characters CER compares (SPEC §3): NFKC, without whitespace and punctuation.
+
+    Punctuation is every character of Unicode general category P* after NFKC
+    (、。，．・「」『』（）！？… and their ASCII forms), but for the marks a
+    speaker reads as words (% ‰ # & @: 28% is 28パーセント), and plus the wave dash
+    in both its forms (〜 and ～, see ``_WAVE_DASH``). The long-vowel mark ー is a
+    letter (Lm) and symbols (S*: ＋ ￥ ℃ ○) carry meaning: they count.
+    Whitespace is every character :meth:`str.isspace` accepts (spaces of any
+    width, line ends, tabs).
+    """
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if not _ignored(c))
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """How far a draft is from its corrected text (SPEC §3 draft accuracy, 認識精度).
+
+    Counts are characters after :func:`normalise_for_cer`, from an optimal
+    (minimum-edit) alignment of the draft to the corrected text, named as
+    speech recognition names them, against the corrected text as reference:
+
+    Attributes:
+        characters: length of the corrected text (the denominator of the CER).
+        substitutions: draft characters the clerk replaced by another (誤認識).
+        insertions: draft characters the clerk deleted: the draft has them,
+            the corrected text does not (湧き出し).
+        deletions: characters of the corrected text the draft lacks: the
+            clerk typed them in (脱落).
+    """
+
+    characters: int
+    substitutions: int
+    insertions: int
+    deletions: int
+
+    @property
+    def edits(self) -> int:
+        """The edit distance: substitutions + insertions + deletions."""
+        return self.substitutions + self.insertions + self.deletions
+
+    @property
+    def cer(self) -> float | None:
+        """Character error rate (文字誤り率) = edits / characters; None without characters."""
+        return self.edits / self.characters if self.characters else None
+
+
+def measure_accuracy(draft: str, corrected: str) -> Accuracy:
+    """The edits that turn ``draft`` into ``corrected``, by kind (SPEC §3 ``cer(job)``).
+
+    Both texts are normalised by :func:`normalise_for_cer` first, so a change
+    of spacing, line breaks or punctuation alone is no edit.
+    """
+    hypothesis = normalise_for_cer(draft)
+    reference = normalise_for_cer(corrected)
+    levenshtein = importlib.import_module("rapidfuzz.distance").Levenshtein
+    counts = {"replace": 0, "delete": 0, "insert": 0}
+    for tag, _source, _dest in levenshtein.editops(hypothesis, reference):
+        counts[tag] += 1
+    # editops turns the draft into the corrected text: a character it deletes is one
+    # the draft inserted, one it inserts is one the draft left out.
+    return Accuracy(
+        characters=len(reference),
+        substitutions=counts["replace"],
+        insertions=counts["delete"],
+        deletions=counts["insert"],
+    )
 
 
 def cer(hypothesis: str, reference: str) -> float:
     """Character error rate (文字誤り率) of a transcript against its reference.
 
     Levenshtein distance over characters divided by the reference length,
-    after NFKC and after removing whitespace and the marks 、。，,.？！?! from
-    both texts (punctuation is scored separately, see :func:`sentence_end_scores`).
+    after :func:`normalise_for_cer` of both texts (punctuation is scored
+    separately, see :func:`sentence_end_scores`).
 
     Args:
         hypothesis: the transcript to score.
@@ -32,13 +113,10 @@ def cer(hypothesis: str, reference: str) -> float:
         The rate (0.0 is perfect; it can exceed 1.0). An empty reference gives
         0.0 for an empty hypothesis and 1.0 otherwise.
     """
-    hyp = normalize_for_cer(hypothesis)
-    ref = normalize_for_cer(reference)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    levenshtein = importlib.import_module("rapidfuzz.distance").Levenshtein
-    distance: int = levenshtein.distance(hyp, ref)
-    return distance / len(ref)
+    accuracy = measure_accuracy(hypothesis, reference)
+    if accuracy.cer is None:
+        return 0.0 if accuracy.edits == 0 else 1.0
+    return accuracy.cer
 
 
 @dataclass(frozen=True)

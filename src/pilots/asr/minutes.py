@@ -490,6 +490,11 @@ def _segment(utterance: Utterance) -> dict[str, Any]:
     }
 
 
+def segments_as_data(transcript: Transcript) -> list[dict[str, Any]]:
+    """The utterances as the JSON draft's ``segments`` have them (also kept with the job)."""
+    return [_segment(u) for u in transcript.utterances]
+
+
 def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
     """The JSON output as plain data: ``{"metadata": {...}, "segments": [...]}``."""
     meeting = transcript.meeting
@@ -514,7 +519,7 @@ def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
             "flag_count": transcript.flag_count,
             "no_speech": transcript.no_speech,
         },
-        "segments": [_segment(u) for u in transcript.utterances],
+        "segments": segments_as_data(transcript),
     }
 
 

@@ -4,7 +4,8 @@ Each row of a report becomes a job with ``source = import`` (SPEC §3: same
 record as a job transcribed here). Rows that cannot be read are rejected with
 their line and reason and stored for the report's data-quality section; the
 rest loads. A self-reported correction time is checked by the plausibility
-rule of ``pilots asr correction`` (:func:`pilots.asr.jobs.correction_problem`).
+rule of ``pilots asr correction`` (:func:`pilots.asr.corrections.correction_problem`);
+its source is ``self-reported``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from pilots.asr.jobs import correction_problem
+from pilots.asr.corrections import SELF_REPORTED, correction_problem
 from pilots.calendar import parse_iso_or_japanese
 from pilots.errors import CalendarError
 from pilots.org import DepartmentResolver
@@ -83,6 +84,11 @@ class UsageImportResult(ImportCounts):
 
     rejected: list[ImportReject] = field(default_factory=list)
     departments_created: list[str] = field(default_factory=list)
+
+
+def _source_of(correction_minutes: float | None) -> str | None:
+    # A department's report is what its clerks typed: a self-reported time (SPEC §3).
+    return SELF_REPORTED if correction_minutes is not None else None
 
 
 def usage_import_key(department_key: str, meeting_date: date, audio_minutes: float, n: int) -> str:
@@ -227,16 +233,16 @@ def _store_usage(
     keys = [k for _, k in accepted]
     existing: dict[str, tuple[int, float | None, datetime | None, str]] = {}
     for chunk in range(0, len(keys), _KEY_CHUNK):
-        for job_id, key, minutes, corrected_at, title in session.execute(
+        for job_id, key, minutes, finished_at, title in session.execute(
             select(
                 jobs.c.id,
                 jobs.c.import_key,
                 jobs.c.correction_minutes,
-                jobs.c.corrected_at,
+                jobs.c.finished_at,
                 jobs.c.title,
             ).where(jobs.c.import_key.in_(keys[chunk : chunk + _KEY_CHUNK]))
         ):
-            existing[key] = (job_id, minutes, corrected_at, title)
+            existing[key] = (job_id, minutes, finished_at, title)
     departments = resolver.resolve_all([u.department for u, k in accepted if k not in existing])
     added: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -256,21 +262,28 @@ def _store_usage(
                         "import_file": file_id,
                         "import_line": usage.line,
                         "correction_minutes": usage.correction_minutes,
-                        "corrected_at": moment if usage.correction_minutes is not None else None,
+                        "correction_source": _source_of(usage.correction_minutes),
+                        "finished_at": moment if usage.correction_minutes is not None else None,
                     }
                 )
                 continue
-            job_id, minutes, corrected_at, title = found
-            new_minutes, new_at, new_title = minutes, corrected_at, title
+            job_id, minutes, finished_at, title = found
+            new_minutes, new_at, new_title = minutes, finished_at, title
             if usage.correction_minutes is not None and minutes != usage.correction_minutes:
                 new_minutes, new_at = usage.correction_minutes, moment
             if usage.title and title != usage.title:
                 new_title = usage.title
-            if (new_minutes, new_at, new_title) == (minutes, corrected_at, title):
+            if (new_minutes, new_at, new_title) == (minutes, finished_at, title):
                 result.unchanged += 1
                 continue
             changed.append(
-                {"job_id": job_id, "minutes": new_minutes, "at": new_at, "new_title": new_title}
+                {
+                    "job_id": job_id,
+                    "minutes": new_minutes,
+                    "new_source": _source_of(new_minutes),
+                    "at": new_at,
+                    "new_title": new_title,
+                }
             )
     if added:
         session.execute(insert(jobs), added)
@@ -280,7 +293,8 @@ def _store_usage(
             .where(jobs.c.id == bindparam("job_id"))
             .values(
                 correction_minutes=bindparam("minutes"),
-                corrected_at=bindparam("at"),
+                correction_source=bindparam("new_source"),
+                finished_at=bindparam("at"),
                 title=bindparam("new_title"),
             ),
             changed,

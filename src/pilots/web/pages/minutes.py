@@ -263,7 +263,7 @@ async def minutes_correction(request: Request) -> Response:
 
 def _record_correction(ctx: Context, form: FormData, job_id: int) -> bool:
     """Record the posted correction time; False when it was refused (said in a flash)."""
-    from pilots.asr.jobs import report_correction
+    from pilots.asr.corrections import SELF_REPORTED, finish_correction
 
     text = form_text(form, "minutes", 40)
     try:
@@ -278,12 +278,15 @@ def _record_correction(ctx: Context, form: FormData, job_id: int) -> bool:
             ctx.flash("error", f"ジョブ #{job_id} はまだ完了していません")
             return False
         try:
-            report_correction(
+            finish_correction(
                 session,
                 job.asr_job_id,
-                minutes,
+                corrected_text=None,
+                minutes=minutes,
+                source=SELF_REPORTED,
                 default_rate=settings.get("default_baseline_rate"),
                 max_ratio=settings.get("asr.max_correction_ratio"),
+                finished_by=ctx.user_name,
             )
         except PilotsError as exc:
             ctx.flash("error", f"ジョブ #{job_id}: {exc}")
