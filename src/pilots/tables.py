@@ -120,7 +120,8 @@ class AsrJob(Base):
     correction_source: Mapped[str | None] = mapped_column(String(16))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    draft_json: Mapped[str | None] = mapped_column(Text)
+    # Deferred: a list of jobs must not load every draft (a 2-hour meeting's is ~1 MB).
+    draft_json: Mapped[str | None] = mapped_column(Text, deferred=True)
     corrected_characters: Mapped[int | None] = mapped_column(Integer)
     edit_substitutions: Mapped[int | None] = mapped_column(Integer)
     edit_insertions: Mapped[int | None] = mapped_column(Integer)

@@ -188,8 +188,9 @@ def active_seconds(session: Session, job_id: int) -> float:
     return union_seconds((start, end) for start, end in rows)
 
 
-
-def recent_tabs(session: Session, job_id: int, tab: str, now_ms: int, idle_gap_seconds: float) -> int:
+def recent_tabs(
+    session: Session, job_id: int, tab: str, now_ms: int, idle_gap_seconds: float
+) -> int:
     """How many other tabs of the job were active within ``idle_gap_seconds`` before ``now_ms``.
 
     The editor tells the clerk when the job is open elsewhere too (another tab,

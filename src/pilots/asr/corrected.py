@@ -110,7 +110,6 @@ def finish_editing(
         max_ratio=max_ratio,
         default_rate=default_rate,
         finished_by=by,
-        when=now,
     )
     set_state(session, job_id, FINISHED, tab=tab, user=by, now=now)
     return result

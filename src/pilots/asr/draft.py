@@ -44,8 +44,7 @@ class DraftOptions:
     """How a recording becomes minutes drafts.
 
     Attributes:
-        formats: the draft formats (some of :data:`pilots.asr.minutes.FORMATS`);
-            ``json`` also times each word.
+        formats: the draft formats (some of :data:`pilots.asr.minutes.FORMATS`).
         language: the language code of the recording.
         fillers: ``remove`` (えー, あのー … deleted) or ``keep`` (verbatim, 逐語).
         fillers_file: the office's filler list (``PILOTS_FILLERS_FILE``); None
@@ -169,9 +168,9 @@ class DraftPipeline:
         return self.transcriber.transcribe(
             audio,
             self.text,
-            options=TranscribeOptions(
-                language=self.options.language, word_timestamps="json" in self.options.formats
-            ),
+            # Word timings always: the job keeps them with its draft for the correction
+            # editor's uncertain-word marks (and the Word draft's, asr.docx_word_marks).
+            options=TranscribeOptions(language=self.options.language, word_timestamps=True),
             meeting=meeting,
             fillers=self.options.fillers,
             glossary_terms=len(self.glossary.terms) if self.glossary else 0,

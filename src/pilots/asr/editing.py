@@ -90,7 +90,9 @@ class DocumentFinished(PilotsError):
     """The correction is finished (修正完了): the text is frozen until the job is reopened."""
 
     def __init__(self) -> None:
-        super().__init__("修正完了のため編集できません。続けて直すには「修正を再開」を押してください")
+        super().__init__(
+            "修正完了のため編集できません。続けて直すには「修正を再開」を押してください"
+        )
 
 
 @dataclass(frozen=True)
@@ -493,9 +495,7 @@ def realign(words: Sequence[WordMark], old: str, new: str) -> list[WordMark]:
     return kept
 
 
-def split_time(
-    start: float, end: float, text: str, words: Sequence[WordMark], at: int
-) -> float:
+def split_time(start: float, end: float, text: str, words: Sequence[WordMark], at: int) -> float:
     """Where an utterance cut at character ``at`` is cut in time.
 
     The start of the first timed word at or after the cut, when there is one;
@@ -593,4 +593,3 @@ def set_state(
     )
     session.flush()
     return doc.version
-

@@ -63,9 +63,9 @@ def word_spans(text: str, words: Sequence[Word]) -> list[WordSpan]:
             for offset in range(r2 - r1):
                 covered[owner[r1 + offset]].append(t1 + offset)
         elif tag == "insert":
-            word = owner[r1 - 1] if r1 > 0 else owner[0] if owner else None
-            if word is not None:
-                covered[word].extend(range(t1, t2))
+            neighbour = owner[r1 - 1] if r1 > 0 else owner[0] if owner else None
+            if neighbour is not None:
+                covered[neighbour].extend(range(t1, t2))
     spans: list[WordSpan] = []
     reach = 0
     for word, places in zip(words, covered, strict=True):

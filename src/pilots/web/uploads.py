@@ -356,8 +356,9 @@ def delete_recording(session: Session, data_dir: Path, job: WebJob) -> int:
     """Delete one finished job's recording everywhere pilots keeps it; returns the bytes freed.
 
     The upload file and its playable copy (:mod:`pilots.web.playback`), the
-    queue's chunks, and any copy a worker on this machine left behind go; the job, its drafts and its measurement record (department,
-    duration, times, accuracy) stay, and the job notes when the recording went.
+    queue's chunks, and any copy a worker on this machine left behind go; the
+    job, its drafts and its measurement record (department, duration, times,
+    accuracy) stay, and the job notes when the recording went.
     """
     freed = 0
     if job.upload_id is not None:

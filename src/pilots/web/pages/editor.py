@@ -80,13 +80,14 @@ def _page_values(ctx: Context, job_id: int) -> dict[str, Any]:
         {"u": u, "pieces": marked_pieces(u, threshold), "speaker": document.speaker_name(u.speaker)}
         for u in document.utterances
     ]
+    unsure = sum(1 for u in document.utterances for _f, _e, _t, p in u.words if p < threshold)
     return {
         "job": job,
         "document": document,
         "items": items,
         "labels": _labels(document),
         "flagged": sum(1 for u in document.utterances if u.flags),
-        "unsure": sum(1 for i in items for _t, p in i["pieces"] if p is not None),
+        "unsure": unsure,
         "recording": recording is not None,
         "mime": mime,
         "measured": measured,
@@ -150,7 +151,7 @@ def _list(body: dict[str, Any], key: str) -> list[Any]:
 
 
 def _save(ctx: Context, job_id: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    from pilots.asr.activity import ActivityError, record_activity, recent_tabs
+    from pilots.asr.activity import ActivityError, recent_tabs, record_activity
     from pilots.asr.editing import DocumentFinished, EditError, VersionConflict, save_edits
 
     settings = ctx.state.config.settings
@@ -317,6 +318,4 @@ def editor_download(request: Request) -> Response:
         name = Path(job.original_name).stem
     template_dir = ctx.state.config.settings.optional_path("template_dir")
     data = corrected_minutes(transcript, fmt, template_dir=template_dir)
-    return ctx.finish(
-        attachment(data, f"{name}_修正版.{fmt}", fmt, f"job{job_id}_corrected.{fmt}")
-    )
+    return ctx.finish(attachment(data, f"{name}_修正版.{fmt}", fmt, f"job{job_id}_corrected.{fmt}"))

@@ -78,12 +78,23 @@ def _minutes_values(ctx: Context, request: Request) -> dict[str, Any]:
         asr_ids = [j.asr_job_id for j in jobs if j.asr_job_id]
         # The measurement records (pilots asr jobs): correction time, no-speech flag.
         measured = {a.id: a for a in session.scalars(select(AsrJob).where(AsrJob.id.in_(asr_ids)))}
+        # The jobs the correction editor opens: those with a draft kept, and with speech.
+        editable = set(
+            session.scalars(
+                select(AsrJob.id).where(
+                    AsrJob.id.in_(asr_ids),
+                    AsrJob.draft_json.is_not(None),
+                    AsrJob.no_speech.is_(False),
+                )
+            )
+        )
         departments = [d.name for d in list_departments(session)]
     settings = ctx.state.config.settings
     return {
         "jobs": jobs,
         "formats": formats,
         "measured": measured,
+        "editable": editable,
         "departments": departments,
         "dept": dept,
         "states": queue.STATES,

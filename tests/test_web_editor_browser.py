@@ -1,0 +1,269 @@
+"""The correction editor in a real browser: Debian's chromium against ``pilots serve``.
+
+The server transcribes the real sample meeting with the real Whisper base model (its
+in-process worker); the tests then correct it the way a clerk does. The page's clock is
+Playwright's fake clock where the measured correction time is checked: no test sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from pilots import db
+from pilots.tables import AsrJob, WebJob
+from tests.browser import assert_accessible, serve, server_env
+from tests.conftest import SAMPLES
+from tests.test_web_queue import cut_clip
+
+pytestmark = pytest.mark.slow
+
+
+class Server:
+    """A running ``pilots serve`` and its database."""
+
+    def __init__(self, url: str, db_url: str) -> None:
+        self.url = url
+        self.db_url = db_url
+
+    def asr_job(self, web_job: int) -> AsrJob:
+        engine = db.make_engine(self.db_url)
+        with db.session_scope(db.session_factory(engine)) as session:
+            job = session.get(WebJob, web_job)
+            assert job is not None and job.asr_job_id is not None
+            found = session.get(AsrJob, job.asr_job_id)
+            assert found is not None
+            session.expunge(found)
+        engine.dispose()
+        return found
+
+    def web_job(self, name: str) -> int:
+        engine = db.make_engine(self.db_url)
+        with db.session_scope(db.session_factory(engine)) as session:
+            found = session.scalar(select(WebJob.id).where(WebJob.original_name == name))
+        engine.dispose()
+        assert found is not None
+        return found
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[Server]:
+    """``pilots serve`` (single-user mode, with its worker) on an empty database."""
+    from pilots.asr.modelfiles import resolve_model
+
+    resolve_model("base", model_dir)
+    folder = tmp_path_factory.mktemp("editor")
+    env = server_env(folder, model_dir)
+    db_url = f"sqlite:///{folder / 'pilots.db'}"
+    with serve(folder, db_url, env) as url:
+        yield Server(url, db_url)
+
+
+def _upload(page: Any, server: Server, recording: Path) -> int:
+    page.goto(server.url + "/minutes")
+    page.get_by_label("録音ファイル（複数選択可）").set_input_files(str(recording))
+    page.get_by_label("所属", exact=True).fill("IT・業務改革課")
+    page.get_by_label("会議名").fill("RPA推進 定例会議")
+    page.get_by_role("button", name="アップロードして文字起こし").click()
+    page.get_by_text(f"{recording.name}: 受け付けました").wait_for()
+    job = server.web_job(recording.name)
+    page.locator(f'tr[data-job="{job}"] a[href="/minutes/{job}/edit"]').wait_for(timeout=300_000)
+    return job
+
+
+@pytest.fixture(scope="module")
+def meeting(server: Server, browser: Any) -> int:
+    """The sample meeting, transcribed by the server: its job number on the 議事録作成 page."""
+    context = browser.new_context(locale="ja-JP")
+    page = context.new_page()
+    try:
+        return _upload(page, server, SAMPLES / "joho_rpa_weekly.flac")
+    finally:
+        context.close()
+
+
+def _texts(page: Any) -> list[str]:
+    return page.locator("ol.utterances li:not([hidden]) .text").all_inner_texts()
+
+
+def _saved(page: Any) -> None:
+    page.locator('[data-role="save-status"]').filter(has_text="保存しました").wait_for()
+
+
+def test_open_play_correct_and_reload(server: Server, meeting: int, page: Any) -> None:
+    page.goto(server.url + "/minutes")
+    page.locator(f'tr[data-job="{meeting}"]').get_by_role("link", name="修正する").click()
+    page.get_by_role("heading", name="議事録の修正").wait_for()
+    assert_accessible(page)
+    rows = page.locator("ol.utterances li")
+    assert rows.count() >= 8
+    # Clicking an utterance's time plays the recording from there.
+    third = rows.nth(2)
+    start = float(third.get_attribute("data-start"))
+    third.locator("button.time").click()
+    page.wait_for_function(
+        "(t) => Math.abs(document.getElementById('audio').currentTime - t) < 1.0", arg=start
+    )
+    page.wait_for_function("() => !document.getElementById('audio').paused")
+    page.keyboard.press("Alt+KeyK")  # pause
+    page.wait_for_function("() => document.getElementById('audio').paused")
+    # A correction typed into the second utterance is saved without a button …
+    text = rows.nth(1).locator(".text")
+    text.click()
+    page.keyboard.press("End")
+    page.keyboard.type("（修正済み）")
+    _saved(page)
+    # … and is there after a reload.
+    page.reload()
+    assert (
+        page.locator("ol.utterances li")
+        .nth(1)
+        .locator(".text")
+        .inner_text()
+        .endswith("（修正済み）")
+    )
+
+
+def test_rename_a_speaker_and_every_utterance_shows_it(
+    server: Server, meeting: int, page: Any
+) -> None:
+    page.goto(f"{server.url}/minutes/{meeting}/edit")
+    rows = page.locator("ol.utterances li")
+    for index in (0, 3):
+        speaker = rows.nth(index).locator("input.speaker")
+        speaker.fill("話者1")
+        speaker.press("Tab")
+    _saved(page)
+    page.reload()
+    page.get_by_label("話者1", exact=True).fill("議長")
+    page.get_by_label("話者1", exact=True).press("Tab")
+    assert [rows.nth(i).locator("input.speaker").input_value() for i in (0, 3)] == ["議長"] * 2
+    _saved(page)
+    page.reload()
+    assert [rows.nth(i).locator("input.speaker").input_value() for i in (0, 3)] == ["議長"] * 2
+    assert rows.nth(1).locator("input.speaker").input_value() == ""
+
+
+def test_keyboard_split_merge_undo_and_playback(server: Server, meeting: int, page: Any) -> None:
+    page.goto(f"{server.url}/minutes/{meeting}/edit")
+    before = _texts(page)
+    first = page.locator("ol.utterances li").first.locator(".text")
+    first.click()
+    page.keyboard.press("Home")
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # split at the cursor
+    after = _texts(page)
+    assert after[0] == before[0][:4] and after[1] == before[0][4:]
+    assert page.evaluate("document.activeElement.closest('li') === "
+                         "document.querySelectorAll('ol.utterances li')[1]")  # fmt: skip
+    page.keyboard.press("Control+KeyZ")  # undo: merged again
+    assert _texts(page) == before
+    page.keyboard.press("Control+KeyY")  # redo
+    assert _texts(page)[:2] == after[:2]
+    page.keyboard.press("Alt+ArrowUp")
+    page.keyboard.press("Alt+KeyM")  # merge with the next
+    assert _texts(page) == before
+    _saved(page)
+    page.reload()
+    assert _texts(page) == before
+    # Playback without the mouse: Alt+K plays, Alt+L skips 3 s, Alt+. speeds up.
+    page.locator("ol.utterances li").first.locator(".text").click()
+    page.keyboard.press("Alt+KeyK")
+    page.wait_for_function("() => !document.getElementById('audio').paused")
+    page.keyboard.press("Alt+KeyK")
+    at = page.evaluate("document.getElementById('audio').currentTime")
+    page.keyboard.press("Alt+KeyL")
+    assert page.evaluate("document.getElementById('audio').currentTime") == pytest.approx(at + 3)
+    page.keyboard.press("Alt+Period")
+    assert page.evaluate("document.getElementById('audio').playbackRate") == 1.25
+    assert page.get_by_label("再生速度").input_value() == "1.25"
+    # Typing letters plays nothing: the shortcuts need Alt.
+    page.keyboard.type("k")
+    assert page.evaluate("document.getElementById('audio').paused")
+    assert "キーボード操作" in page.locator("summary").inner_text()
+
+
+def test_a_second_tab_is_warned_and_cannot_overwrite(
+    server: Server, meeting: int, browser: Any
+) -> None:
+    context = browser.new_context(locale="ja-JP", bypass_csp=True)
+    try:
+        first, second = context.new_page(), context.new_page()
+        first.goto(f"{server.url}/minutes/{meeting}/edit")
+        first.locator("ol.utterances li").nth(4).locator(".text").click()
+        first.keyboard.type("一")
+        _saved(first)
+        second.goto(f"{server.url}/minutes/{meeting}/edit")
+        second.locator('[data-role="others"]').wait_for()
+        first.keyboard.type("二")
+        _saved(first)
+        second.locator("ol.utterances li").nth(5).locator(".text").click()
+        second.keyboard.type("三")
+        alert = second.get_by_role("alert")
+        alert.filter(has_text="別のタブまたは別の人がこの議事録を先に保存しました").wait_for()
+        assert (
+            second.locator("ol.utterances li .text").first.get_attribute("contenteditable")
+            == "false"
+        )
+        assert_accessible(second)
+        second.reload()
+        texts = _texts(second)
+        assert "三" not in texts[5] and "一二" in texts[4]
+    finally:
+        context.close()
+
+
+def test_finish_measures_the_active_time_and_the_accuracy(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
+    import docx
+
+    clip = cut_clip(tmp_path / "修正時間の計測.wav", 0.0, 14.0)
+    context = browser.new_context(locale="ja-JP", accept_downloads=True, bypass_csp=True)
+    page = context.new_page()
+    try:
+        job = _upload(page, server, clip)
+        start = datetime(2030, 4, 1, 9, 0, 0)
+        page.clock.install(time=start)
+        page.clock.pause_at(start.replace(second=1))  # the page's time moves only when told
+        page.goto(f"{server.url}/minutes/{job}/edit")
+        text = page.locator("ol.utterances li").first.locator(".text")
+        text.click()
+        page.keyboard.press("End")
+        # Active: typing at 0 s, 60 s and 120 s; then a break of ten minutes (not counted).
+        for piece in ("修", "正", "後"):
+            page.keyboard.type(piece)
+            page.clock.run_for(60_000)
+        page.clock.run_for(600_000)
+        page.keyboard.type("。")
+        corrected = text.inner_text()
+        page.clock.run_for(3_000)  # the autosave
+        _saved(page)
+        page.get_by_role("button", name="修正完了").click()
+        page.get_by_text("修正完了を記録しました").wait_for()
+        assert page.get_by_role("heading", name="修正完了", exact=True).is_visible()
+        assert page.locator("ol.utterances .text").first.get_attribute("contenteditable") is None
+        asr = server.asr_job(job)
+        # Opening and typing at 0, 60 and 120 s are joined (gaps ≤ 120 s): 120 s. After the
+        # ten-minute break, the typing at 780 s and 修正完了 at 783 s: 3 s. The break: nothing.
+        assert asr.correction_minutes == pytest.approx(123 / 60)
+        assert asr.correction_source == "editor"
+        assert asr.cer is not None and 0 < asr.cer < 1
+        with page.expect_download() as info:
+            page.get_by_role("link", name="docx").first.click()
+        saved = tmp_path / "corrected.docx"
+        info.value.save_as(saved)
+        body = "\n".join(p.text for p in docx.Document(str(saved)).paragraphs)
+        assert corrected in body and "修正後。" in body
+        # Reopening is possible, and recorded.
+        page.get_by_role("button", name="修正を再開").click()
+        page.get_by_text("修正を再開しました").wait_for()
+        assert server.asr_job(job).correction_minutes is None
+    finally:
+        context.close()
