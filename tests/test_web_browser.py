@@ -54,7 +54,10 @@ def users_server(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> I
         yield url
 
 
-FOCUSABLE = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex="0"]'
+FOCUSABLE = (
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex="0"], '
+    'audio[controls], [contenteditable="plaintext-only"], [contenteditable="true"]'
+)
 
 
 def _keyboard_walk(page: Any) -> None:

@@ -19,6 +19,7 @@ from pilots import db
 from pilots.tables import AsrJob, WebJob
 from tests.browser import assert_accessible, serve, server_env
 from tests.conftest import SAMPLES
+from tests.test_web_browser import _keyboard_walk
 from tests.test_web_queue import cut_clip
 
 pytestmark = pytest.mark.slow
@@ -100,6 +101,10 @@ def test_open_play_correct_and_reload(server: Server, meeting: int, page: Any) -
     page.locator(f'tr[data-job="{meeting}"]').get_by_role("link", name="修正する").click()
     page.get_by_role("heading", name="議事録の修正").wait_for()
     assert_accessible(page)
+    _keyboard_walk(page)
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert_accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 720})
     rows = page.locator("ol.utterances li")
     assert rows.count() >= 8
     # Clicking an utterance's time plays the recording from there.

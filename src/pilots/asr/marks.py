@@ -43,10 +43,11 @@ class WordSpan:
 def word_spans(text: str, words: Sequence[Word]) -> list[WordSpan]:
     """Place the model's words on the post-processed ``text`` of their utterance.
 
-    The words' raw text (joined) is aligned with ``text`` (Levenshtein, by
-    character); a word covers the characters its own characters were kept or
-    replaced as, and the characters inserted right after it (a numeral written
-    longer, a glossary term). A word whose characters were all removed (a
+    The words' raw text (joined) is aligned with ``text`` by character (their
+    longest common subsequence); a word covers the characters it kept and those
+    written in place of its own (a numeral, a glossary term): an inserted
+    stretch goes to the word of the last character it replaces, else to the
+    word before it. A word whose characters were all removed (a
     filler) has no span. Spans are in order and never overlap; spaces and
     punctuation at their edges are left out.
     """
@@ -57,15 +58,23 @@ def word_spans(text: str, words: Sequence[Word]) -> list[WordSpan]:
         owner.extend([index] * len(word.text))
     raw = "".join(word.text for word in words)
     covered: list[list[int]] = [[] for _ in words]
-    levenshtein = importlib.import_module("rapidfuzz.distance").Levenshtein
-    for tag, r1, r2, t1, t2 in levenshtein.opcodes(raw, text).as_list():
-        if tag in ("equal", "replace"):
+    # Indel (longest common subsequence): a replaced stretch is a deletion beside an
+    # insertion, so the characters written instead go to the word they replace.
+    indel = importlib.import_module("rapidfuzz.distance").Indel
+    opcodes = indel.opcodes(raw, text).as_list()
+    for index, (tag, r1, r2, t1, t2) in enumerate(opcodes):
+        if tag == "equal":
             for offset in range(r2 - r1):
                 covered[owner[r1 + offset]].append(t1 + offset)
-        elif tag == "insert":
-            neighbour = owner[r1 - 1] if r1 > 0 else owner[0] if owner else None
-            if neighbour is not None:
-                covered[neighbour].extend(range(t1, t2))
+        elif tag == "insert" and owner:
+            following = opcodes[index + 1] if index + 1 < len(opcodes) else None
+            if following is not None and following[0] == "delete" and following[1] == r1:
+                # Of the characters it replaces, the last one's word: a filler before the
+                # replaced word is deleted too, and must not take the word's place.
+                neighbour = owner[following[2] - 1]
+            else:
+                neighbour = owner[max(r1 - 1, 0)]
+            covered[neighbour].extend(range(t1, t2))
     spans: list[WordSpan] = []
     reach = 0
     for word, places in zip(words, covered, strict=True):
