@@ -518,3 +518,24 @@ def test_atomic_write(tmp_path: Path) -> None:
     atomic_write(target, lambda path: path.write_text("new", encoding="utf-8"))
     assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
     assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_docx_underlines_the_words_the_model_was_unsure_of(tmp_path: Path) -> None:
+    from docx.enum.text import WD_UNDERLINE
+
+    transcript = make_transcript()
+    transcript.utterances[1] = Utterance(
+        12.5, 20.0, "LG1の更新について報告します。", "LG1の更新について報告します",
+        words=[Word(12.5, 13.0, "LG", 0.3), Word(13.0, 13.2, "1", 0.1),
+               Word(13.2, 14.0, "の更新について", 0.9), Word(14.0, 15.0, "報告します", 0.95)],
+        speaker="議長",
+    )  # fmt: skip
+    (marked,) = write_outputs(transcript, tmp_path / "a", ["docx"], unsure_below=0.5)
+    (plain,) = write_outputs(transcript, tmp_path / "b", ["docx"])
+    lines = [p for p in open_docx(marked).paragraphs if "LG1" in p.text]
+    assert [p.text for p in lines] == ["[00:00:12] 議長：LG1の更新について報告します。"]
+    wavy = [r.text for r in lines[0].runs if r.font.underline == WD_UNDERLINE.WAVY]
+    assert wavy == ["LG", "1"]
+    assert all(
+        r.font.underline is None for p in open_docx(plain).paragraphs for r in p.runs
+    )  # the setting off: no marks

@@ -166,12 +166,22 @@ def _transcribe_sample(
     samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> list[Path]:
     """Transcribe the sample meeting as the IT department's February meeting (one real job)."""
-    from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, load_transcriber
+    from pilots.asr.draft import (
+        DraftOptions,
+        DraftPipeline,
+        JobLog,
+        docx_marks,
+        load_transcriber,
+    )
     from pilots.asr.result import MeetingInfo
 
     audio = _need(samples_dir, SAMPLE_MEETING)
     pipeline = DraftPipeline(
-        DraftOptions(formats=("docx", "txt"), glossary=_need(samples_dir, "glossary.tsv")),
+        DraftOptions(
+            formats=("docx", "txt"),
+            glossary=_need(samples_dir, "glossary.tsv"),
+            unsure_below=docx_marks(settings),
+        ),
         lambda: load_transcriber(settings),
     )
     meeting = MeetingInfo(

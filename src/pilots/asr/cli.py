@@ -152,7 +152,13 @@ def transcribe_command(
     ジョブとして記録します（--no-log で記録しません）。
     失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
     """
-    from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, load_transcriber
+    from pilots.asr.draft import (
+        DraftOptions,
+        DraftPipeline,
+        JobLog,
+        docx_marks,
+        load_transcriber,
+    )
     from pilots.asr.result import MeetingInfo
     from pilots.files import check_folder
 
@@ -178,6 +184,7 @@ def transcribe_command(
         fillers_file=app.settings.optional_path("fillers_file"),
         glossary=glossary,
         template_dir=app.settings.optional_path("template_dir"),
+        unsure_below=docx_marks(app.settings),
     )
     pipeline = DraftPipeline(
         options, lambda: load_transcriber(app.settings, model, device=device, threads=threads)

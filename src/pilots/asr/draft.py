@@ -52,6 +52,8 @@ class DraftOptions:
         glossary: a glossary file (``表記<TAB>よみ``) to correct terms after
             recognition; None for none.
         template_dir: the office's own draft templates (``PILOTS_TEMPLATE_DIR``).
+        unsure_below: the Word draft underlines words the model gave a lower
+            probability (:func:`docx_marks`); 0 marks none.
     """
 
     formats: tuple[str, ...] = ("docx",)
@@ -60,6 +62,16 @@ class DraftOptions:
     fillers_file: Path | None = None
     glossary: Path | None = None
     template_dir: Path | None = None
+    unsure_below: float = 0.0
+
+
+def docx_marks(settings: Settings) -> float:
+    """The probability below which the Word draft marks a word (``asr.docx_word_marks`` and
+    ``asr.uncertain_word_probability``); 0 when the draft marks none."""
+    if not settings.get("asr.docx_word_marks"):
+        return 0.0
+    threshold: float = settings.get("asr.uncertain_word_probability")
+    return threshold
 
 
 def _always(_session: Session) -> bool:
@@ -192,6 +204,7 @@ class DraftPipeline:
             self.options.formats,
             stem=stem,
             template_dir=self.options.template_dir,
+            unsure_below=self.options.unsure_below,
         )
 
     def record(self, transcript: Transcript, files: list[Path], log: JobLog) -> JobRecord:

@@ -35,6 +35,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pilots.asr.marks import uncertain, word_spans
 from pilots.asr.result import Transcript, Utterance, format_duration, format_timestamp
 from pilots.calendar import format_date
 from pilots.errors import ConfigError, InputFileError
@@ -73,12 +74,15 @@ class MinutesLine:
         end: the end as ``hh:mm:ss``.
         text: the utterance on one line.
         flag_reasons: why the clerk should check it (要確認), in Japanese.
+        unsure: the words of ``text`` the model was unsure of (first and end
+            character), when the draft marks them (:mod:`pilots.asr.marks`).
     """
 
     start: str
     end: str
     text: str
     flag_reasons: tuple[str, ...] = ()
+    unsure: tuple[tuple[int, int], ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -109,12 +113,23 @@ def spoken(utterance: Utterance) -> str:
     return f"{utterance.speaker}：{text}" if utterance.speaker and text else text
 
 
-def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
+def _unsure(utterance: Utterance, line: str, below: float) -> tuple[tuple[int, int], ...]:
+    """Where on its line an utterance's uncertain words stand (none when below is 0)."""
+    if below <= 0 or not utterance.words or not line.endswith(utterance.text):
+        return ()
+    shift = len(line) - len(utterance.text)
+    spans = uncertain(word_spans(utterance.text, utterance.words), below)
+    return tuple((s.first + shift, s.end + shift) for s in spans)
+
+
+def minutes_lines(transcript: Transcript, *, unsure_below: float = 0.0) -> list[MinutesLine]:
     """The body of the draft: one line per utterance that has text or a flag.
 
     An utterance left empty by filler removal is dropped, unless it is flagged:
     the clerk must still see where the model wrote something doubtful. A
-    recording without any speech gets one flagged line that says so.
+    recording without any speech gets one flagged line that says so. With
+    ``unsure_below`` (the ``asr.uncertain_word_probability`` setting), each line
+    knows its words of a lower probability.
     """
     if transcript.no_speech:
         return [
@@ -136,6 +151,7 @@ def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
                 end=format_timestamp(utterance.end),
                 text=text,
                 flag_reasons=tuple(dict.fromkeys(flag.reason for flag in utterance.flags)),
+                unsure=_unsure(utterance, text, unsure_below),
             )
         )
     return lines
@@ -348,9 +364,11 @@ def _replace_placeholders(paragraph: Any, values: dict[str, str]) -> None:
 
 def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> Any:
     """A copy of the marker paragraph (style, indents, font) holding one line."""
-    from docx.enum.text import WD_COLOR_INDEX
+    from docx.enum.text import WD_COLOR_INDEX, WD_UNDERLINE
     from docx.oxml.ns import qn
+    from docx.shared import RGBColor
 
+    UNSURE_COLOR = RGBColor(0xB3, 0x26, 0x1E)
     paragraph = copy.deepcopy(marker)
     for child in list(paragraph):
         if child.tag != qn("w:pPr"):
@@ -364,7 +382,7 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
         properties.remove(properties.sectPr)
     run_properties = next((r.rPr for r in marker.r_lst if r.rPr is not None), None)
 
-    def add(text: str, *, bold: bool = False) -> None:
+    def add(text: str, *, bold: bool = False, unsure: bool = False) -> None:
         element = paragraph.add_r()
         if run_properties is not None:
             element.insert(0, copy.deepcopy(run_properties))
@@ -373,23 +391,36 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
             element.get_or_add_rPr().highlight_val = WD_COLOR_INDEX.YELLOW
         if bold:
             element.get_or_add_rPr().b_val = True
+        if unsure:  # like Word's own spelling marks: the eye goes there first
+            properties = element.get_or_add_rPr()
+            properties.u_val = WD_UNDERLINE.WAVY
+            properties.get_or_add_color().val = UNSURE_COLOR
 
     add(f"[{line.start}] ")
     if line.flagged:
         add(f"【要確認: {line.flag_note}】", bold=True)
-    if line.text:
-        add(line.text)
+    reach = 0
+    for first, end in line.unsure:
+        if first > reach:
+            add(line.text[reach:first])
+        add(line.text[first:end], unsure=True)
+        reach = end
+    if line.text[reach:]:
+        add(line.text[reach:])
     return paragraph
 
 
-def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
+def build_docx(
+    transcript: Transcript, template_dir: Path | None = None, *, unsure_below: float = 0.0
+) -> Any:
     """Fill the Word template and return the ``docx.Document``.
 
     Placeholders (see :func:`placeholder_values`) are replaced in the body,
     tables, text boxes, headers and footers. The first paragraph holding
     ``{{本文}}`` is replaced by one paragraph per utterance,
     ``[hh:mm:ss] text``, each a copy of that paragraph's formatting; a flagged
-    one is highlighted in yellow and marked 【要確認: reason】.
+    one is highlighted in yellow and marked 【要確認: reason】. With
+    ``unsure_below``, words of a lower probability have a wavy red underline.
 
     Raises:
         InputFileError: the template cannot be read or has no ``{{本文}}``.
@@ -411,7 +442,7 @@ def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
     if marker is None:
         raise InputFileError(where, "テンプレートに {{本文}} がありません")
 
-    lines = minutes_lines(transcript)
+    lines = minutes_lines(transcript, unsure_below=unsure_below)
     for index, line in enumerate(lines):
         keep_section = index == len(lines) - 1
         marker.addprevious(_body_paragraph(marker, line, keep_section=keep_section))
@@ -538,8 +569,10 @@ def _text_writer(text: str) -> Writer:
     return lambda path: path.write_bytes(data)
 
 
-def _prepare_docx(transcript: Transcript, template_dir: Path | None) -> Writer:
-    document = build_docx(transcript, template_dir)
+def _prepare_docx(
+    transcript: Transcript, template_dir: Path | None, unsure_below: float = 0.0
+) -> Writer:
+    document = build_docx(transcript, template_dir, unsure_below=unsure_below)
     return lambda path: document.save(str(path))
 
 
@@ -582,6 +615,7 @@ def write_outputs(
     *,
     stem: str | None = None,
     template_dir: Path | None = None,
+    unsure_below: float = 0.0,
 ) -> list[Path]:
     """Write the draft in each format as ``out_dir/<stem>.<format>``, all or nothing.
 
@@ -597,6 +631,8 @@ def write_outputs(
         stem: the file name without extension; the recording's by default.
         template_dir: a folder whose ``minutes.docx`` / ``minutes.md.j2``, where
             present, replace the shipped templates (an office's own).
+        unsure_below: the Word draft underlines the words of a lower probability
+            (the ``asr.uncertain_word_probability`` setting); 0 marks none.
 
     Returns:
         The files written, in the order of ``formats``.
@@ -608,6 +644,14 @@ def write_outputs(
     """
     chosen = check_formats(formats)
     stem = stem or transcript.audio.stem
-    writers = [(fmt, _PREPARERS[fmt](transcript, template_dir)) for fmt in chosen]
+    writers = [
+        (
+            fmt,
+            _prepare_docx(transcript, template_dir, unsure_below)
+            if fmt == "docx"
+            else _PREPARERS[fmt](transcript, template_dir),
+        )
+        for fmt in chosen
+    ]
     make_folder(out_dir)
     return atomic_write_all([(out_dir / f"{stem}.{fmt}", writer) for fmt, writer in writers])

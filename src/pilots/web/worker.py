@@ -30,6 +30,7 @@ from pilots.asr.draft import (
     DraftPipeline,
     DraftWithdrawn,
     JobLog,
+    docx_marks,
     load_transcriber,
 )
 from pilots.asr.jobs import JobRecord
@@ -236,6 +237,7 @@ class Worker:
                 fillers_file=self.settings.optional_path("fillers_file"),
                 glossary=glossary,
                 template_dir=self.settings.optional_path("template_dir"),
+                unsure_below=docx_marks(self.settings),
             ),
             self._model,
         )
