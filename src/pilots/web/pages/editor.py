@@ -158,8 +158,10 @@ def _save(ctx: Context, job_id: int, body: dict[str, Any]) -> tuple[int, dict[st
     gap = settings.get("asr.idle_gap_seconds")
     tab = str(body.get("tab") or "")[:40]
     ops = _list(body, "ops")
-    moments = _list(body, "moments")
     version = body.get("version")
+    if ops and (isinstance(version, bool) or not isinstance(version, int)):
+        return 400, {"message": "版の番号がありません"}
+    # One transaction (one commit): the activity is kept even when the edits are refused.
     with ctx.state.session() as session:
         asr_id = _asr_job_id(find_job(session, ctx, job_id))
         try:
@@ -168,7 +170,7 @@ def _save(ctx: Context, job_id: int, body: dict[str, Any]) -> tuple[int, dict[st
                 asr_id,
                 tab=tab,
                 user=ctx.user_name,
-                moments=moments,
+                moments=_list(body, "moments"),
                 hidden=_list(body, "hidden"),
                 idle_gap_seconds=gap,
             )
@@ -176,27 +178,25 @@ def _save(ctx: Context, job_id: int, body: dict[str, Any]) -> tuple[int, dict[st
             return 400, {"message": str(exc)}
         now_ms = body.get("now")
         others = recent_tabs(session, asr_id, tab, now_ms, gap) if isinstance(now_ms, int) else 0
-    if not ops:
-        return 200, {"version": version, "times": {}, "others": others}
-    if isinstance(version, bool) or not isinstance(version, int):
-        return 400, {"message": "版の番号がありません"}
-    try:
-        with ctx.state.session() as session:
-            result = save_edits(
-                session,
-                asr_id,
-                expected_version=version,
-                ops=ops,
-                tab=tab,
-                user=ctx.user_name,
-                now=_utc_now(),
-            )
-    except VersionConflict as exc:
-        return 409, {"message": str(exc), "version": exc.version, "others": others}
-    except DocumentFinished as exc:
-        return 409, {"message": str(exc), "finished": True, "others": others}
-    except EditError as exc:
-        return 400, {"message": str(exc)}
+        if not ops:
+            return 200, {"version": version, "times": {}, "others": others}
+        try:
+            with session.begin_nested():
+                result = save_edits(
+                    session,
+                    asr_id,
+                    expected_version=version,  # type: ignore[arg-type]
+                    ops=ops,
+                    tab=tab,
+                    user=ctx.user_name,
+                    now=_utc_now(),
+                )
+        except VersionConflict as exc:
+            return 409, {"message": str(exc), "version": exc.version, "others": others}
+        except DocumentFinished as exc:
+            return 409, {"message": str(exc), "finished": True, "others": others}
+        except EditError as exc:
+            return 400, {"message": str(exc)}
     return 200, {"version": result.version, "times": result.times, "others": others}
 
 
