@@ -100,30 +100,42 @@ def _body(lines: list[str], *, stamps_required: bool, where: str) -> list[str]:
     return lines[stamped[0] : stamped[-1] + 1]
 
 
+def _suffix(name: str) -> str:
+    """The file's kind by its suffix: ``.docx``, ``.md`` or ``.txt``; anything else is refused."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in CORRECTED_SUFFIXES:
+        raise InputFileError(
+            name, "修正後の議事録は Word（.docx）、Markdown（.md）、テキスト（.txt）のいずれかです"
+        )
+    return suffix
+
+
 def parse_corrected(data: bytes, name: str) -> CorrectedMinutes:
     """The body of corrected minutes given as bytes, by the rules of this module.
 
-    ``name`` is the file's name or path, for its suffix and for messages. A
-    Word file is known by its content (a zip package); anything else is text
-    (UTF-8, UTF-8 with BOM or Shift_JIS), Markdown when ``name`` ends in ``.md``.
+    ``name`` is the file's name or path, for messages; its suffix says what the
+    file is: ``.docx`` (Word), ``.md`` (Markdown) or ``.txt`` (text in UTF-8,
+    UTF-8 with BOM or Shift_JIS).
 
     Raises:
-        InputFileError: the file cannot be read, or has no body (the message names ``name``).
+        InputFileError: the file is of another kind, cannot be read, or has no
+            body (the message names ``name``).
     """
-    shown = name
-    suffix = PurePath(name).suffix.lower()
-    if zipfile.is_zipfile(io.BytesIO(data)):
-        lines = _docx_paragraphs(data, shown)
-        body = _body(lines, stamps_required=True, where=shown)
+    suffix = _suffix(name)
+    if not data:
+        raise InputFileError(name, "空のファイルです")
+    if suffix == ".docx":
+        body = _body(_docx_paragraphs(data, name), stamps_required=True, where=name)
     else:
-        text, _encoding = decode(Path(shown), data)
-        lines = text.splitlines()
-        body = _body(lines, stamps_required=suffix == ".md", where=shown)
+        text, _encoding = decode(Path(name), data)
+        if "\x00" in text:
+            raise InputFileError(name, "テキストとして読めません（文書ファイルではありませんか）")
+        body = _body(text.splitlines(), stamps_required=suffix == ".md", where=name)
         if suffix == ".md":
             body = [html.unescape(_MARKDOWN_ESCAPE.sub(r"\1", line)) for line in body]
     cleaned = [_STAMP.sub("", _FLAG_NOTE.sub("", line)).strip() for line in body]
     kept = [line for line in cleaned if line]
-    return CorrectedMinutes(shown, "".join(f"{line}\n" for line in kept), len(kept))
+    return CorrectedMinutes(name, "".join(f"{line}\n" for line in kept), len(kept))
 
 
 def read_corrected(path: Path) -> CorrectedMinutes:
@@ -132,11 +144,7 @@ def read_corrected(path: Path) -> CorrectedMinutes:
     Raises:
         InputFileError: the file is of another kind, cannot be read, or has no body.
     """
-    if path.suffix.lower() not in CORRECTED_SUFFIXES:
-        raise InputFileError(
-            path,
-            "修正後の議事録は Word（.docx）、Markdown（.md）、テキスト（.txt）で指定してください",
-        )
+    _suffix(str(path))  # a picture or a PDF is refused before it is read
     try:
         data = path.read_bytes()
     except OSError as error:
