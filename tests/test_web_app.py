@@ -599,6 +599,17 @@ def test_uploaded_names_and_comments_are_escaped(web: Web, clip: bytes) -> None:
 # --- 議事録作成: downloads and correction time ----------------------------------------------
 
 
+def _queued(web: Web, name: str, clip: bytes) -> int:
+    """Upload a recording of 総務課 on the 議事録作成 page; the number of its queue job."""
+    web.post("/minutes", {"department": "総務課"}, [("audio", (name, clip))])
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        job_id = session.scalar(select(WebJob.id).where(WebJob.original_name == name))
+    engine.dispose()
+    assert job_id is not None
+    return job_id
+
+
 def _finish_job(web: Web, job_id: int) -> int:
     """Complete a queued job as a worker would (with a job log entry and drafts)."""
     engine, factory = web.session()  # type: ignore[misc]
@@ -618,12 +629,7 @@ def _finish_job(web: Web, job_id: int) -> int:
 
 
 def test_download_and_correction_time(web: Web, clip: bytes) -> None:
-    web.post("/minutes", {"department": "総務課"}, [("audio", ("7月定例.wav", clip))])
-    engine, factory = web.session()  # type: ignore[misc]
-    with db.session_scope(factory) as session:
-        job_id = session.scalar(select(WebJob.id))
-    engine.dispose()
-    assert job_id is not None
+    job_id = _queued(web, "7月定例.wav", clip)
     assert web.client.get(f"/minutes/jobs/{job_id}/download/docx").status_code == 404
     status = web.client.get(f"/minutes/status?ids={job_id}").json()
     assert status == {
@@ -674,12 +680,7 @@ def test_a_corrected_docx_sent_with_the_time_gives_the_accuracy(
 
     from pilots.asr.minutes import segments_as_data, write_outputs
 
-    web.post("/minutes", {"department": "総務課"}, [("audio", ("定例.wav", clip))])
-    engine, factory = web.session()  # type: ignore[misc]
-    with db.session_scope(factory) as session:
-        job_id = session.scalar(select(WebJob.id))
-    engine.dispose()
-    assert job_id is not None
+    job_id = _queued(web, "定例.wav", clip)
     asr_id = _finish_job(web, job_id)
     # The draft the worker kept with the job, and its Word file from the minutes writer.
     transcript = drafted_transcript(["LG1の接続について。", "フィキの会議を始めます。"])
