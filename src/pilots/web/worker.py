@@ -39,7 +39,6 @@ from pilots.asr.draft import (
     speech_model,
 )
 from pilots.asr.jobs import JobRecord
-from pilots.asr.parallel import default_processes
 from pilots.asr.result import MeetingInfo, Transcript
 from pilots.asr.transcribe import SpeechModel
 from pilots.config import Settings
@@ -85,9 +84,8 @@ class Worker:
         poll: seconds between looks at an empty queue.
         stop: set it to make :meth:`run` return after the current jobs.
         log: told, in Japanese, what the worker does (one line per event).
-        concurrency: how many jobs it transcribes at once; 0 for one per CPU
-            core, as far as free memory allows
-            (:func:`pilots.asr.parallel.default_processes`).
+        concurrency: how many jobs it transcribes at once, each in a model
+            process of its own (1: the model in this process).
     """
 
     def __init__(
@@ -109,7 +107,7 @@ class Worker:
         self.log = log
         self.stale_seconds: float = settings.get("worker_stale_seconds")
         self.max_attempts: int = settings.get("worker_max_attempts")
-        self.concurrency = concurrency or default_processes()
+        self.concurrency = concurrency
         self._transcriber: SpeechModel | None = None
         self._models = ExitStack()
         self._model_lock = threading.Lock()
