@@ -19,6 +19,7 @@ whole recording.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import logging
 import multiprocessing
@@ -421,6 +422,10 @@ def serve(conn: Connection, model_path: str, device: str, threads: int, parent: 
     """
     end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # faster-whisper makes a (hidden) tqdm bar, whose default lock is a multiprocessing
+    # semaphore: a process terminated mid-chunk would leave it to multiprocessing's
+    # resource tracker, which complains about it on stderr. A thread lock does here.
+    importlib.import_module("tqdm").tqdm.set_lock(threading.RLock())
     try:
         model = Transcriber(model_path, Path(model_path).parent, device=device, threads=threads)
     except Exception as exc:
