@@ -4,7 +4,8 @@ Three measurements, all in this run on this machine:
 
 1. wall time of ``pilots asr transcribe`` (docx + txt, no job log) against a
    plain faster-whisper script (same model folder, beam 5, VAD filter) on the
-   sample meetings — each a fresh process, so both include loading the model;
+   sample meetings — each a fresh process, so both include loading the model, and
+   pilots with one model process (``--jobs 1``; ``bench_parallel`` measures more);
 2. character error rate per sample, with and without the sample glossary;
 3. peak memory (max RSS) on a 60-minute recording made by joining the samples,
    against plain faster-whisper on the same file.
@@ -102,6 +103,8 @@ def run() -> list[Comparison]:
                 "docx",
                 "--format",
                 "txt",
+                "--jobs",
+                "1",
             ]
         )
         # Alternate the two, three times each, and keep each one's best: a single run on
@@ -167,6 +170,8 @@ def run() -> list[Comparison]:
                     "--no-log",
                     "--format",
                     "txt",
+                    "--jobs",
+                    "1",
                 ]
             )
         )

@@ -204,6 +204,31 @@ def sample_formats(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def long_meeting(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-minute recording (the sample meetings over and over), 16 kHz mono WAV: two chunks."""
+    import wave
+
+    import numpy as np
+
+    from pilots.asr.audio import SAMPLE_RATE, iter_chunks
+
+    pieces = [
+        (chunk.samples * 32767).astype("<i2")
+        for sample in sorted(SAMPLES.glob("*.flac"))
+        for chunk in iter_chunks(sample)
+    ]
+    once = np.concatenate(pieces).tobytes()
+    path = tmp_path_factory.mktemp("long") / "long_meeting.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        while out.getnframes() < 12 * 60 * SAMPLE_RATE:
+            out.writeframes(once)
+    return path
+
+
+@pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder of this test run, where `base` is assembled from the PyPI parts once."""
     return tmp_path_factory.mktemp("models")

@@ -34,6 +34,7 @@ FOUNDATIONS = frozenset(
         "pilots.files",
         "pilots.org",
         "pilots.output",
+        "pilots.processes",
         "pilots.tables",
         "pilots.tabular",
         "pilots.templating",

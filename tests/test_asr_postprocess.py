@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,33 @@ def test_glossary_corrects_misheard_terms(glossary: Glossary, text: str, expecte
 )
 def test_glossary_leaves_correct_and_dissimilar_text_alone(glossary: Glossary, text: str) -> None:
     assert glossary.apply(text) == (text, 0)
+
+
+def test_the_glossary_corrects_text_in_several_threads_at_once(glossary: Glossary) -> None:
+    """A worker with a concurrency of 2 post-processes two jobs at once, in two threads.
+
+    MeCab's tagger parses into memory of its own: one tagger shared by threads
+    mixed up their words (and so the corrections) before each thread had its own.
+    """
+    texts = [
+        "電子決済の起案も来月からです。会計年度人用職員の2人で対応します。" * 8,
+        "地域、放課、支援センターからの相談と特定検診の受診率について。" * 8,
+        "ウィンアクターの試行は順調です。業務大調に記録してください。" * 8,
+    ]
+    alone = [glossary.apply(text) for text in texts]
+    wrong: list[int] = []
+
+    def correct(index: int) -> None:
+        for _ in range(40):
+            if glossary.apply(texts[index % 3]) != alone[index % 3]:
+                wrong.append(index)
+
+    threads = [threading.Thread(target=correct, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
 
 
 def test_a_shorter_term_inside_a_longer_one_is_left_alone() -> None:

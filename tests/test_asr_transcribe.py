@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import docx
+import psutil
 import pytest
 from sqlalchemy import select
 
@@ -159,6 +160,35 @@ def test_batch_with_a_bad_file_goes_on_and_fails_at_the_end(
     assert _jobs(db_url) == []  # --no-log
 
 
+def test_a_batch_on_two_processes_with_a_corrupt_file_in_the_middle(
+    pilots: Pilots, db_url: str, tmp_path: Path, env_models: Path, sample_formats: dict[str, Path]
+) -> None:
+    """--jobs 2: the good recordings are drafted and logged, in the order given, as one by one."""
+    broken = tmp_path / "broken.m4a"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypM4A " + os.urandom(2000))
+    second = tmp_path / "second.mp3"
+    second.write_bytes(sample_formats["mp3"].read_bytes())
+    out = tmp_path / "out"
+    given = [sample_formats["wav"], broken, second]
+    result = pilots(
+        "asr", "transcribe", *map(str, given), "-o", str(out), "--format", "txt", "--jobs", "2",
+        ok=False,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"エラー: {broken}" in result.stderr
+    assert "3件中 1件が失敗しました" in result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [str(given[0]), str(second)]
+    assert "ジョブ #1" in lines[0] and "ジョブ #2" in lines[1]
+    assert sorted(p.name for p in out.iterdir()) == ["meeting.txt", "second.txt"]
+    jobs = _jobs(db_url)
+    assert [json.loads(job.outputs) for job in jobs] == [
+        [str(out / "meeting.txt")],
+        [str(out / "second.txt")],
+    ]
+    assert (out / "meeting.txt").read_text(encoding="utf-8").strip()
+
+
 def test_fillers_keep_and_remove(pilots: Pilots, tmp_path: Path, env_models: Path) -> None:
     pilots(
         "asr",
@@ -204,15 +234,23 @@ def test_models_command_lists_base(pilots: Pilots, env_models: Path) -> None:
 
 
 @POSIX_ONLY
+@pytest.mark.parametrize("jobs", [1, 2], ids=["one process", "two processes"])
 @pytest.mark.parametrize(
     ("how", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
 )
 def test_ctrl_c_leaves_no_output_files(
-    tmp_path: Path, model_dir: Path, how: signal.Signals, status: int
+    tmp_path: Path,
+    model_dir: Path,
+    long_meeting: Path,
+    how: signal.Signals,
+    status: int,
+    jobs: int,
 ) -> None:
-    """Interrupt a transcription once it reports progress: no draft and no job remain.
+    """Interrupt a transcription once it reports progress: no draft, no job, no child process.
 
-    SIGTERM (a service manager, ``kill``) stops it just as Ctrl-C (SIGINT) does.
+    SIGTERM (a service manager, ``kill``) stops it just as Ctrl-C (SIGINT) does; Ctrl-C
+    reaches every process of the terminal's foreground group, SIGTERM pilots alone. With two
+    processes, a 12-minute recording is two chunks transcribed at once.
     """
     out = tmp_path / "out"
     url = f"sqlite:///{tmp_path / 'p.db'}"
@@ -226,7 +264,7 @@ def test_ctrl_c_leaves_no_output_files(
             url,
             "asr",
             "transcribe",
-            str(MEETING),
+            str(MEETING if jobs == 1 else long_meeting),
             "-o",
             str(out),
             "--format",
@@ -234,6 +272,8 @@ def test_ctrl_c_leaves_no_output_files(
             "--format",
             "txt",
             "--progress",
+            "--jobs",
+            str(jobs),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -241,15 +281,28 @@ def test_ctrl_c_leaves_no_output_files(
         # A shell that starts a job in the background ignores SIGINT for it, and an ignored
         # signal stays ignored across exec: give the child the terminal's default back.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,  # its own process group, as a terminal gives a command
     )
     assert proc.stderr is not None
     seen = b""
     deadline = time.monotonic() + 120
     while b"[" not in seen and time.monotonic() < deadline:
         seen += proc.stderr.read1(256)  # type: ignore[attr-defined]
-    proc.send_signal(how)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    models = [c for c in children if any("spawn_main" in part for part in c.cmdline())]
+    assert len(models) == (0 if jobs == 1 else 2)  # besides them, multiprocessing's tracker
+    if how == signal.SIGINT:
+        os.killpg(proc.pid, how)
+    else:
+        proc.send_signal(how)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == status, err.decode()
-    assert "中断しました" in (seen + err).decode()
+    told = (seen + err).decode()
+    assert "中断しました" in told
+    # Nothing else: no traceback, no warning from a model process or from multiprocessing.
+    others = [line for line in told.replace("\r", "\n").splitlines() if "[" not in line]
+    assert [line for line in others if line.strip()] in ([], ["中断しました"])
     assert not out.exists() or list(out.iterdir()) == []
     assert _jobs(url) == []
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []

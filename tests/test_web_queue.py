@@ -216,6 +216,36 @@ def test_worker_transcribes_a_queued_recording(
 
 
 @pytest.mark.slow
+def test_a_worker_with_concurrency_2_runs_two_jobs_at_once_and_each_once(
+    engine: Engine, clips: list[Path], model_dir: Path, tmp_path: Path
+) -> None:
+    """Eight clips, one worker with two loops and two model processes: all done, each once."""
+    factory = _factory(engine)
+    ids = [_enqueue(factory, clip.read_bytes(), clip.name) for clip in clips]
+    settings = Settings(
+        {"PILOTS_MODEL_DIR": str(model_dir), "PILOTS_DATA_DIR": str(tmp_path / "data")}
+    )
+    lines: list[str] = []
+    worker = Worker(factory, settings, name="w", log=lines.append, concurrency=2)
+    assert worker.run(once=True) == len(ids)
+    done = Counter(int(n) for line in lines for n in re.findall(r"ジョブ #(\d+): 完了", line))
+    assert sorted(done) == ids and set(done.values()) == {1}, lines
+    with db.session_scope(factory) as session:
+        jobs = list(session.scalars(select(WebJob).order_by(WebJob.id)))
+        assert [(j.state, j.attempts) for j in jobs] == [("done", 1)] * len(ids)
+        assert len({j.asr_job_id for j in jobs}) == len(ids)
+        assert session.scalar(select(func.count()).select_from(AsrJob)) == len(ids)
+        assert session.scalar(select(func.count()).select_from(WebJobOutput)) == 4 * len(ids)
+        spans = [(j.claimed_at, j.finished_at) for j in jobs]
+    # Two at once: some job was claimed while another was still running.
+    assert any(
+        a_start < b_end and b_start < a_end
+        for i, (a_start, a_end) in enumerate(spans)
+        for b_start, b_end in spans[i + 1 :]
+    ), spans
+
+
+@pytest.mark.slow
 def test_heartbeats_keep_a_long_job_from_being_requeued(
     engine: Engine, model_dir: Path, tmp_path: Path
 ) -> None:
@@ -270,6 +300,7 @@ def test_two_worker_processes_share_one_postgresql_queue_exactly_once(
         os.environ,
         PILOTS_MODEL_DIR=str(model_dir),
         PILOTS_ASR_THREADS="1",
+        PILOTS_WORKER_CONCURRENCY="1",
         PILOTS_DATA_DIR=str(tmp_path / "data"),
     )
     pilots = [sys.executable, "-m", "pilots", "--db", PG_URL, "worker", "--once", "--poll", "0.2"]

@@ -113,8 +113,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "asr_threads",
         "0",
-        "CPU threads for speech recognition; 0 lets CTranslate2 choose (all cores). "
-        "`--threads` overrides it.",
+        "CPU threads for speech recognition, per model process when there are several; 0 "
+        "lets CTranslate2 choose (all cores) for one process, and shares the cores out among "
+        "several. `--threads` overrides it.",
+        _non_negative_int,
+    ),
+    Setting(
+        "asr_jobs",
+        "0",
+        "Speech model processes `pilots asr transcribe` and `pilots demo` run at once: a long "
+        "recording's 10-minute chunks, and several recordings, are transcribed side by side "
+        "(one transcription keeps only about 1.2 cores busy). 0 means one per CPU core, as "
+        "far as free memory allows (each process needs about 1 GB with the base model, and "
+        "1 GB is left free); never more than the recordings have chunks. `--jobs` overrides it.",
         _non_negative_int,
     ),
     Setting(
@@ -189,6 +200,16 @@ SETTINGS: tuple[Setting, ...] = (
         "How many times a transcription job is started before it is given up as failed "
         "(a recording that kills its worker every time must not block the queue forever).",
         _positive_int,
+    ),
+    Setting(
+        "worker_concurrency",
+        "0",
+        "Transcription jobs a worker (`pilots worker`, or the one inside `pilots serve`) runs "
+        "at once, each claimed from the queue and kept alive by its own lease, each in a speech "
+        "model process of its own (a long recording's chunks also spread over the idle ones). "
+        "0 means one per CPU core, as far as free memory allows, as for `PILOTS_ASR_JOBS`. "
+        "`--concurrency` overrides it.",
+        _non_negative_int,
     ),
     Setting(
         "login_max_failures",

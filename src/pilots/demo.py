@@ -165,25 +165,17 @@ def _ingest(demo_dir: Path, name: str) -> Callable[[Session], object]:
 def _transcribe_sample(
     samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
 ) -> list[Path]:
-    """Transcribe the sample meeting as the IT department's February meeting (one real job)."""
-    from pilots.asr.draft import (
-        DraftOptions,
-        DraftPipeline,
-        JobLog,
-        docx_marks,
-        load_transcriber,
-    )
+    """Transcribe the sample meeting as the IT department's February meeting (one real job).
+
+    The model runs as ``pilots asr transcribe`` runs it (``PILOTS_ASR_JOBS``): the
+    sample is one chunk, so in this process.
+    """
+    from contextlib import ExitStack
+
+    from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, docx_marks, speech_model
     from pilots.asr.result import MeetingInfo
 
     audio = _need(samples_dir, SAMPLE_MEETING)
-    pipeline = DraftPipeline(
-        DraftOptions(
-            formats=("docx", "txt"),
-            glossary=_need(samples_dir, "glossary.tsv"),
-            unsure_below=docx_marks(settings),
-        ),
-        lambda: load_transcriber(settings),
-    )
     meeting = MeetingInfo(
         title="RPA推進 定例会議",
         date=date(2020, 2, 14),
@@ -191,4 +183,13 @@ def _transcribe_sample(
         department="IT・業務改革課",
     )
     log = JobLog(session=lambda: db.session_scope(factory), today=date(2020, 2, 14))
-    return pipeline.draft_minutes(audio, minutes_dir, meeting, log=log).files
+    with ExitStack() as models:
+        pipeline = DraftPipeline(
+            DraftOptions(
+                formats=("docx", "txt"),
+                glossary=_need(samples_dir, "glossary.tsv"),
+                unsure_below=docx_marks(settings),
+            ),
+            lambda: models.enter_context(speech_model(settings, recordings=[audio])),
+        )
+        return pipeline.draft_minutes(audio, minutes_dir, meeting, log=log).files

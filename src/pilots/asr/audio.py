@@ -9,6 +9,7 @@ word is split.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,12 @@ def _quietest_cut(samples: np.ndarray[Any, Any], lo: int, hi: int) -> int:
         return hi
     energy = np.square(window[: n * frame].reshape(n, frame)).mean(axis=1)
     return lo + int(np.argmin(energy)) * frame + frame // 2
+
+
+def most_chunks(duration: float, chunk_seconds: float = 600.0, search_seconds: float = 30.0) -> int:
+    """The most chunks :func:`iter_chunks` cuts a recording of ``duration`` seconds into."""
+    shortest = chunk_seconds - min(search_seconds, chunk_seconds / 2)
+    return max(1, math.ceil(duration / shortest))
 
 
 def iter_chunks(

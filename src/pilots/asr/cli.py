@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -18,7 +20,6 @@ from pilots.errors import ConfigError, PilotsError
 
 if TYPE_CHECKING:
     from pilots.asr.draft import Draft
-    from pilots.asr.result import Transcript
 
 
 @click.group("asr", commands=MEASURE_COMMANDS)
@@ -35,33 +36,86 @@ class ProgressBar:
         self.enabled = enabled
         self.started = time.monotonic()
         self._last = 0.0
+        self._drawn = False
+        self._lock = threading.Lock()
 
     def __call__(self, done: float, total: float | None) -> None:
         now = time.monotonic()
         if not self.enabled or now - self._last < 0.2:
             return
-        self._last = now
-        if total:
-            share = min(done / total, 1.0)
-            bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
-            elapsed = now - self.started
-            left = elapsed * (total - done) / done if done > 0 else None
-            eta = f"  残り約 {format_duration(left)}" if left is not None else ""
-            text = f"{self.label} [{bar}] {format_duration(done)} / {format_duration(total)}{eta}"
-        else:
-            text = f"{self.label} {format_duration(done)}"
-        self.stream.write("\r" + text + " " * 4)
-        self.stream.flush()
-
-    def finish(self, _transcript: Transcript) -> None:
-        """The recording is transcribed: end the bar's line before the drafts are written."""
-        self.close()
+        with self._lock:
+            self._last = now
+            if total:
+                share = min(done / total, 1.0)
+                bar = "█" * int(share * 20) + "░" * (20 - int(share * 20))
+                elapsed = now - self.started
+                left = elapsed * (total - done) / done if done > 0 else None
+                eta = f"  残り約 {format_duration(left)}" if left is not None else ""
+                text = (
+                    f"{self.label} [{bar}] {format_duration(done)} / {format_duration(total)}{eta}"
+                )
+            else:
+                text = f"{self.label} {format_duration(done)}"
+            self.stream.write("\r" + text + " " * 4)
+            self.stream.flush()
+            self._drawn = True
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self.enabled and self._last:
-            self.stream.write("\n")
-            self.stream.flush()
+        """End the bar's line (a later update starts a new one)."""
+        with self._lock:
+            if self._drawn:
+                self.stream.write("\n")
+                self.stream.flush()
+                self._drawn = False
+
+
+class BatchProgress:
+    """The progress of ``asr transcribe``: one bar per recording, or one for them all.
+
+    One recording after another, each has its bar; while several are
+    transcribed at once (``--jobs``), one bar adds up the audio done of all.
+    """
+
+    def __init__(
+        self, recordings: Sequence[Path], stream: TextIO, *, enabled: bool, overall: bool
+    ) -> None:
+        self.recordings = recordings
+        self.stream = stream
+        self.enabled = enabled
+        self.bar: ProgressBar | None = None
+        self.totals: list[float | None] = []
+        self.done: list[float] = [0.0] * len(recordings)
+        if overall:
+            from pilots.asr.audio import probe_duration
+
+            for path in recordings:
+                try:
+                    self.totals.append(probe_duration(path))
+                except PilotsError:
+                    self.totals.append(0.0)  # told as its error when it is transcribed
+            label = recordings[0].name if len(recordings) == 1 else f"{len(recordings)}件"
+            self.bar = ProgressBar(label, stream, enabled=enabled)
+
+    def part(self, index: int) -> Callable[[float, float | None], None]:
+        """The progress callback of the ``index``-th recording."""
+        if not self.totals:  # one bar per recording: this one's
+            self.end_line()
+            self.bar = ProgressBar(self.recordings[index].name, self.stream, enabled=self.enabled)
+            return self.bar
+        overall = self.bar
+        assert overall is not None
+
+        def told(done: float, _total: float | None) -> None:
+            self.done[index] = done
+            known = None if None in self.totals else sum(t or 0.0 for t in self.totals)
+            overall(sum(self.done), known)
+
+        return told
+
+    def end_line(self) -> None:
+        """End the bar's line before a recording's result is printed."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 @asr_group.command("transcribe")
@@ -116,7 +170,15 @@ class ProgressBar:
     "--threads",
     type=click.IntRange(min=0),
     default=None,
-    help="CPUスレッド数（0 は自動、既定は PILOTS_ASR_THREADS）。",
+    help="CPUスレッド数（--jobs が2以上なら1プロセスあたり。0 は自動、"
+    "既定は PILOTS_ASR_THREADS）。",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="同時に動かす音声認識のプロセス数（長い録音は10分ごとに分担、複数の録音は同時に処理。"
+    "0 はCPUコア数と空きメモリから自動、既定は PILOTS_ASR_JOBS）。",
 )
 @click.option("--no-log", is_flag=True, help="ジョブとして記録しません（効果測定の対象外）。")
 @click.option(
@@ -143,6 +205,7 @@ def transcribe_command(
     language: str,
     device: str,
     threads: int | None,
+    jobs: int | None,
     no_log: bool,
     progress: bool | None,
 ) -> None:
@@ -150,15 +213,13 @@ def transcribe_command(
 
     録音ごと・形式ごとに OUTPUT_DIR/<録音のファイル名>.<拡張子> を書き出し、
     ジョブとして記録します（--no-log で記録しません）。
+    CPUの全コアを使うよう、長い録音の区間や複数の録音を複数のプロセスで同時に
+    文字起こしします（--jobs）。結果は指定した順に表示します。
     失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
     """
-    from pilots.asr.draft import (
-        DraftOptions,
-        DraftPipeline,
-        JobLog,
-        docx_marks,
-        load_transcriber,
-    )
+    from contextlib import ExitStack, closing
+
+    from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, docx_marks, speech_model
     from pilots.asr.result import MeetingInfo
     from pilots.files import check_folder
 
@@ -186,29 +247,34 @@ def transcribe_command(
         template_dir=app.settings.optional_path("template_dir"),
         unsure_below=docx_marks(app.settings),
     )
-    pipeline = DraftPipeline(
-        options, lambda: load_transcriber(app.settings, model, device=device, threads=threads)
-    )
     log = None if no_log else JobLog(session=app.session)
     show = sys.stderr.isatty() if progress is None else progress
     failed = 0
-    for path in audio:
-        bar = ProgressBar(path.name, sys.stderr, enabled=show)
-        try:
-            draft = pipeline.draft_minutes(
-                path,
-                out_dir,
-                meeting,
-                log=log,
-                progress=bar,
-                on_transcribed=bar.finish,
-            )
-        except PilotsError as exc:
-            bar.close()
-            failed += 1
-            click.echo(f"エラー: {exc}", err=True)
-            continue
-        click.echo(f"{path}: {_drafted(draft)} → " + ", ".join(str(p) for p in draft.files))
+    with ExitStack() as models:
+        pipeline = DraftPipeline(
+            options,
+            lambda: models.enter_context(
+                speech_model(
+                    app.settings, model, device=device, threads=threads, jobs=jobs, recordings=audio
+                )
+            ),
+        )
+        bars = BatchProgress(
+            audio, sys.stderr, enabled=show, overall=pipeline.transcriber.processes > 1
+        )
+        drafts = pipeline.draft_each(audio, out_dir, meeting, log=log, progress=bars.part)
+        with closing(drafts):
+            for drafted in drafts:
+                bars.end_line()
+                if drafted.error is not None:
+                    failed += 1
+                    click.echo(f"エラー: {drafted.error}", err=True)
+                    continue
+                assert drafted.draft is not None
+                click.echo(
+                    f"{drafted.audio}: {_drafted(drafted.draft)} → "
+                    + ", ".join(str(p) for p in drafted.draft.files)
+                )
     if failed:
         click.echo(f"{len(audio)}件中 {failed}件が失敗しました", err=True)
         ctx.exit(1)

@@ -4,24 +4,32 @@
 (:mod:`pilots.web.worker`) all draft minutes through :class:`DraftPipeline`,
 whose steps are its methods:
 
-1. :meth:`~DraftPipeline.transcribe`: the speech model, then the Japanese text
-   post-processing (fillers, glossary) that :class:`DraftOptions` asks for;
-2. :meth:`~DraftPipeline.write`: the drafts, every format or none
+1. :meth:`~DraftPipeline.hear`: the speech model — in this process, or in the
+   model processes of :func:`speech_model` when there are several;
+2. :meth:`~DraftPipeline.finish`: the Japanese text post-processing (fillers,
+   glossary) that :class:`DraftOptions` asks for, and the review flags;
+3. :meth:`~DraftPipeline.write`: the drafts, every format or none
    (:func:`pilots.asr.minutes.write_outputs`);
-3. :meth:`~DraftPipeline.record`: the job, for the time-saved measurement of
+4. :meth:`~DraftPipeline.record`: the job, for the time-saved measurement of
    SPEC §3 (:func:`pilots.asr.jobs.record_transcription`), unless the caller
    logs nothing (``--no-log``).
+
+:meth:`~DraftPipeline.draft_minutes` runs them for one recording,
+:meth:`~DraftPipeline.draft_each` for several — their step 1 side by side,
+steps 2–4 one recording at a time in the order given; both go through
+:meth:`~DraftPipeline.complete` for steps 2–4.
 
 A draft never outlives a failed record: if recording the job fails or is
 interrupted (Ctrl-C, SIGTERM), the transaction is rolled back and the drafts
 just written are removed. Steps that change the transcript (speaker labels, a
-second pass with the glossary) belong between 1 and 2.
+second pass with the glossary) belong between 2 and 3, in
+:meth:`~DraftPipeline.complete`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,10 +40,19 @@ from pilots.asr.jobs import JobRecord, record_transcription
 from pilots.asr.minutes import write_outputs
 from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
-from pilots.asr.transcribe import Progress, TranscribeOptions, Transcriber
+from pilots.asr.transcribe import (
+    Progress,
+    Recognised,
+    SpeechModel,
+    TranscribeOptions,
+    Transcriber,
+)
 from pilots.config import Settings
+from pilots.errors import InputFileError, PilotsError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from sqlalchemy.orm import Session
 
 
@@ -148,12 +165,93 @@ def load_transcriber(
     )
 
 
+@contextmanager
+def speech_model(
+    settings: Settings,
+    model: str = "base",
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    jobs: int | None = None,
+    recordings: Sequence[Path] | None = None,
+) -> Iterator[SpeechModel]:
+    """The speech model: in this process, or in a pool of model processes closed at the end.
+
+    Args:
+        settings: ``PILOTS_MODEL_DIR``, ``PILOTS_ASR_THREADS`` and ``PILOTS_ASR_JOBS``.
+        model: ``base``, a folder name under the model folder, or a folder.
+        device: ``cpu``, ``cuda`` or ``auto``.
+        threads: CPU threads of each process; None for the setting, 0 for the
+            cores shared out among the processes.
+        jobs: model processes; None for the setting, 0 for as many as the cores
+            and the free memory allow (:func:`pilots.asr.parallel.default_processes`).
+        recordings: what is to be transcribed, when known: no more processes
+            than their chunks (a 5-minute meeting is one chunk: one process).
+
+    Raises:
+        NotFoundError: the model is not on this machine.
+        ConfigError: the device cannot be used.
+        PilotsError: the model processes cannot load the model.
+    """
+    from pilots.asr.modelfiles import resolve_model
+    from pilots.asr.parallel import ModelPool, default_processes, usable_cores
+
+    wanted: int = settings.get("asr_jobs") if jobs is None else jobs
+    if wanted != 1:
+        name, path = resolve_model(model, settings.model_dir)
+        if wanted == 0:
+            wanted = default_processes((path / "model.bin").stat().st_size, device)
+        if recordings is not None:
+            wanted = min(wanted, _most_chunks(recordings, wanted))
+    if wanted <= 1:
+        yield load_transcriber(settings, model, device=device, threads=threads)
+        return
+    each: int = settings.get("asr_threads") if threads is None else threads
+    with ModelPool(
+        name,
+        path,
+        processes=wanted,
+        device=device,
+        threads=each or max(1, usable_cores() // wanted),
+    ) as pool:
+        yield pool
+
+
+def _most_chunks(recordings: Sequence[Path], unknown: int) -> int:
+    """How many chunks the recordings have at most; ``unknown`` for one without a length."""
+    from pilots.asr.audio import most_chunks, probe_duration
+
+    total = 0
+    for path in recordings:
+        try:
+            duration = probe_duration(path)
+        except InputFileError:
+            duration = 0.0  # told when it is transcribed, like any recording
+        total += unknown if duration is None else most_chunks(duration)
+    return total
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """One recording of :meth:`DraftPipeline.draft_each`: its draft, or why it has none.
+
+    Attributes:
+        audio: the recording.
+        draft: the draft and its job.
+        error: what went wrong instead (the recording, a template, the drafts' folder).
+    """
+
+    audio: Path
+    draft: Draft | None = None
+    error: PilotsError | None = None
+
+
 class DraftPipeline:
-    """Turns recordings into minutes drafts and their jobs, one recording at a time.
+    """Turns recordings into minutes drafts and their jobs.
 
     Args:
         options: formats, language, fillers, glossary and templates.
-        model: gives the loaded speech model (:func:`load_transcriber`, or the
+        model: gives the loaded speech model (:func:`speech_model`, or the
             web worker's, kept between jobs); called once the filler list and
             the glossary are read, so that a wrong file is told before the
             model takes its time to load.
@@ -162,37 +260,40 @@ class DraftPipeline:
         InputFileError: the filler list or the glossary cannot be read.
     """
 
-    def __init__(self, options: DraftOptions, model: Callable[[], Transcriber]) -> None:
+    def __init__(self, options: DraftOptions, model: Callable[[], SpeechModel]) -> None:
         self.options = options
         self.glossary = Glossary.load(options.glossary) if options.glossary else None
         fillers = load_fillers(options.fillers_file) if options.fillers == "remove" else None
         self.text = TextPipeline(fillers=fillers, glossary=self.glossary)
         self.transcriber = model()
 
-    def transcribe(
-        self, audio: Path, meeting: MeetingInfo, *, progress: Progress | None = None
-    ) -> Transcript:
-        """Step 1: the recording as post-processed, flagged text.
+    def hear(self, audio: Path, *, progress: Progress | None = None) -> Recognised:
+        """Step 1: the recording's segments as the speech model heard them.
 
         Raises:
             InputFileError: the file is not readable audio.
         """
-        return self.transcriber.transcribe(
+        return self.transcriber.hear(
             audio,
-            self.text,
             # Word timings always: the job keeps them with its draft for the correction
             # editor's uncertain-word marks (and the Word draft's, asr.docx_word_marks).
-            options=TranscribeOptions(language=self.options.language, word_timestamps=True),
+            TranscribeOptions(language=self.options.language, word_timestamps=True),
+            progress=progress,
+        )
+
+    def finish(self, recognised: Recognised, meeting: MeetingInfo) -> Transcript:
+        """Step 2: the post-processed, flagged text under the meeting's header."""
+        return recognised.finish(
+            self.text,
             meeting=meeting,
             fillers=self.options.fillers,
             glossary_terms=len(self.glossary.terms) if self.glossary else 0,
-            progress=progress,
         )
 
     def write(
         self, transcript: Transcript, out_dir: Path, *, stem: str | None = None
     ) -> list[Path]:
-        """Step 2: the drafts as ``out_dir/<stem>.<format>``, all or nothing.
+        """Step 3: the drafts as ``out_dir/<stem>.<format>``, all or nothing.
 
         Raises:
             InputFileError: a template cannot be used.
@@ -208,7 +309,7 @@ class DraftPipeline:
         )
 
     def record(self, transcript: Transcript, files: list[Path], log: JobLog) -> JobRecord:
-        """Step 3: the job of the drafts, or — if that fails — no drafts either.
+        """Step 4: the job of the drafts, or — if that fails — no drafts either.
 
         Raises:
             DraftWithdrawn: ``log.held`` said no; nothing was recorded.
@@ -227,6 +328,24 @@ class DraftPipeline:
                 path.unlink(missing_ok=True)
             raise
         return job
+
+    def complete(
+        self,
+        recognised: Recognised,
+        out_dir: Path,
+        meeting: MeetingInfo,
+        *,
+        log: JobLog | None,
+        stem: str | None = None,
+        on_transcribed: Callable[[Transcript], None] | None = None,
+    ) -> Draft:
+        """Steps 2–4 for a recording the model has heard (see :meth:`draft_minutes`)."""
+        transcript = self.finish(recognised, meeting)
+        if on_transcribed is not None:
+            on_transcribed(transcript)
+        files = self.write(transcript, out_dir, stem=stem)
+        job = self.record(transcript, files, log) if log is not None else None
+        return Draft(transcript, files, job)
 
     def draft_minutes(
         self,
@@ -257,9 +376,88 @@ class DraftPipeline:
             PilotsError: the recording, a template, the drafts' folder or the
                 database cannot be used; nothing is left behind.
         """
-        transcript = self.transcribe(audio, meeting, progress=progress)
-        if on_transcribed is not None:
-            on_transcribed(transcript)
-        files = self.write(transcript, out_dir, stem=stem)
-        job = self.record(transcript, files, log) if log is not None else None
-        return Draft(transcript, files, job)
+        return self.complete(
+            self.hear(audio, progress=progress),
+            out_dir,
+            meeting,
+            log=log,
+            stem=stem,
+            on_transcribed=on_transcribed,
+        )
+
+    def draft_each(
+        self,
+        recordings: Sequence[Path],
+        out_dir: Path,
+        meeting: MeetingInfo,
+        *,
+        log: JobLog | None,
+        progress: Callable[[int], Progress | None] = lambda _index: None,
+    ) -> Generator[Drafted, None, None]:
+        """Every step for several recordings, as :meth:`draft_minutes` takes one.
+
+        As many recordings are heard at once as the model has processes (a long
+        one's chunks fill them all); then, in the order given, each is finished,
+        written and recorded as soon as it and those before it are heard — so
+        the drafts and the jobs come as they would one recording after another.
+        A recording that fails is told and the others go on.
+
+        Args:
+            recordings: the recordings, in the order their drafts are made.
+            out_dir: the drafts' folder (created if missing).
+            meeting: the header block of every draft.
+            log: where to record the jobs; None records none.
+            progress: gives the progress callback of the i-th recording.
+
+        Yields:
+            One :class:`Drafted` per recording, in the order given.
+        """
+        for audio, heard in zip(recordings, self._hear_each(recordings, progress), strict=True):
+            if isinstance(heard, PilotsError):
+                yield Drafted(audio, error=heard)
+                continue
+            try:
+                draft = self.complete(heard, out_dir, meeting, log=log)
+            except PilotsError as exc:
+                yield Drafted(audio, error=exc)
+                continue
+            yield Drafted(audio, draft)
+
+    def _hear_each(
+        self, recordings: Sequence[Path], progress: Callable[[int], Progress | None]
+    ) -> Iterator[Recognised | PilotsError]:
+        """Step 1 for each recording in turn, or for as many at once as there are processes."""
+        if self.transcriber.processes == 1:
+            for index, audio in enumerate(recordings):
+                try:
+                    heard: Recognised | PilotsError = self.hear(audio, progress=progress(index))
+                except PilotsError as exc:
+                    heard = exc
+                yield heard
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = ThreadPoolExecutor(self.transcriber.processes, thread_name_prefix="pilots-hear")
+        futures = [
+            threads.submit(self.hear, audio, progress=progress(index))
+            for index, audio in enumerate(recordings)
+        ]
+        try:
+            for future in futures:
+                try:
+                    heard = _wait_for(future)
+                except PilotsError as exc:
+                    heard = exc
+                yield heard
+        finally:
+            # Interrupted: those still being heard stop when the model's processes are closed.
+            threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _wait_for(future: Future[Recognised]) -> Recognised:
+    # A timed wait, so that Ctrl-C interrupts it on Windows too.
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue

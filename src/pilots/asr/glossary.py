@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -248,11 +249,17 @@ def _rapidfuzz() -> tuple[Any, Any, Any]:
     return fuzz, process, levenshtein
 
 
-@lru_cache(maxsize=1)
+_taggers = threading.local()
+
+
 def _tagger() -> Any:
-    # Imported here so that `pilots --help` and the CLI stay instant (STYLE habit 8).
-    fugashi = importlib.import_module("fugashi")
-    return fugashi.Tagger()
+    """This thread's MeCab tagger: a tagger parses into memory of its own, so threads that
+    share one (a worker's jobs at once) get each other's words."""
+    tagger = getattr(_taggers, "tagger", None)
+    if tagger is None:
+        # Imported here so that `pilots --help` and the CLI stay instant (STYLE habit 8).
+        tagger = _taggers.tagger = importlib.import_module("fugashi").Tagger()
+    return tagger
 
 
 def _tokens(text: str) -> list[_Token]:

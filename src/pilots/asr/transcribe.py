@@ -1,9 +1,19 @@
-"""Transcribing recordings with faster-whisper, a chunk at a time, into a Transcript."""
+"""Transcribing recordings with faster-whisper, a chunk at a time, into a Transcript.
+
+Each chunk of a recording (:func:`pilots.asr.audio.iter_chunks`) is handed to
+the model on its own — faster-whisper's ``condition_on_previous_text`` carries
+the previous window's text as a prompt *within* a chunk, never from one chunk
+to the next — so chunks can be transcribed in any process and in any order
+(:mod:`pilots.asr.parallel`) and give the same text. What joins them, the
+Japanese post-processing and the review flags, runs over the whole recording
+in :meth:`Recognised.finish`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +29,9 @@ from pilots.errors import ConfigError
 logger = logging.getLogger("pilots")
 
 Progress = Callable[[float, float | None], None]
+"""Told (seconds of audio done, total seconds or None) while a recording is transcribed."""
+Heard = Callable[[float, float], None]
+"""Told (the chunk's offset, seconds of the chunk done) as the model gets through a chunk."""
 DEVICES = ("cpu", "cuda", "auto")
 
 
@@ -43,8 +56,164 @@ class TranscribeOptions:
     chunk_seconds: float = 600.0
 
 
-class Transcriber:
-    """A loaded speech model that transcribes one recording after another.
+@dataclass(frozen=True)
+class ChunkText:
+    """What the model heard in one chunk.
+
+    Attributes:
+        offset: where the chunk starts in the recording, in seconds.
+        duration: the chunk's length in seconds.
+        utterances: its segments, timed from the start of the recording, with
+            the model's raw text (``text`` is filled by the post-processing).
+        levels: the RMS level of each segment's audio (None for an empty one),
+            for the review flags.
+    """
+
+    offset: float
+    duration: float
+    utterances: list[Utterance]
+    levels: list[float | None]
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A recording as the model heard it, before the Japanese post-processing.
+
+    Attributes:
+        audio: the recording.
+        audio_sha256: SHA-256 of its bytes.
+        duration: its length in seconds.
+        language: the language code it was transcribed in.
+        model: the model's name.
+        seconds: the wall-clock time the model took.
+        utterances: every segment, in order, with its raw text.
+        levels: the RMS level of each segment's audio.
+    """
+
+    audio: Path
+    audio_sha256: str
+    duration: float
+    language: str
+    model: str
+    seconds: float
+    utterances: list[Utterance]
+    levels: list[float | None]
+
+    def finish(
+        self,
+        pipeline: TextPipeline,
+        *,
+        meeting: MeetingInfo | None = None,
+        fillers: str = "remove",
+        glossary_terms: int = 0,
+    ) -> Transcript:
+        """The post-processed, flagged Transcript.
+
+        Args:
+            pipeline: the Japanese text post-processing to apply.
+            meeting: the header block of the minutes.
+            fillers: ``remove`` or ``keep`` (recorded in the transcript).
+            glossary_terms: number of glossary terms in the pipeline (recorded).
+        """
+        started = time.perf_counter()
+        replacements = 0
+        kept: list[Utterance] = []
+        for i, (utt, level) in enumerate(zip(self.utterances, self.levels, strict=True)):
+            following = self.utterances[i + 1].raw_text if i + 1 < len(self.utterances) else None
+            utt.text, n = pipeline.process(utt.raw_text, next_raw=following)
+            replacements += n
+            if not utt.text.strip():
+                continue  # nothing left once fillers are gone
+            utt.flags = check_utterance(utt, kept, level)
+            kept.append(utt)
+        return Transcript(
+            audio=self.audio,
+            audio_sha256=self.audio_sha256,
+            duration=self.duration,
+            language=self.language,
+            model=self.model,
+            processing_seconds=self.seconds + time.perf_counter() - started,
+            meeting=meeting or MeetingInfo(),
+            utterances=kept,
+            fillers=fillers,
+            glossary_terms=glossary_terms,
+            glossary_replacements=replacements,
+        )
+
+
+class SpeechModel(ABC):
+    """A loaded speech model, in this process or in several; both give the same text.
+
+    :class:`Transcriber` runs it here, :class:`pilots.asr.parallel.ModelPool`
+    in model processes.
+
+    Attributes:
+        model_name: the model's name, recorded with each transcript.
+        processes: how many chunks it transcribes at the same time.
+    """
+
+    model_name: str
+    processes: int = 1
+
+    @abstractmethod
+    def transcribe_chunks(
+        self, audio: Path, chunks: Iterator[Chunk], options: TranscribeOptions, heard: Heard
+    ) -> Iterator[ChunkText]:
+        """The text of each chunk of ``audio``, in the order of the chunks.
+
+        Args:
+            audio: the recording the chunks come from (named in errors).
+            chunks: its chunks; read as the model needs them.
+            options: decoding options.
+            heard: told the progress within each chunk.
+        """
+
+    def hear(
+        self,
+        audio: Path,
+        options: TranscribeOptions | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Recognised:
+        """The recording's segments as the model heard them.
+
+        Raises:
+            InputFileError: the file is not readable audio.
+        """
+        options = options or TranscribeOptions()
+        started = time.perf_counter()
+        total = probe_duration(audio)
+        digest = sha256_file(audio)
+        done: dict[float, float] = {}  # chunk offset → seconds of it done
+
+        def heard(offset: float, seconds: float) -> None:
+            done[offset] = seconds
+            if progress is not None:
+                progress(sum(done.values()), total)
+
+        utterances: list[Utterance] = []
+        levels: list[float | None] = []
+        duration = 0.0
+        chunks = iter_chunks(audio, options.chunk_seconds)
+        for text in self.transcribe_chunks(audio, chunks, options, heard):
+            utterances += text.utterances
+            levels += text.levels
+            duration = text.offset + text.duration
+            heard(text.offset, text.duration)
+        return Recognised(
+            audio=audio,
+            audio_sha256=digest,
+            duration=duration,
+            language=options.language,
+            model=self.model_name,
+            seconds=time.perf_counter() - started,
+            utterances=utterances,
+            levels=levels,
+        )
+
+
+class Transcriber(SpeechModel):
+    """A speech model loaded in this process, transcribing one chunk after another.
 
     Args:
         model: ``base``, the name of a model folder under ``model_root``, or a folder.
@@ -86,86 +255,39 @@ class Transcriber:
         )
         yield from segments
 
-    def transcribe(
-        self,
-        audio: Path,
-        pipeline: TextPipeline,
-        *,
-        options: TranscribeOptions | None = None,
-        meeting: MeetingInfo | None = None,
-        fillers: str = "remove",
-        glossary_terms: int = 0,
-        progress: Progress | None = None,
-    ) -> Transcript:
-        """Transcribe one recording into a post-processed, flagged Transcript.
-
-        Args:
-            audio: the recording (wav, flac, mp3, m4a, ogg, mp4 …).
-            pipeline: the Japanese text post-processing to apply.
-            options: decoding options.
-            meeting: the header block of the minutes.
-            fillers: ``remove`` or ``keep`` (recorded in the transcript).
-            glossary_terms: number of glossary terms in the pipeline (recorded).
-            progress: called with (seconds of audio done, total seconds or None).
-
-        Raises:
-            InputFileError: the file is not readable audio.
-        """
-        options = options or TranscribeOptions()
-        started = time.perf_counter()
-        total = probe_duration(audio)
-        digest = sha256_file(audio)
+    def transcribe_chunk(
+        self, chunk: Chunk, options: TranscribeOptions, heard: Heard | None = None
+    ) -> ChunkText:
+        """The text of one chunk (``heard`` is told the end of each segment as it comes)."""
         utterances: list[Utterance] = []
         levels: list[float | None] = []
-        duration = 0.0
-        for chunk in iter_chunks(audio, options.chunk_seconds):
-            for seg in self._segments(chunk, options):
-                utterances.append(
-                    Utterance(
-                        start=chunk.offset + seg.start,
-                        end=chunk.offset + seg.end,
-                        text="",
-                        raw_text=seg.text,
-                        avg_logprob=seg.avg_logprob,
-                        compression_ratio=seg.compression_ratio,
-                        no_speech_prob=seg.no_speech_prob,
-                        words=[
-                            Word(
-                                chunk.offset + w.start, chunk.offset + w.end, w.word, w.probability
-                            )
-                            for w in (seg.words or [])
-                        ],
-                    )
+        for seg in self._segments(chunk, options):
+            utterances.append(
+                Utterance(
+                    start=chunk.offset + seg.start,
+                    end=chunk.offset + seg.end,
+                    text="",
+                    raw_text=seg.text,
+                    avg_logprob=seg.avg_logprob,
+                    compression_ratio=seg.compression_ratio,
+                    no_speech_prob=seg.no_speech_prob,
+                    words=[
+                        Word(chunk.offset + w.start, chunk.offset + w.end, w.word, w.probability)
+                        for w in (seg.words or [])
+                    ],
                 )
-                levels.append(_rms(chunk, seg.start, seg.end))
-                if progress is not None:
-                    progress(chunk.offset + seg.end, total)
-            duration = chunk.offset + chunk.duration
-            if progress is not None:
-                progress(duration, total)
-        replacements = 0
-        kept: list[Utterance] = []
-        for i, (utt, level) in enumerate(zip(utterances, levels, strict=True)):
-            following = utterances[i + 1].raw_text if i + 1 < len(utterances) else None
-            utt.text, n = pipeline.process(utt.raw_text, next_raw=following)
-            replacements += n
-            if not utt.text.strip():
-                continue  # nothing left once fillers are gone
-            utt.flags = check_utterance(utt, kept, level)
-            kept.append(utt)
-        return Transcript(
-            audio=audio,
-            audio_sha256=digest,
-            duration=duration,
-            language=options.language,
-            model=self.model_name,
-            processing_seconds=time.perf_counter() - started,
-            meeting=meeting or MeetingInfo(),
-            utterances=kept,
-            fillers=fillers,
-            glossary_terms=glossary_terms,
-            glossary_replacements=replacements,
-        )
+            )
+            levels.append(_rms(chunk, seg.start, seg.end))
+            if heard is not None:
+                heard(chunk.offset, seg.end)
+        return ChunkText(chunk.offset, chunk.duration, utterances, levels)
+
+    def transcribe_chunks(
+        self, audio: Path, chunks: Iterator[Chunk], options: TranscribeOptions, heard: Heard
+    ) -> Iterator[ChunkText]:
+        """Each chunk in turn, in this process."""
+        for chunk in chunks:
+            yield self.transcribe_chunk(chunk, options, heard)
 
 
 def _rms(chunk: Chunk, start: float, end: float) -> float | None:

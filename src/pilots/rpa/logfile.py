@@ -18,14 +18,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import ctypes
 import gc
 import io
 import multiprocessing
 import os
-import pickle
-import signal
-import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pilots.errors import InputFileError, TruncatedRowError
+from pilots.processes import end_with_parent, portable_error
 from pilots.rpa.formats import RowError, RunFormat, choose_format
 from pilots.tabular import EXCEL_SUFFIXES, as_text, read_table
 
@@ -252,38 +249,17 @@ def _parse_and_send(parser: BatchParser, sender: Any, receiver: Any, parent: int
     pipe it holds itself, with the run log and the database files open.
     """
     receiver.close()
-    _end_with_parent(parent)
+    end_with_parent(parent)
     gc.disable()
     try:
         for batch in parser.batches():
             sender.send(batch)
         sender.send(_ParserDone(parser.totals))
     except BaseException as exc:  # handed to the storing process, which raises it
-        try:
-            pickle.loads(pickle.dumps(exc))
-            sender.send(_ParserFailed(exc))
-        except Exception:
-            with contextlib.suppress(Exception):  # else the storing process is gone
-                sender.send(_ParserFailed(RuntimeError(f"{type(exc).__name__}: {exc}")))
+        with contextlib.suppress(Exception):  # else the storing process is gone
+            sender.send(_ParserFailed(portable_error(exc)))
     finally:
         sender.close()
-
-
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _end_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when its parent dies (Linux), or end now if it has.
-
-    Elsewhere the closed read end does it: once the parent is gone, the next
-    send fails with a broken pipe and the parser ends.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before the request took effect
-        os._exit(1)
 
 
 def in_child(parser: BatchParser) -> Generator[list[tuple[Any, ...]], None, None]:

@@ -109,6 +109,7 @@ def create_app(config: WebConfig) -> Starlette:
                 poll=config.worker_poll,
                 stop=state.stop,
                 log=lambda line: logger.info("%s", line),
+                concurrency=config.worker_concurrency,
             )
             thread = threading.Thread(target=worker.run, name="pilots-worker", daemon=True)
             thread.start()

@@ -10,6 +10,14 @@ import click
 from pilots.clikit import App, json_option, pass_app
 from pilots.errors import ConfigError
 
+concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(min=0),
+    default=None,
+    help="同時に文字起こしするジョブの数（それぞれ音声認識のプロセス1つ）。"
+    "0 はCPUコア数と空きメモリから自動、既定は PILOTS_WORKER_CONCURRENCY。",
+)
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス。")
@@ -31,16 +39,24 @@ from pilots.errors import ConfigError
     type=click.Path(dir_okay=False, path_type=Path),
     help="利用者ファイル（既定は PILOTS_USERS_FILE、なければ <data_dir>/users.json）。",
 )
+@concurrency_option
 @pass_app
-def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: Path | None) -> None:
+def serve_command(
+    app: App,
+    host: str,
+    port: int,
+    no_worker: bool,
+    users_path: Path | None,
+    concurrency: int | None,
+) -> None:
     """ブラウザで使う画面（議事録作成・RPA・満足度調査・効果測定レポート）を起動します。
 
     既定では 127.0.0.1（このPCだけ）で待ち受け、利用者登録なしで全ページを開けます。
     他のアドレスで待ち受けるには pilots users add で利用者を登録してください。
     そのときセッション鍵（<data_dir>/session.key、初回に作成）が所有者以外に読める場合や、
     公開された鍵の場合は起動しません。
-    文字起こしはサーバー内の作業プロセス1つが行います（--no-worker で止め、
-    pilots worker を別のPCで動かせます）。
+    文字起こしはサーバー内の作業プロセスが行い、CPUコアの数だけ同時に処理します
+    （--concurrency。--no-worker で止め、pilots worker を別のPCで動かせます）。
     """
     import logging
 
@@ -58,6 +74,7 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
     auth.check_can_serve(host, store)
     auth.check_secret_key(auth.session_key_file(app.settings), host)
     app.open()  # the default data folder is made, a mistyped --db refused, a new database told
+    at_once = 1 if no_worker else _concurrency(app, concurrency)
     web = create_app(
         WebConfig(
             settings=app.settings,
@@ -65,12 +82,13 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
             users_file=path,
             require_users=not auth.is_loopback(host),
             start_worker=not no_worker,
+            worker_concurrency=at_once,
         )
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     shown = f"[{host}]" if ":" in host else host
     mode = "利用者ファイル " + str(path) if store.has_users() else "利用者登録なし（このPCだけ）"
-    worker = "作業プロセスなし" if no_worker else "作業プロセス1つ"
+    worker = "作業プロセスなし" if no_worker else f"作業プロセス1つ（同時に{at_once}件まで）"
     click.echo(
         f"http://{shown}:{port}/ で待ち受けます（{mode}、{worker}、Ctrl-C で終了）", err=True
     )
@@ -86,12 +104,14 @@ def serve_command(app: App, host: str, port: int, no_worker: bool, users_path: P
     show_default=True,
     help="待ち行列が空のとき、次に見に行くまでの秒数。",
 )
+@concurrency_option
 @pass_app
-def worker_command(app: App, once: bool, poll: float) -> None:
+def worker_command(app: App, once: bool, poll: float, concurrency: int | None) -> None:
     """文字起こしの待ち行列からジョブを取り出して処理します（何台でも同時に動かせます）。
 
     PostgreSQL を共有すれば、複数のPCの作業プロセスが同じ待ち行列を分担します。
     録音と議事録案はデータベースを通して受け渡すので、共有フォルダは要りません。
+    既定ではCPUコアの数だけジョブを同時に処理します（--concurrency）。
     """
     import signal
     import threading
@@ -112,14 +132,27 @@ def worker_command(app: App, once: bool, poll: float) -> None:
         poll=poll,
         stop=stop,
         log=lambda line: click.echo(line, err=False),
+        concurrency=_concurrency(app, concurrency),
     )
-    click.echo(f"作業プロセス {worker.name} を開始します（{db.describe(app.engine)}）", err=True)
+    click.echo(
+        f"作業プロセス {worker.name} を開始します"
+        f"（{db.describe(app.engine)}、同時に{worker.concurrency}件まで）",
+        err=True,
+    )
     try:
         done = worker.run(once=once)
     except KeyboardInterrupt:
         stop.set()
         done = 0
     click.echo(f"作業プロセス {worker.name} を終了します（処理 {done}件）", err=True)
+
+
+def _concurrency(app: App, given: int | None) -> int:
+    """--concurrency, else the setting; 0 is one job per CPU core, as far as memory allows."""
+    from pilots.asr.parallel import default_processes
+
+    wanted: int = app.settings.get("worker_concurrency") if given is None else given
+    return wanted or default_processes()
 
 
 @click.group("users")

@@ -49,6 +49,7 @@ class WebConfig:
         require_users: refuse every request while there are no users (the
             server listens beyond this computer).
         start_worker: run one transcription worker in a thread of the server.
+        worker_concurrency: how many jobs that worker transcribes at once.
     """
 
     settings: Settings
@@ -57,6 +58,7 @@ class WebConfig:
     require_users: bool = False
     start_worker: bool = False
     worker_poll: float = 2.0
+    worker_concurrency: int = 1
 
 
 @dataclass

@@ -7,6 +7,11 @@ recording from the job's stored chunks into a temporary file and drafts it with
 (``<data_dir>/minutes/<job>/``), and then — in one transaction — the job is
 logged and the drafts stored in the queue, provided it still holds the job. A
 thread renews the job's lease every few seconds while the model works.
+
+A worker with a concurrency of N runs N such loops in threads, each claiming
+its own jobs; they share N model processes (:mod:`pilots.asr.parallel`), so N
+recordings are transcribed at once — and one long recording alone spreads its
+chunks over all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +37,11 @@ from pilots.asr.draft import (
     DraftWithdrawn,
     JobLog,
     docx_marks,
-    load_transcriber,
+    speech_model,
 )
 from pilots.asr.jobs import JobRecord
 from pilots.asr.result import MeetingInfo, Transcript
-from pilots.asr.transcribe import Transcriber
+from pilots.asr.transcribe import SpeechModel
 from pilots.config import Settings
 from pilots.errors import PilotsError
 from pilots.tables import WebJob
@@ -77,8 +83,10 @@ class Worker:
         settings: model folder, threads, data folder, lease timeout, attempts.
         name: this worker's name in the queue (unique by default).
         poll: seconds between looks at an empty queue.
-        stop: set it to make :meth:`run` return after the current job.
+        stop: set it to make :meth:`run` return after the current jobs.
         log: told, in Japanese, what the worker does (one line per event).
+        concurrency: how many jobs it transcribes at once, each in a model
+            process of its own (1: the model in this process).
     """
 
     def __init__(
@@ -90,6 +98,7 @@ class Worker:
         poll: float = 2.0,
         stop: threading.Event | None = None,
         log: Callable[[str], None] = lambda _line: None,
+        concurrency: int = 1,
     ) -> None:
         self.factory = factory
         self.settings = settings
@@ -99,7 +108,10 @@ class Worker:
         self.log = log
         self.stale_seconds: float = settings.get("worker_stale_seconds")
         self.max_attempts: int = settings.get("worker_max_attempts")
-        self._transcriber: Transcriber | None = None
+        self.concurrency = concurrency
+        self._transcriber: SpeechModel | None = None
+        self._models = ExitStack()
+        self._model_lock = threading.Lock()
 
     @property
     def beat_seconds(self) -> float:
@@ -109,6 +121,10 @@ class Worker:
     def run(self, *, once: bool = False) -> int:
         """Process jobs until ``stop`` is set (or, with ``once``, until the queue is empty).
 
+        With a concurrency of N, N loops claim and process jobs side by side
+        (this thread runs one). Interrupted (Ctrl-C), every loop puts its job
+        back in the queue and the model processes end.
+
         Returns:
             How many jobs this worker finished (done or failed).
         """
@@ -116,6 +132,27 @@ class Worker:
             removed = uploads.remove_work_leftovers(session, self.settings.data_dir)
         if removed:
             self.log(f"前回の異常終了で残った録音の作業コピー {removed}件を削除しました")
+        others = [_Loop(self, once) for _ in range(self.concurrency - 1)]
+        for loop in others:
+            loop.start()
+        try:
+            finished = self._loop(once)
+            for loop in others:
+                while loop.is_alive():  # a timed wait: Ctrl-C interrupts it on Windows too
+                    loop.join(timeout=0.5)
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            self._models.close()  # a loop still transcribing is interrupted and releases its job
+            for loop in others:
+                loop.join()
+        for loop in others:
+            if loop.error is not None:
+                raise loop.error
+        return finished + sum(loop.finished for loop in others)
+
+    def _loop(self, once: bool) -> int:
         finished = 0
         while not self.stop.is_set():
             outcome = self.run_one()
@@ -205,11 +242,14 @@ class Worker:
             held = queue.fail(session, claim, message)
         return JobOutcome(claim.job_id, "failed" if held else "lost", message=message)
 
-    def _model(self) -> Transcriber:
-        # Loaded by the first job and kept: the next job needs the same model.
-        if self._transcriber is None:
-            self._transcriber = load_transcriber(self.settings)
-        return self._transcriber
+    def _model(self) -> SpeechModel:
+        # Loaded by the first job and kept (closed when run() ends): the next job needs it too.
+        with self._model_lock:
+            if self._transcriber is None:
+                self._transcriber = self._models.enter_context(
+                    speech_model(self.settings, jobs=self.concurrency)
+                )
+            return self._transcriber
 
     def _transcribe(self, claim: queue.Claim, work: Path, progress: _Progress) -> JobOutcome:
         with db.session_scope(self.factory) as session:
@@ -270,6 +310,26 @@ class Worker:
         return JobOutcome(
             claim.job_id, "done", asr_job_id=draft.job.job_id, no_speech=draft.job.no_speech
         )
+
+
+class _Loop(threading.Thread):
+    """One more loop of a worker that runs several jobs at once."""
+
+    def __init__(self, worker: Worker, once: bool) -> None:
+        super().__init__(name="pilots-worker-loop", daemon=True)
+        self.worker = worker
+        self.once = once
+        self.finished = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.finished = self.worker._loop(self.once)
+        except KeyboardInterrupt:
+            pass  # its job is back in the queue (Worker.run_one); the worker is stopping
+        except BaseException as exc:  # the database went away …: the worker stops and tells
+            self.error = exc
+            self.worker.stop.set()
 
 
 class _Progress:
