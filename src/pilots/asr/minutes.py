@@ -73,12 +73,14 @@ class MinutesLine:
         end: the end as ``hh:mm:ss``.
         text: the utterance on one line.
         flag_reasons: why the clerk should check it (要確認), in Japanese.
+        speaker: who speaks (話者1, 議長 …); empty when the speakers were not told apart.
     """
 
     start: str
     end: str
     text: str
     flag_reasons: tuple[str, ...] = ()
+    speaker: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -130,9 +132,18 @@ def minutes_lines(transcript: Transcript) -> list[MinutesLine]:
                 end=format_timestamp(utterance.end),
                 text=text,
                 flag_reasons=tuple(dict.fromkeys(flag.reason for flag in utterance.flags)),
+                speaker=utterance.speaker or "",
             )
         )
     return lines
+
+
+def speakers_summary(transcript: Transcript) -> str:
+    """The 話者 line of the closing block: ``3人（議長、話者2、話者3）``, or why there is none."""
+    if transcript.speakers:
+        names = "、".join(speaker.name for speaker in transcript.speakers)
+        return f"{len(transcript.speakers)}人（{names}）・自動判別"
+    return transcript.speaker_problem or "区別なし"
 
 
 def placeholder_values(transcript: Transcript) -> dict[str, str]:
@@ -141,7 +152,7 @@ def placeholder_values(transcript: Transcript) -> dict[str, str]:
     Header: 会議名, 日時 (Japanese era), 場所, 出席者, 所属 — empty where not
     given, so that the template shows a blank to write on. Closing: モデル,
     録音時間 and 処理時間 (h:mm:ss), 要確認箇所 (a bare count; the template adds
-    件), フィラー, 用語集, and 音声ファイル.
+    件), フィラー, 用語集, 話者 (:func:`speakers_summary`) and 音声ファイル.
     """
     meeting = transcript.meeting
     if transcript.glossary_terms:
@@ -160,6 +171,7 @@ def placeholder_values(transcript: Transcript) -> dict[str, str]:
         "要確認箇所": str(transcript.flag_count),
         "フィラー": FILLERS_LABELS.get(transcript.fillers, transcript.fillers),
         "用語集": glossary,
+        "話者": speakers_summary(transcript),
         "音声ファイル": transcript.audio.name,
     }
 
@@ -206,7 +218,7 @@ def render_markdown(transcript: Transcript, template_dir: Path | None = None) ->
 
     The template sees ``meeting`` (title, date, place, attendees, department as
     display strings), ``lines`` (:class:`MinutesLine`), ``closing`` (model,
-    duration, processing, flag_count, fillers, glossary), ``fields`` (the
+    duration, processing, flag_count, fillers, glossary, speakers), ``fields`` (the
     :func:`placeholder_values`) and ``transcript`` itself.
 
     Raises:
@@ -231,6 +243,7 @@ def render_markdown(transcript: Transcript, template_dir: Path | None = None) ->
             "flag_count": transcript.flag_count,
             "fillers": values["フィラー"],
             "glossary": values["用語集"],
+            "speakers": values["話者"],
         },
         "fields": values,
         "transcript": transcript,
@@ -369,6 +382,8 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
             element.get_or_add_rPr().b_val = True
 
     add(f"[{line.start}] ")
+    if line.speaker:
+        add(f"{line.speaker}：", bold=True)
     if line.flagged:
         add(f"【要確認: {line.flag_note}】", bold=True)
     if line.text:
@@ -382,8 +397,9 @@ def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
     Placeholders (see :func:`placeholder_values`) are replaced in the body,
     tables, text boxes, headers and footers. The first paragraph holding
     ``{{本文}}`` is replaced by one paragraph per utterance,
-    ``[hh:mm:ss] text``, each a copy of that paragraph's formatting; a flagged
-    one is highlighted in yellow and marked 【要確認: reason】.
+    ``[hh:mm:ss] 話者1：text`` (the speaker in bold, when told apart), each a copy
+    of that paragraph's formatting; a flagged one is highlighted in yellow and
+    marked 【要確認: reason】.
 
     Raises:
         InputFileError: the template cannot be read or has no ``{{本文}}``.
@@ -428,27 +444,33 @@ def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
 
 
 def render_txt(transcript: Transcript) -> str:
-    """The plain transcript: one utterance a line, nothing else."""
-    texts = [one_line(u.text) for u in transcript.utterances]
-    return "".join(f"{text}\n" for text in texts if text)
+    """The plain transcript: one utterance a line (``話者1：text`` when speakers were told apart)."""
+    lines = []
+    for utterance in transcript.utterances:
+        text = one_line(utterance.text)
+        if text:
+            lines.append(f"{utterance.speaker}：{text}" if utterance.speaker else text)
+    return "".join(f"{line}\n" for line in lines)
 
 
-def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
+def _cues(transcript: Transcript) -> list[tuple[float, float, str, str]]:
     cues = []
     for utterance in transcript.utterances:
         text = one_line(utterance.text)
         if text:
-            cues.append((utterance.start, max(utterance.end, utterance.start), text))
+            end = max(utterance.end, utterance.start)
+            cues.append((utterance.start, end, text, utterance.speaker or ""))
     return cues
 
 
 def render_srt(transcript: Transcript) -> str:
-    """SubRip subtitles: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
+    """SubRip subtitles: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, ``<v 話者1>text``."""
     blocks = []
-    for number, (start, end, text) in enumerate(_cues(transcript), start=1):
+    for number, (start, end, text, speaker) in enumerate(_cues(transcript), start=1):
         start_text = format_timestamp(start, millis=True, sep=",")
         end_text = format_timestamp(end, millis=True, sep=",")
-        blocks.append(f"{number}\n{start_text} --> {end_text}\n{text}\n")
+        voice = f"<v {speaker}>" if speaker else ""
+        blocks.append(f"{number}\n{start_text} --> {end_text}\n{voice}{text}\n")
     return "\n".join(blocks)
 
 
@@ -458,12 +480,16 @@ def _vtt_escape(text: str) -> str:
 
 
 def render_vtt(transcript: Transcript) -> str:
-    """WebVTT subtitles: ``WEBVTT`` then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``."""
+    """WebVTT subtitles: ``WEBVTT`` then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``.
+
+    The speaker is a voice span, ``<v 話者1>text``.
+    """
     blocks = ["WEBVTT\n"]
-    for start, end, text in _cues(transcript):
+    for start, end, text, speaker in _cues(transcript):
         start_text = format_timestamp(start, millis=True, sep=".")
         end_text = format_timestamp(end, millis=True, sep=".")
-        blocks.append(f"{start_text} --> {end_text}\n{_vtt_escape(text)}\n")
+        voice = f"<v {_vtt_escape(speaker)}>" if speaker else ""
+        blocks.append(f"{start_text} --> {end_text}\n{voice}{_vtt_escape(text)}\n")
     return "\n".join(blocks)
 
 
@@ -481,11 +507,17 @@ def _segment(utterance: Utterance) -> dict[str, Any]:
             for w in utterance.words
         ],
         "flags": [{"kind": f.kind, "reason": f.reason} for f in utterance.flags],
+        "speaker": utterance.speaker,
     }
 
 
 def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
-    """The JSON output as plain data: ``{"metadata": {...}, "segments": [...]}``."""
+    """The JSON output as plain data: ``{"metadata": {...}, "segments": [...]}``.
+
+    Every segment carries ``"speaker"`` (null when the speakers were not told apart);
+    ``metadata.speakers`` lists them (label, name, seconds, and the closest reference
+    voice with its similarity).
+    """
     meeting = transcript.meeting
     return {
         "metadata": {
@@ -507,6 +539,17 @@ def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
             "glossary_replacements": transcript.glossary_replacements,
             "flag_count": transcript.flag_count,
             "no_speech": transcript.no_speech,
+            "speakers": [
+                {
+                    "label": s.label,
+                    "name": s.name,
+                    "seconds": s.seconds,
+                    "voice": s.voice or None,
+                    "similarity": s.similarity,
+                }
+                for s in transcript.speakers
+            ],
+            "speaker_problem": transcript.speaker_problem or None,
         },
         "segments": [_segment(u) for u in transcript.utterances],
     }
