@@ -118,6 +118,24 @@ class ProgressBar:
     default=None,
     help="CPUスレッド数（0 は自動、既定は PILOTS_ASR_THREADS）。",
 )
+@click.option(
+    "--speakers",
+    default="auto",
+    show_default=True,
+    help="話者の区別: auto（追加部品 pilots[speakers] があれば話者1、話者2 … を付けます）、"
+    "off（付けません）、または人数（例 3）。",
+)
+@click.option(
+    "--speaker-names",
+    default="",
+    help="話者1、話者2 … に発言順に付ける名前（例 \"議長,山田,佐藤\"、空欄はそのまま）。",
+)
+@click.option(
+    "--speaker-voices",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="名前を付けた声の見本（議長.wav、山田委員.m4a …）のフォルダ。声が一致した話者を"
+    "その名前にします（既定は PILOTS_ASR_SPEAKER_VOICES）。",
+)
 @click.option("--no-log", is_flag=True, help="ジョブとして記録しません（効果測定の対象外）。")
 @click.option(
     "--progress/--no-progress",
@@ -143,6 +161,9 @@ def transcribe_command(
     language: str,
     device: str,
     threads: int | None,
+    speakers: str,
+    speaker_names: str,
+    speaker_voices: Path | None,
     no_log: bool,
     progress: bool | None,
 ) -> None:
@@ -151,9 +172,12 @@ def transcribe_command(
     録音ごと・形式ごとに OUTPUT_DIR/<録音のファイル名>.<拡張子> を書き出し、
     ジョブとして記録します（--no-log で記録しません）。
     失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
+    発言には話者（話者1、話者2 …、または --speaker-names / --speaker-voices の名前）が
+    付き、話者が替わるところで分かれます（追加部品 pilots[speakers] が必要です）。
     """
     from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, load_transcriber
     from pilots.asr.result import MeetingInfo
+    from pilots.asr.speakers import check_speakers, parse_speaker_names
     from pilots.files import check_folder
 
     check_folder(out_dir)  # before minutes of transcription, not after
@@ -178,10 +202,16 @@ def transcribe_command(
         fillers_file=app.settings.optional_path("fillers_file"),
         glossary=glossary,
         template_dir=app.settings.optional_path("template_dir"),
+        speakers=check_speakers(speakers),
+        speaker_names=parse_speaker_names(speaker_names),
+        speaker_voices=speaker_voices or app.settings.optional_path("asr.speaker_voices"),
+        speaker_threshold=app.settings.get("asr.speaker_threshold"),
     )
     pipeline = DraftPipeline(
         options, lambda: load_transcriber(app.settings, model, device=device, threads=threads)
     )
+    if pipeline.speaker_notice:
+        click.echo(pipeline.speaker_notice, err=True)
     log = None if no_log else JobLog(session=app.session)
     show = sys.stderr.isatty() if progress is None else progress
     failed = 0
@@ -214,6 +244,10 @@ def _drafted(draft: Draft) -> str:
         f"処理 {transcript.processing_seconds:.1f}秒、"
         f"要確認 {transcript.flag_count}箇所"
     )
+    if transcript.speakers:
+        text += f"、話者 {len(transcript.speakers)}人"
+    if transcript.speaker_problem:
+        text += f"、{transcript.speaker_problem}"
     if record is not None:
         text += f"、ジョブ #{record.job_id}" + ("" if record.created else "（更新）")
         if record.department_created:

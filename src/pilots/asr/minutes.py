@@ -357,6 +357,7 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
     """A copy of the marker paragraph (style, indents, font) holding one line."""
     from docx.enum.text import WD_COLOR_INDEX
     from docx.oxml.ns import qn
+    from docx.text.font import Font
 
     paragraph = copy.deepcopy(marker)
     for child in list(paragraph):
@@ -379,7 +380,7 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
         if line.flagged:
             element.get_or_add_rPr().highlight_val = WD_COLOR_INDEX.YELLOW
         if bold:
-            element.get_or_add_rPr().b_val = True
+            Font(element).bold = True
 
     add(f"[{line.start}] ")
     if line.speaker:

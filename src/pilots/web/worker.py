@@ -99,6 +99,7 @@ class Worker:
         self.stale_seconds: float = settings.get("worker_stale_seconds")
         self.max_attempts: int = settings.get("worker_max_attempts")
         self._transcriber: Transcriber | None = None
+        self._told_speakers = False
 
     @property
     def beat_seconds(self) -> float:
@@ -225,6 +226,7 @@ class Worker:
             )
             glossary_text = job.glossary
             formats = tuple(f for f in job.formats.split(",") if f)
+            speakers = job.speakers
             stem = Path(job.original_name).stem or "recording"
         glossary = None
         if glossary_text:
@@ -236,9 +238,15 @@ class Worker:
                 fillers_file=self.settings.optional_path("fillers_file"),
                 glossary=glossary,
                 template_dir=self.settings.optional_path("template_dir"),
+                speakers=speakers,
+                speaker_voices=self.settings.optional_path("asr.speaker_voices"),
+                speaker_threshold=self.settings.get("asr.speaker_threshold"),
             ),
             self._model,
         )
+        if pipeline.speaker_notice and not self._told_speakers:
+            self._told_speakers = True  # once per worker, not once per job
+            self.log(pipeline.speaker_notice)
 
         def still_held(session: Session) -> bool:
             return queue.still_held(session, claim)
