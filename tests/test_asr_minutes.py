@@ -465,7 +465,10 @@ def test_docx_shows_the_speaker_in_bold_before_the_text(spoken: Transcript, tmp_
 def test_text_formats_show_the_speaker(spoken: Transcript, tmp_path: Path) -> None:
     write_outputs(spoken, tmp_path, ["md", "txt", "srt", "vtt"])
     txt = (tmp_path / "teirei_0501.txt").read_text(encoding="utf-8").splitlines()
-    assert txt[:2] == ["議長：それでは定例会議を始めます。", "話者2：予算の執行状況について報告します。"]
+    assert txt[:2] == [
+        "議長：それでは定例会議を始めます。",
+        "話者2：予算の執行状況について報告します。",
+    ]
     md = (tmp_path / "teirei_0501.md").read_text(encoding="utf-8")
     assert "[00:00:12] **話者2：** 予算の執行状況について報告します。" in md
     assert "**R&D&lt;課&gt;：**" in md  # Markdown-escaped like any other text

@@ -133,7 +133,9 @@ def run_demo(
         result = DemoResult(database)
         if transcribe:
             step(f"音声認識: {SAMPLE_MEETING}（同梱モデル base）")
-            result.minutes = _transcribe_sample(samples_dir, out_dir / "minutes", settings, factory)
+            result.minutes = _transcribe_sample(
+                samples_dir, out_dir / "minutes", settings, factory, step
+            )
         for kind in ("interim", "final"):
             step(f"レポート: {'中間' if kind == 'interim' else '最終'}")
             with db.session_scope(factory) as session:
@@ -163,9 +165,17 @@ def _ingest(demo_dir: Path, name: str) -> Callable[[Session], object]:
 
 
 def _transcribe_sample(
-    samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
+    samples_dir: Path,
+    minutes_dir: Path,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    step: Callable[[str], None],
 ) -> list[Path]:
-    """Transcribe the sample meeting as the IT department's February meeting (one real job)."""
+    """Transcribe the sample meeting as the IT department's February meeting (one real job).
+
+    Its speakers are told apart (話者1 …) when the ``speakers`` extra is installed; ``step``
+    is told how to install it otherwise.
+    """
     from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, load_transcriber
     from pilots.asr.result import MeetingInfo
 
@@ -174,6 +184,8 @@ def _transcribe_sample(
         DraftOptions(formats=("docx", "txt"), glossary=_need(samples_dir, "glossary.tsv")),
         lambda: load_transcriber(settings),
     )
+    if pipeline.speaker_notice:
+        step(pipeline.speaker_notice)
     meeting = MeetingInfo(
         title="RPA推進 定例会議",
         date=date(2020, 2, 14),

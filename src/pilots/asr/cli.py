@@ -128,7 +128,7 @@ class ProgressBar:
 @click.option(
     "--speaker-names",
     default="",
-    help="話者1、話者2 … に発言順に付ける名前（例 \"議長,山田,佐藤\"、空欄はそのまま）。",
+    help='話者1、話者2 … に発言順に付ける名前（例 "議長,山田,佐藤"、空欄はそのまま）。',
 )
 @click.option(
     "--speaker-voices",

