@@ -102,6 +102,8 @@ def run() -> list[Comparison]:
                 "docx",
                 "--format",
                 "txt",
+                "--speakers",  # plain faster-whisper has none: bench_speakers times them
+                "off",
             ]
         )
         # Alternate the two, three times each, and keep each one's best: a single run on
@@ -141,6 +143,8 @@ def run() -> list[Comparison]:
                     "txt",
                     "--glossary",
                     str(GLOSSARY),
+                    "--speakers",
+                    "off",
                 ]
             )
         )
@@ -167,6 +171,8 @@ def run() -> list[Comparison]:
                     "--no-log",
                     "--format",
                     "txt",
+                    "--speakers",
+                    "off",
                 ]
             )
         )
