@@ -11,7 +11,7 @@ AXE := node_modules/axe-core/axe.min.js
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,speakers,test]'
 	touch $(STAMP)
 
 $(AXE): package.json package-lock.json
@@ -27,7 +27,7 @@ test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[all,test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[all,speakers,test,bench]'
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

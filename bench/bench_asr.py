@@ -105,6 +105,8 @@ def run() -> list[Comparison]:
                 "txt",
                 "--jobs",
                 "1",
+                "--speakers",  # plain faster-whisper has none: bench_speakers times them
+                "off",
             ]
         )
         # Alternate the two, three times each, and keep each one's best: a single run on
@@ -144,6 +146,8 @@ def run() -> list[Comparison]:
                     "txt",
                     "--glossary",
                     str(GLOSSARY),
+                    "--speakers",
+                    "off",
                 ]
             )
         )
@@ -172,6 +176,8 @@ def run() -> list[Comparison]:
                     "txt",
                     "--jobs",
                     "1",
+                    "--speakers",
+                    "off",
                 ]
             )
         )

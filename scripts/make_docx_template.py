@@ -12,7 +12,7 @@ any .docx with these placeholders, each in a paragraph or a table cell:
     {{本文}}                                                  a paragraph of its own,
                                                               replaced by the body
     {{モデル}} {{録音時間}} {{処理時間}} {{要確認箇所}}        closing block
-    {{フィラー}} {{用語集}} {{音声ファイル}}
+    {{フィラー}} {{用語集}} {{話者}} {{音声ファイル}}
 
 The output is byte-for-byte the same on every run (fixed dates in the
 document properties and in the zip), so that git only sees real changes.
@@ -51,6 +51,7 @@ CLOSING_LINES = (
     "要確認箇所：{{要確認箇所}}件",
     "フィラー：{{フィラー}}",
     "用語集：{{用語集}}",
+    "話者：{{話者}}",
 )
 FIXED_TIME = datetime(2025, 4, 1)
 

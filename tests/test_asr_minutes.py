@@ -12,7 +12,7 @@ import pytest
 
 from pilots.asr import minutes
 from pilots.asr.minutes import FORMATS, write_outputs
-from pilots.asr.result import Flag, MeetingInfo, Transcript, Utterance, Word
+from pilots.asr.result import Flag, MeetingInfo, Speaker, Transcript, Utterance, Word
 from pilots.errors import ConfigError, InputFileError, OutputFileError
 from pilots.files import Writer, atomic_write
 
@@ -125,6 +125,7 @@ def test_docx_has_header_body_in_order_and_closing(full: Transcript, tmp_path: P
     assert "要確認箇所：1件" in paragraphs
     assert "フィラー：除去" in paragraphs
     assert "用語集：12語（置換 3件）" in paragraphs
+    assert "話者：区別なし" in paragraphs
     assert not any("{{" in p for p in paragraphs)
     assert document.sections[0].header.paragraphs[0].text == "令和元年度 第1回 定例会議"
 
@@ -137,6 +138,8 @@ def test_docx_highlights_only_the_flagged_paragraph(full: Transcript, tmp_path: 
     ]
     assert highlighted == [BODY[2]]
     assert all(r.font.highlight_color is None for p in body[:2] for r in p.runs)
+    # The mark is bold, so that it stands out in black and white print too.
+    assert [r.text for r in body[2].runs if r.bold] == [f"【要確認: {REASON}】"]
 
 
 def test_docx_is_a4_with_a_japanese_font(full: Transcript, tmp_path: Path) -> None:
@@ -388,6 +391,8 @@ def test_json_round_trips(full: Transcript, tmp_path: Path) -> None:
         "glossary_replacements": 3,
         "flag_count": 1,
         "no_speech": False,
+        "speakers": [],
+        "speaker_problem": None,
     }
     segments = data["segments"]
     assert len(segments) == 4
@@ -401,7 +406,9 @@ def test_json_round_trips(full: Transcript, tmp_path: Path) -> None:
         "no_speech_prob",
         "words",
         "flags",
+        "speaker",
     }
+    assert [s["speaker"] for s in segments] == [None] * 4  # not told apart: null, on every one
     assert segments[0]["words"] == [
         {"start": 5.0, "end": 5.6, "text": "それでは", "probability": 0.98}
     ]
@@ -413,6 +420,85 @@ def test_json_round_trips(full: Transcript, tmp_path: Path) -> None:
 def test_json_with_no_meeting_date(bare: Transcript, tmp_path: Path) -> None:
     [path] = write_outputs(bare, tmp_path, ["json"])
     assert json.loads(path.read_text(encoding="utf-8"))["metadata"]["meeting"]["date"] is None
+
+
+# --------------------------------------------------------------------------
+# Speakers in every format
+
+
+@pytest.fixture
+def spoken() -> Transcript:
+    """Speakers told apart: the first one named by the clerk, the second still 話者2."""
+    transcript = make_transcript(FULL_MEETING)
+    for utterance, speaker in zip(
+        transcript.utterances, ["議長", "話者2", "議長", "R&D<課>"], strict=True
+    ):
+        utterance.speaker = speaker
+    transcript.speakers = [
+        Speaker("話者1", "議長", 13.4, voice="議長", similarity=0.93),
+        Speaker("話者2", "話者2", 7.5, voice="議長", similarity=0.41),
+        Speaker("話者3", "R&D<課>", 13.0),
+    ]
+    return transcript
+
+
+def test_docx_shows_the_speaker_in_bold_before_the_text(spoken: Transcript, tmp_path: Path) -> None:
+    [path] = write_outputs(spoken, tmp_path, ["docx"])
+    document = open_docx(path)
+    body = [p for p in document.paragraphs if p.text.startswith("[")]
+    assert [p.text for p in body] == [
+        "[00:00:05] 議長：それでは定例会議を始めます。",
+        "[00:00:12] 話者2：予算の執行状況について報告します。",
+        f"[00:00:31] 議長：【要確認: {REASON}】"
+        "よろしくお願いします。よろしくお願いします。よろしくお願いします。",
+        "[00:01:15] R&D<課>：次回は*6月*に開催します。",
+    ]
+    runs = [r for r in body[1].runs if r.text]
+    assert [(r.text, bool(r.bold)) for r in runs] == [
+        ("[00:00:12] ", False),
+        ("話者2：", True),
+        ("予算の執行状況について報告します。", False),
+    ]
+    assert "話者：3人（議長、話者2、R&D<課>）・自動判別" in texts(document)
+
+
+def test_text_formats_show_the_speaker(spoken: Transcript, tmp_path: Path) -> None:
+    write_outputs(spoken, tmp_path, ["md", "txt", "srt", "vtt"])
+    txt = (tmp_path / "teirei_0501.txt").read_text(encoding="utf-8").splitlines()
+    assert txt[:2] == [
+        "議長：それでは定例会議を始めます。",
+        "話者2：予算の執行状況について報告します。",
+    ]
+    md = (tmp_path / "teirei_0501.md").read_text(encoding="utf-8")
+    assert "[00:00:12] **話者2：** 予算の執行状況について報告します。" in md
+    assert "**R&D&lt;課&gt;：**" in md  # Markdown-escaped like any other text
+    assert "- 話者: 3人（議長、話者2、R&D&lt;課&gt;）・自動判別" in md
+    srt = (tmp_path / "teirei_0501.srt").read_text(encoding="utf-8")
+    assert "00:00:12,500 --> 00:00:20,000\n<v 話者2>予算の執行状況について報告します。\n" in srt
+    vtt = (tmp_path / "teirei_0501.vtt").read_text(encoding="utf-8")
+    assert "00:00:05.000 --> 00:00:09.250\n<v 議長>それでは定例会議を始めます。\n" in vtt
+    assert "<v R&amp;D&lt;課&gt;>次回は*6月*に開催します。" in vtt  # the name cannot end the tag
+
+
+def test_json_carries_the_speaker_of_every_segment(spoken: Transcript, tmp_path: Path) -> None:
+    [path] = write_outputs(spoken, tmp_path, ["json"])
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [s["speaker"] for s in data["segments"]] == ["議長", "話者2", "議長", "R&D<課>"]
+    assert data["metadata"]["speakers"][:2] == [
+        {"label": "話者1", "name": "議長", "seconds": 13.4, "voice": "議長", "similarity": 0.93},
+        {"label": "話者2", "name": "話者2", "seconds": 7.5, "voice": "議長", "similarity": 0.41},
+    ]
+
+
+def test_a_failed_speaker_step_is_said_in_the_closing_block(
+    full: Transcript, tmp_path: Path
+) -> None:
+    full.speaker_problem = "話者を区別できませんでした: 処理が異常終了しました（シグナル 9）"
+    write_outputs(full, tmp_path, ["docx", "json"])
+    closing = texts(open_docx(tmp_path / "teirei_0501.docx"))
+    assert f"話者：{full.speaker_problem}" in closing
+    data = json.loads((tmp_path / "teirei_0501.json").read_text(encoding="utf-8"))
+    assert data["metadata"]["speaker_problem"] == full.speaker_problem
 
 
 # --------------------------------------------------------------------------

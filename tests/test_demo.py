@@ -92,6 +92,13 @@ def test_one_job_is_a_real_transcription(demo: Path) -> None:
     assert (demo / "minutes" / "joho_rpa_weekly.docx").is_file()
 
 
+def test_the_demo_draft_shows_who_speaks(demo: Path) -> None:
+    lines = (demo / "minutes" / "joho_rpa_weekly.txt").read_text(encoding="utf-8").splitlines()
+    speakers = [line.split("：", 1)[0] for line in lines]
+    assert speakers[:4] == ["話者1", "話者2", "話者2", "話者1"]
+    assert set(speakers) == {"話者1", "話者2", "話者3", "話者4"}  # 課長, 主査, 主任, 主事
+
+
 def test_interim_report_is_as_of_september(demo: Path) -> None:
     page = (demo / "report_fy2019_interim.html").read_text(encoding="utf-8")
     assert "令和元年9月末時点" in page

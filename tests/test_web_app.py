@@ -610,6 +610,27 @@ def _queued(web: Web, name: str, clip: bytes) -> int:
     return job_id
 
 
+def test_the_speakers_chosen_on_the_form_go_with_the_job(web: Web, clip: bytes) -> None:
+    page = web.client.get("/minutes").text
+    assert '<select id="speakers" name="speakers"' in page
+    assert '<option value="auto" selected>' in page  # told apart by default
+    web.post("/minutes", {"speakers": "3"}, [("audio", ("三人.wav", clip))])
+    web.post("/minutes", {"speakers": "off"}, [("audio", ("なし.wav", clip[:-2]))])
+    web.post("/minutes", {}, [("audio", ("既定.wav", clip[:-4]))])
+    refused = web.post("/minutes", {"speakers": "99"}, [("audio", ("x.wav", clip))])
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    said = "話者の区別: 自動、区別しない、または人数を選んでください"
+    assert said in refused.text  # type: ignore[attr-defined]
+    # Refused for another field: the choice stays as made.
+    kept = web.post("/minutes", {"speakers": "3", "date": "昨日"}, [("audio", ("y.wav", clip))])
+    assert '<option value="3" selected>3人</option>' in kept.text  # type: ignore[attr-defined]
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        chosen = {j.original_name: j.speakers for j in session.scalars(select(WebJob))}
+    engine.dispose()
+    assert chosen == {"三人.wav": "3", "なし.wav": "off", "既定.wav": "auto"}
+
+
 def _finish_job(web: Web, job_id: int) -> int:
     """Complete a queued job as a worker would (with a job log entry and drafts)."""
     engine, factory = web.session()  # type: ignore[misc]

@@ -7,6 +7,7 @@ seconds cut from ``data/samples/joho_rpa_weekly.flac``; no fake transcriber.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -243,6 +244,43 @@ def test_a_worker_with_concurrency_2_runs_two_jobs_at_once_and_each_once(
         for i, (a_start, a_end) in enumerate(spans)
         for b_start, b_end in spans[i + 1 :]
     ), spans
+
+
+def test_the_speakers_asked_for_reach_the_jobs_drafts(
+    engine: Engine, model_dir: Path, tmp_path: Path
+) -> None:
+    """20 s of the meeting (課長, then 主査), queued twice: two speakers asked for, and none.
+
+    The job's json draft, which the correction editor reads, carries "speaker" on every
+    segment either way."""
+    factory = _factory(engine)
+    audio = cut_clip(tmp_path / "two.wav", 0.0, 20.0).read_bytes()
+    with db.session_scope(factory) as session:
+        two, off = (
+            queue.enqueue(
+                session,
+                queue.NewJob(f"{name}.wav", department=name, formats=("txt", "json"), speakers=n),
+                io.BytesIO(audio),
+            )
+            for name, n in (("二人", "2"), ("なし", "off"))
+        )
+    settings = Settings(
+        {"PILOTS_MODEL_DIR": str(model_dir), "PILOTS_DATA_DIR": str(tmp_path / "data")}
+    )
+    assert Worker(factory, settings, name="speakers").run(once=True) == 2
+    with db.session_scope(factory) as session:
+        drafts = {
+            job: (json.loads(queue.output(session, job, "json") or b"{}"),
+                  (queue.output(session, job, "txt") or b"").decode("utf-8"))
+            for job in (two, off)
+        }  # fmt: skip
+    data, txt = drafts[two]
+    assert [s["label"] for s in data["metadata"]["speakers"]] == ["話者1", "話者2"]
+    assert [s["speaker"] for s in data["segments"]][:2] == ["話者1", "話者2"]
+    assert txt.startswith("話者1：")
+    data, txt = drafts[off]
+    assert data["segments"] and all(s["speaker"] is None for s in data["segments"])
+    assert "話者" not in txt
 
 
 @pytest.mark.slow

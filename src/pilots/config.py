@@ -254,6 +254,25 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_float,
     ),
     Setting(
+        "asr.speaker_voices",
+        "",
+        "Folder of short reference recordings named after people (`議長.wav`, `山田委員.m4a`, "
+        "5–30 s of that person alone): a speaker of a draft whose voice matches one is shown "
+        "by that name instead of 話者N (`pilots asr transcribe` and the web worker; "
+        "`--speaker-voices` overrides it). Needs the `speakers` extra.",
+    ),
+    Setting(
+        "asr.speaker_threshold",
+        "0.89",
+        "Cosine similarity (0–1) of a speaker's voice to a reference recording from which the "
+        "speaker is named after it. 0.89 named every voice present and none absent on the "
+        "sample meetings (synthetic voices, which sound alike); people recorded on other "
+        "days and microphones score lower: the json draft lists each speaker's closest "
+        "reference and its similarity (`metadata.speakers`) to choose a value. Below it a "
+        "speaker stays 話者N.",
+        _share,
+    ),
+    Setting(
         "asr.max_correction_ratio",
         "10",
         "Largest correction time accepted, as a multiple of the recording's length (10: a "

@@ -133,7 +133,9 @@ def run_demo(
         result = DemoResult(database)
         if transcribe:
             step(f"音声認識: {SAMPLE_MEETING}（同梱モデル base）")
-            result.minutes = _transcribe_sample(samples_dir, out_dir / "minutes", settings, factory)
+            result.minutes = _transcribe_sample(
+                samples_dir, out_dir / "minutes", settings, factory, step
+            )
         for kind in ("interim", "final"):
             step(f"レポート: {'中間' if kind == 'interim' else '最終'}")
             with db.session_scope(factory) as session:
@@ -163,12 +165,18 @@ def _ingest(demo_dir: Path, name: str) -> Callable[[Session], object]:
 
 
 def _transcribe_sample(
-    samples_dir: Path, minutes_dir: Path, settings: Settings, factory: sessionmaker[Session]
+    samples_dir: Path,
+    minutes_dir: Path,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    step: Callable[[str], None],
 ) -> list[Path]:
     """Transcribe the sample meeting as the IT department's February meeting (one real job).
 
     The model runs as ``pilots asr transcribe`` runs it (``PILOTS_ASR_JOBS``): the
-    sample is one chunk, so in this process.
+    sample is one chunk, so in this process. Its speakers are told apart (話者1 …)
+    when the ``speakers`` extra is installed; ``step`` is told how to install it
+    otherwise.
     """
     from contextlib import ExitStack
 
@@ -192,4 +200,6 @@ def _transcribe_sample(
             ),
             lambda: models.enter_context(speech_model(settings, recordings=[audio])),
         )
+        if pipeline.speaker_notice:
+            step(pipeline.speaker_notice)
         return pipeline.draft_minutes(audio, minutes_dir, meeting, log=log).files

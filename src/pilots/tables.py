@@ -456,6 +456,9 @@ class WebJob(Base):
     the same way, in :class:`WebJobOutput`. Times are naive UTC (the
     database's clock on PostgreSQL, so workers on several machines agree).
 
+    ``speakers`` is the speaker labels the clerk asked for: ``auto``, ``off`` or a
+    number of speakers (``pilots asr transcribe --speakers``).
+
     ``recording_deleted_at`` is when the recording was deleted — by the clerk or
     once the ``recording_retention_days`` setting had passed since
     ``finished_at``; the job and its measurement record stay.
@@ -474,6 +477,7 @@ class WebJob(Base):
     attendees: Mapped[str] = mapped_column(Text, default="", server_default="")
     glossary: Mapped[str | None] = mapped_column(Text)
     formats: Mapped[str] = mapped_column(String(100), default="docx,md,txt,srt")
+    speakers: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     audio_seconds: Mapped[float | None] = mapped_column(Float)
     submitted_by: Mapped[str] = mapped_column(String(100), default="")

@@ -180,6 +180,24 @@ class BatchProgress:
     help="同時に動かす音声認識のプロセス数（長い録音は10分ごとに分担、複数の録音は同時に処理。"
     "0 はCPUコア数と空きメモリから自動、既定は PILOTS_ASR_JOBS）。",
 )
+@click.option(
+    "--speakers",
+    default="auto",
+    show_default=True,
+    help="話者の区別: auto（追加部品 pilots[speakers] があれば話者1、話者2 … を付けます）、"
+    "off（付けません）、または人数（例 3）。",
+)
+@click.option(
+    "--speaker-names",
+    default="",
+    help='話者1、話者2 … に発言順に付ける名前（例 "議長,山田,佐藤"、空欄はそのまま）。',
+)
+@click.option(
+    "--speaker-voices",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="名前を付けた声の見本（議長.wav、山田委員.m4a …）のフォルダ。声が一致した話者を"
+    "その名前にします（既定は PILOTS_ASR_SPEAKER_VOICES）。",
+)
 @click.option("--no-log", is_flag=True, help="ジョブとして記録しません（効果測定の対象外）。")
 @click.option(
     "--progress/--no-progress",
@@ -206,6 +224,9 @@ def transcribe_command(
     device: str,
     threads: int | None,
     jobs: int | None,
+    speakers: str,
+    speaker_names: str,
+    speaker_voices: Path | None,
     no_log: bool,
     progress: bool | None,
 ) -> None:
@@ -216,11 +237,14 @@ def transcribe_command(
     CPUの全コアを使うよう、長い録音の区間や複数の録音を複数のプロセスで同時に
     文字起こしします（--jobs）。結果は指定した順に表示します。
     失敗したファイルがあっても残りは処理し、終了コードは 1 になります。
+    発言には話者（話者1、話者2 …、または --speaker-names / --speaker-voices の名前）が
+    付き、話者が替わるところで分かれます（追加部品 pilots[speakers] が必要です）。
     """
     from contextlib import ExitStack, closing
 
     from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, docx_marks, speech_model
     from pilots.asr.result import MeetingInfo
+    from pilots.asr.speakers import check_speakers, parse_speaker_names
     from pilots.files import check_folder
 
     check_folder(out_dir)  # before minutes of transcription, not after
@@ -246,6 +270,10 @@ def transcribe_command(
         glossary=glossary,
         template_dir=app.settings.optional_path("template_dir"),
         unsure_below=docx_marks(app.settings),
+        speakers=check_speakers(speakers),
+        speaker_names=parse_speaker_names(speaker_names),
+        speaker_voices=speaker_voices or app.settings.optional_path("asr.speaker_voices"),
+        speaker_threshold=app.settings.get("asr.speaker_threshold"),
     )
     log = None if no_log else JobLog(session=app.session)
     show = sys.stderr.isatty() if progress is None else progress
@@ -259,6 +287,8 @@ def transcribe_command(
                 )
             ),
         )
+        if pipeline.speaker_notice:
+            click.echo(pipeline.speaker_notice, err=True)
         bars = BatchProgress(
             audio, sys.stderr, enabled=show, overall=pipeline.transcriber.processes > 1
         )
@@ -287,6 +317,10 @@ def _drafted(draft: Draft) -> str:
         f"処理 {transcript.processing_seconds:.1f}秒、"
         f"要確認 {transcript.flag_count}箇所"
     )
+    if transcript.speakers:
+        text += f"、話者 {len(transcript.speakers)}人"
+    if transcript.speaker_problem:
+        text += f"、{transcript.speaker_problem}"
     if record is not None:
         text += f"、ジョブ #{record.job_id}" + ("" if record.created else "（更新）")
         if record.department_created:

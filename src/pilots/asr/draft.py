@@ -8,6 +8,8 @@ whose steps are its methods:
    model processes of :func:`speech_model` when there are several;
 2. :meth:`~DraftPipeline.finish`: the Japanese text post-processing (fillers,
    glossary) that :class:`DraftOptions` asks for, and the review flags;
+   :meth:`~DraftPipeline.label_speakers`: who speaks (話者1, 話者2 … or names),
+   each utterance split where the speaker changes (:mod:`pilots.asr.speakers`);
 3. :meth:`~DraftPipeline.write`: the drafts, every format or none
    (:func:`pilots.asr.minutes.write_outputs`);
 4. :meth:`~DraftPipeline.record`: the job, for the time-saved measurement of
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +42,15 @@ from pilots.asr.jobs import JobRecord, record_transcription
 from pilots.asr.minutes import write_outputs
 from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
+from pilots.asr.speaker_labels import label_transcript
+from pilots.asr.speakers import (
+    SpeakerStepFailed,
+    Voice,
+    diarize,
+    load_voices,
+    missing_parts,
+    speaker_count,
+)
 from pilots.asr.transcribe import (
     Progress,
     Recognised,
@@ -71,6 +82,14 @@ class DraftOptions:
         template_dir: the office's own draft templates (``PILOTS_TEMPLATE_DIR``).
         unsure_below: the Word draft underlines words the model gave a lower
             probability (:func:`docx_marks`); 0 marks none.
+        speakers: ``auto`` (tell the speakers apart when the ``speakers`` extra is
+            installed), ``off``, or a fixed number of speakers (``"3"``); a value
+            checked by :func:`pilots.asr.speakers.check_speakers`.
+        speaker_names: names for 話者1, 話者2 … in order of first appearance.
+        speaker_voices: a folder of reference recordings named after people
+            (``議長.wav``) that name the speakers whose voice matches.
+        speaker_threshold: the cosine similarity from which a reference recording
+            names a speaker (``PILOTS_ASR_SPEAKER_THRESHOLD``).
     """
 
     formats: tuple[str, ...] = ("docx",)
@@ -80,6 +99,10 @@ class DraftOptions:
     glossary: Path | None = None
     template_dir: Path | None = None
     unsure_below: float = 0.0
+    speakers: str = "auto"
+    speaker_names: tuple[str, ...] = ()
+    speaker_voices: Path | None = None
+    speaker_threshold: float = 0.89
 
 
 def docx_marks(settings: Settings) -> float:
@@ -256,8 +279,14 @@ class DraftPipeline:
             the glossary are read, so that a wrong file is told before the
             model takes its time to load.
 
+    Attributes:
+        speaker_notice: why the speakers asked for will not be told apart (the
+            ``speakers`` extra is missing), in one Japanese line for the user; None
+            when they will be, or were not asked for.
+
     Raises:
-        InputFileError: the filler list or the glossary cannot be read.
+        InputFileError: the filler list, the glossary or a reference recording of
+            ``speaker_voices`` cannot be read.
     """
 
     def __init__(self, options: DraftOptions, model: Callable[[], SpeechModel]) -> None:
@@ -265,6 +294,11 @@ class DraftPipeline:
         self.glossary = Glossary.load(options.glossary) if options.glossary else None
         fillers = load_fillers(options.fillers_file) if options.fillers == "remove" else None
         self.text = TextPipeline(fillers=fillers, glossary=self.glossary)
+        self.speaker_notice = None if options.speakers == "off" else missing_parts()
+        self.speakers = options.speakers != "off" and self.speaker_notice is None
+        self.voices: tuple[Voice, ...] = ()
+        if self.speakers and options.speaker_voices is not None:
+            self.voices = load_voices(options.speaker_voices)
         self.transcriber = model()
 
     def hear(self, audio: Path, *, progress: Progress | None = None) -> Recognised:
@@ -288,6 +322,36 @@ class DraftPipeline:
             meeting=meeting,
             fillers=self.options.fillers,
             glossary_terms=len(self.glossary.terms) if self.glossary else 0,
+        )
+
+    def label_speakers(self, transcript: Transcript) -> Transcript:
+        """Step 2, continued: a speaker on every utterance, split where the speaker changes.
+
+        The transcript as it is when the speakers were not asked for or cannot be
+        told apart here; with ``speaker_problem`` set when the step itself failed
+        (the draft is still written, without speakers).
+
+        Raises:
+            InputFileError: a reference recording cannot be decoded.
+        """
+        if not self.speakers or transcript.no_speech:
+            return transcript
+        try:
+            found = diarize(
+                transcript.audio,
+                [(u.start, u.end) for u in transcript.utterances],
+                count=speaker_count(self.options.speakers),
+                voices=self.voices,
+                chunk_seconds=TranscribeOptions().chunk_seconds,
+            )
+        except SpeakerStepFailed as exc:
+            return replace(transcript, speaker_problem=f"話者を区別できませんでした: {exc}")
+        return label_transcript(
+            transcript,
+            found,
+            self.text.process,
+            names=self.options.speaker_names,
+            threshold=self.options.speaker_threshold,
         )
 
     def write(
@@ -340,7 +404,7 @@ class DraftPipeline:
         on_transcribed: Callable[[Transcript], None] | None = None,
     ) -> Draft:
         """Steps 2–4 for a recording the model has heard (see :meth:`draft_minutes`)."""
-        transcript = self.finish(recognised, meeting)
+        transcript = self.label_speakers(self.finish(recognised, meeting))
         if on_transcribed is not None:
             on_transcribed(transcript)
         files = self.write(transcript, out_dir, stem=stem)
@@ -358,7 +422,7 @@ class DraftPipeline:
         progress: Progress | None = None,
         on_transcribed: Callable[[Transcript], None] | None = None,
     ) -> Draft:
-        """Every step for one recording: transcribe, write the drafts, record the job.
+        """Every step for one recording: transcribe (and tell the speakers apart), write, record.
 
         Args:
             audio: the recording.

@@ -76,6 +76,7 @@ class MinutesLine:
         flag_reasons: why the clerk should check it (要確認), in Japanese.
         unsure: the words of ``text`` the model was unsure of (first and end
             character), when the draft marks them (:mod:`pilots.asr.marks`).
+        speaker: who speaks (話者1, 議長 …); empty when the speakers were not told apart.
     """
 
     start: str
@@ -83,6 +84,7 @@ class MinutesLine:
     text: str
     flag_reasons: tuple[str, ...] = ()
     unsure: tuple[tuple[int, int], ...] = ()
+    speaker: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -142,7 +144,7 @@ def minutes_lines(transcript: Transcript, *, unsure_below: float = 0.0) -> list[
         ]
     lines = []
     for utterance in transcript.utterances:
-        text = spoken(utterance)
+        text = one_line(utterance.text)
         if not text and not utterance.flags:
             continue
         lines.append(
@@ -152,9 +154,18 @@ def minutes_lines(transcript: Transcript, *, unsure_below: float = 0.0) -> list[
                 text=text,
                 flag_reasons=tuple(dict.fromkeys(flag.reason for flag in utterance.flags)),
                 unsure=_unsure(utterance, text, unsure_below),
+                speaker=utterance.speaker or "",
             )
         )
     return lines
+
+
+def speakers_summary(transcript: Transcript) -> str:
+    """The 話者 line of the closing block: ``3人（議長、話者2、話者3）``, or why there is none."""
+    if transcript.speakers:
+        names = "、".join(speaker.name for speaker in transcript.speakers)
+        return f"{len(transcript.speakers)}人（{names}）・自動判別"
+    return transcript.speaker_problem or "区別なし"
 
 
 def placeholder_values(transcript: Transcript) -> dict[str, str]:
@@ -163,7 +174,7 @@ def placeholder_values(transcript: Transcript) -> dict[str, str]:
     Header: 会議名, 日時 (Japanese era), 場所, 出席者, 所属 — empty where not
     given, so that the template shows a blank to write on. Closing: モデル,
     録音時間 and 処理時間 (h:mm:ss), 要確認箇所 (a bare count; the template adds
-    件), フィラー, 用語集, and 音声ファイル.
+    件), フィラー, 用語集, 話者 (:func:`speakers_summary`) and 音声ファイル.
     """
     meeting = transcript.meeting
     if transcript.glossary_terms:
@@ -182,6 +193,7 @@ def placeholder_values(transcript: Transcript) -> dict[str, str]:
         "要確認箇所": str(transcript.flag_count),
         "フィラー": FILLERS_LABELS.get(transcript.fillers, transcript.fillers),
         "用語集": glossary,
+        "話者": speakers_summary(transcript),
         "音声ファイル": transcript.audio.name,
     }
 
@@ -228,7 +240,7 @@ def render_markdown(transcript: Transcript, template_dir: Path | None = None) ->
 
     The template sees ``meeting`` (title, date, place, attendees, department as
     display strings), ``lines`` (:class:`MinutesLine`), ``closing`` (model,
-    duration, processing, flag_count, fillers, glossary), ``fields`` (the
+    duration, processing, flag_count, fillers, glossary, speakers), ``fields`` (the
     :func:`placeholder_values`) and ``transcript`` itself.
 
     Raises:
@@ -253,6 +265,7 @@ def render_markdown(transcript: Transcript, template_dir: Path | None = None) ->
             "flag_count": transcript.flag_count,
             "fillers": values["フィラー"],
             "glossary": values["用語集"],
+            "speakers": values["話者"],
         },
         "fields": values,
         "transcript": transcript,
@@ -367,6 +380,7 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
     from docx.enum.text import WD_COLOR_INDEX, WD_UNDERLINE
     from docx.oxml.ns import qn
     from docx.shared import RGBColor
+    from docx.text.font import Font
 
     UNSURE_COLOR = RGBColor(0xB3, 0x26, 0x1E)
     paragraph = copy.deepcopy(marker)
@@ -390,13 +404,15 @@ def _body_paragraph(marker: Any, line: MinutesLine, *, keep_section: bool) -> An
         if line.flagged:
             element.get_or_add_rPr().highlight_val = WD_COLOR_INDEX.YELLOW
         if bold:
-            element.get_or_add_rPr().b_val = True
+            Font(element).bold = True
         if unsure:  # like Word's own spelling marks: the eye goes there first
             properties = element.get_or_add_rPr()
             properties.u_val = WD_UNDERLINE.WAVY
             properties.get_or_add_color().val = UNSURE_COLOR
 
     add(f"[{line.start}] ")
+    if line.speaker:
+        add(f"{line.speaker}：", bold=True)
     if line.flagged:
         add(f"【要確認: {line.flag_note}】", bold=True)
     reach = 0
@@ -418,9 +434,10 @@ def build_docx(
     Placeholders (see :func:`placeholder_values`) are replaced in the body,
     tables, text boxes, headers and footers. The first paragraph holding
     ``{{本文}}`` is replaced by one paragraph per utterance,
-    ``[hh:mm:ss] text``, each a copy of that paragraph's formatting; a flagged
-    one is highlighted in yellow and marked 【要確認: reason】. With
-    ``unsure_below``, words of a lower probability have a wavy red underline.
+    ``[hh:mm:ss] 話者1：text`` (the speaker in bold, when told apart), each a copy
+    of that paragraph's formatting; a flagged one is highlighted in yellow and
+    marked 【要確認: reason】. With ``unsure_below``, words of a lower probability
+    have a wavy red underline.
 
     Raises:
         InputFileError: the template cannot be read or has no ``{{本文}}``.
@@ -465,27 +482,29 @@ def build_docx(
 
 
 def render_txt(transcript: Transcript) -> str:
-    """The plain transcript: one utterance a line, nothing else."""
+    """The plain transcript: one utterance a line, ``話者1：text`` when speakers were told apart."""
     texts = [spoken(u) for u in transcript.utterances]
     return "".join(f"{text}\n" for text in texts if text)
 
 
-def _cues(transcript: Transcript) -> list[tuple[float, float, str]]:
+def _cues(transcript: Transcript) -> list[tuple[float, float, str, str]]:
     cues = []
     for utterance in transcript.utterances:
-        text = spoken(utterance)
+        text = one_line(utterance.text)
         if text:
-            cues.append((utterance.start, max(utterance.end, utterance.start), text))
+            end = max(utterance.end, utterance.start)
+            cues.append((utterance.start, end, text, utterance.speaker or ""))
     return cues
 
 
 def render_srt(transcript: Transcript) -> str:
-    """SubRip subtitles: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
+    """SubRip subtitles: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, ``<v 話者1>text``."""
     blocks = []
-    for number, (start, end, text) in enumerate(_cues(transcript), start=1):
+    for number, (start, end, text, speaker) in enumerate(_cues(transcript), start=1):
         start_text = format_timestamp(start, millis=True, sep=",")
         end_text = format_timestamp(end, millis=True, sep=",")
-        blocks.append(f"{number}\n{start_text} --> {end_text}\n{text}\n")
+        voice = f"<v {speaker}>" if speaker else ""
+        blocks.append(f"{number}\n{start_text} --> {end_text}\n{voice}{text}\n")
     return "\n".join(blocks)
 
 
@@ -495,12 +514,16 @@ def _vtt_escape(text: str) -> str:
 
 
 def render_vtt(transcript: Transcript) -> str:
-    """WebVTT subtitles: ``WEBVTT`` then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``."""
+    """WebVTT subtitles: ``WEBVTT`` then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm``.
+
+    The speaker is a voice span, ``<v 話者1>text``.
+    """
     blocks = ["WEBVTT\n"]
-    for start, end, text in _cues(transcript):
+    for start, end, text, speaker in _cues(transcript):
         start_text = format_timestamp(start, millis=True, sep=".")
         end_text = format_timestamp(end, millis=True, sep=".")
-        blocks.append(f"{start_text} --> {end_text}\n{_vtt_escape(text)}\n")
+        voice = f"<v {_vtt_escape(speaker)}>" if speaker else ""
+        blocks.append(f"{start_text} --> {end_text}\n{voice}{_vtt_escape(text)}\n")
     return "\n".join(blocks)
 
 
@@ -518,6 +541,7 @@ def _segment(utterance: Utterance) -> dict[str, Any]:
             for w in utterance.words
         ],
         "flags": [{"kind": f.kind, "reason": f.reason} for f in utterance.flags],
+        "speaker": utterance.speaker,
     }
 
 
@@ -527,7 +551,12 @@ def segments_as_data(transcript: Transcript) -> list[dict[str, Any]]:
 
 
 def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
-    """The JSON output as plain data: ``{"metadata": {...}, "segments": [...]}``."""
+    """The JSON output as plain data: ``{"metadata": {...}, "segments": [...]}``.
+
+    Every segment carries ``"speaker"`` (null when the speakers were not told apart);
+    ``metadata.speakers`` lists them (label, name, seconds, and the closest reference
+    voice with its similarity).
+    """
     meeting = transcript.meeting
     return {
         "metadata": {
@@ -549,6 +578,17 @@ def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
             "glossary_replacements": transcript.glossary_replacements,
             "flag_count": transcript.flag_count,
             "no_speech": transcript.no_speech,
+            "speakers": [
+                {
+                    "label": s.label,
+                    "name": s.name,
+                    "seconds": s.seconds,
+                    "voice": s.voice or None,
+                    "similarity": s.similarity,
+                }
+                for s in transcript.speakers
+            ],
+            "speaker_problem": transcript.speaker_problem or None,
         },
         "segments": segments_as_data(transcript),
     }

@@ -50,8 +50,8 @@ class Utterance:
         compression_ratio: gzip compression ratio of the text (high = repetitive).
         no_speech_prob: the model's probability that the window held no speech.
         flags: reasons for the clerk to check this utterance first.
-        speaker: who speaks (a label such as 話者1, or the name the clerk gave it);
-            empty when not known.
+        speaker: who speaks, as the draft shows it (話者1, or a name such as 議長);
+            None when the speakers were not told apart.
     """
 
     start: float
@@ -63,7 +63,29 @@ class Utterance:
     no_speech_prob: float = 0.0
     words: list[Word] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
-    speaker: str = ""
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One voice told apart in the recording (話者).
+
+    Attributes:
+        label: 話者1, 話者2 … in the order in which they first speak.
+        name: what the draft shows: the label, or the name given to it by
+            ``--speaker-names`` or by a matching reference recording.
+        seconds: the length of the utterances given to this speaker.
+        voice: the reference recording closest to this voice (its name), when
+            reference recordings were given; it named the speaker only if
+            ``similarity`` reached the threshold.
+        similarity: the cosine similarity to that recording.
+    """
+
+    label: str
+    name: str
+    seconds: float
+    voice: str = ""
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,10 @@ class Transcript:
         fillers: ``remove`` or ``keep``.
         glossary_terms: how many glossary terms were in use.
         glossary_replacements: how many times a glossary term replaced model text.
+        speakers: the voices told apart, in order of first appearance; empty when
+            the speakers were not told apart.
+        speaker_problem: why the speakers could not be told apart although they
+            were asked for (the draft is then written without them); empty otherwise.
     """
 
     audio: Path
@@ -106,6 +132,8 @@ class Transcript:
     fillers: str = "remove"
     glossary_terms: int = 0
     glossary_replacements: int = 0
+    speakers: list[Speaker] = field(default_factory=list)
+    speaker_problem: str = ""
 
     @property
     def flag_count(self) -> int:

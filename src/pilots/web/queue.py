@@ -40,7 +40,10 @@ STATES = {
 
 @dataclass(frozen=True)
 class NewJob:
-    """What a clerk asks for: one recording and the header of its minutes."""
+    """What a clerk asks for: one recording, the header of its minutes, and its speakers.
+
+    ``speakers`` is ``auto``, ``off`` or a number of speakers, as ``--speakers`` takes it.
+    """
 
     original_name: str
     department: str = ""
@@ -50,6 +53,7 @@ class NewJob:
     attendees: str = ""
     glossary: str | None = None
     formats: tuple[str, ...] = ("docx", "md", "txt", "srt")
+    speakers: str = "auto"
     audio_seconds: float | None = None
     submitted_by: str = ""
     upload_id: int | None = None
@@ -81,6 +85,7 @@ def enqueue(session: Session, job: NewJob, audio: BinaryIO) -> int:
         attendees=job.attendees,
         glossary=job.glossary,
         formats=",".join(job.formats),
+        speakers=job.speakers,
         audio_seconds=job.audio_seconds,
         submitted_by=job.submitted_by,
         attempts=0,

@@ -112,6 +112,7 @@ class Worker:
         self._transcriber: SpeechModel | None = None
         self._models = ExitStack()
         self._model_lock = threading.Lock()
+        self._told_speakers = False
 
     @property
     def beat_seconds(self) -> float:
@@ -266,6 +267,7 @@ class Worker:
             )
             glossary_text = job.glossary
             formats = tuple(f for f in job.formats.split(",") if f)
+            speakers = job.speakers
             stem = Path(job.original_name).stem or "recording"
         glossary = None
         if glossary_text:
@@ -278,9 +280,15 @@ class Worker:
                 glossary=glossary,
                 template_dir=self.settings.optional_path("template_dir"),
                 unsure_below=docx_marks(self.settings),
+                speakers=speakers,
+                speaker_voices=self.settings.optional_path("asr.speaker_voices"),
+                speaker_threshold=self.settings.get("asr.speaker_threshold"),
             ),
             self._model,
         )
+        if pipeline.speaker_notice and not self._told_speakers:
+            self._told_speakers = True  # once per worker, not once per job
+            self.log(pipeline.speaker_notice)
 
         def still_held(session: Session) -> bool:
             return queue.still_held(session, claim)

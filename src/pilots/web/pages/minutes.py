@@ -40,7 +40,14 @@ MINUTES_FORMATS = ("docx", "md", "txt", "srt")
 GLOSSARY_LIMIT = 1024 * 1024
 CORRECTED_LIMIT = 20 * 1024 * 1024  # a corrected minutes file: Word with a few pictures
 # The header of the minutes as the clerk typed it: kept in the form when an upload is refused.
-_MINUTES_FIELDS = {"department": 200, "title": 300, "date": 40, "place": 300, "attendees": 1000}
+_MINUTES_FIELDS = {
+    "department": 200,
+    "title": 300,
+    "date": 40,
+    "place": 300,
+    "attendees": 1000,
+    "speakers": 8,
+}
 
 
 def _in_department(job: WebJob, department: str) -> bool:
@@ -136,6 +143,7 @@ async def minutes_upload(request: Request) -> Response:
 
 def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
     """Queue the posted recordings; False when something was refused (said in a flash)."""
+    from pilots.asr.speakers import check_speakers
     from pilots.calendar import parse_date
 
     assert ctx.user is not None
@@ -150,6 +158,11 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
         except PilotsError as exc:
             ctx.flash("error", f"会議の日付: {exc}")
             return False
+    try:
+        speakers = check_speakers(form_text(form, "speakers", 8) or "auto")
+    except PilotsError:
+        ctx.flash("error", "話者の区別: 自動、区別しない、または人数を選んでください")
+        return False
     recordings = form_files(form, "audio")
     if not recordings:
         ctx.flash("error", "録音ファイルを選んでください")
@@ -187,6 +200,7 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
                             attendees=form_text(form, "attendees", 1000),
                             glossary=glossary,
                             formats=MINUTES_FORMATS,
+                            speakers=speakers,
                             audio_seconds=stored.audio_seconds,
                             submitted_by=ctx.user_name,
                             upload_id=row.id,
