@@ -174,7 +174,8 @@ def short(model_dir: Path, sample_formats: dict[str, Path]) -> tuple[Transcriber
     """The first 20 s of the joho meeting (課長, then 主査), transcribed with word timings."""
     transcriber = load_transcriber(Settings({"PILOTS_MODEL_DIR": str(model_dir)}))
     pipeline = DraftPipeline(DraftOptions(), lambda: transcriber)
-    return transcriber, pipeline.transcribe(sample_formats["wav"], MeetingInfo())
+    heard = pipeline.hear(sample_formats["wav"])
+    return transcriber, pipeline.finish(heard, MeetingInfo())
 
 
 @pytest.mark.slow
