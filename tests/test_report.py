@@ -1007,3 +1007,15 @@ def test_a_plan_in_the_first_layout_still_makes_the_report(demo_year: Path, tmp_
     with pytest.raises(InputFileError, match=r"plan\.memo: 知らない項目です") as info:
         parse_plan(PART.replace("parts:", "memo: x\nparts:"), "p.yaml")
     assert info.value.line == 2
+
+
+def test_the_readme_plan_example_loads(tmp_path: Path) -> None:
+    """The annotated plan in the README is a plan pilots reads."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\nfiscal_year: 2019\n", 1)[1].split("```\n", 1)[0]
+    plan = parse_plan("fiscal_year: 2019\n" + example, "README.md")
+    assert [p.name for p in plan.parts] == list(SHEET)
+    assert plan.initiatives[0].indicators[1].figures == (
+        "asr.departments_using",
+        "asr.avg_hours_saved_per_month",
+    )

@@ -89,7 +89,9 @@ class _Sheet:
         if caption:
             self.put(2, 1, caption).alignment = self.wrapped
             self.ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=columns)
-            self.ws.row_dimensions[2].height = _LINE_POINTS * _lines(caption, sum(self.widths))
+            # A line to spare: a Japanese font's lines run a little taller than the estimate.
+            lines = _lines(caption, sum(self.widths)) + 1
+            self.ws.row_dimensions[2].height = _LINE_POINTS * lines
 
     def _headers(self, headers: Sequence[str]) -> None:
         """The header row, bold on a pale fill, and the columns' widths."""
@@ -240,6 +242,7 @@ def _progress(book: Any, report: Report) -> None:
     for part in report.parts:
         if part.name:
             sheet.add((part.name,))[0].font = Font(bold=True, size=12)
+            sheet.ws.row_dimensions[sheet.row].height = _LINE_POINTS * 1.5
             sheet.ws.merge_cells(
                 start_row=sheet.row, start_column=1, end_row=sheet.row, end_column=3
             )
