@@ -20,6 +20,7 @@ from pilots import __version__
 from pilots.calendar import format_date
 from pilots.output import display_width
 from pilots.report.build import Report
+from pilots.report.sheet import COLUMN_TITLES, SheetLine
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary
@@ -32,6 +33,7 @@ DEPARTMENTS = '#,##0"所属"'
 CHARACTERS = '#,##0"文字"'
 _LANDSCAPE_WIDTH = 100  # sheets wider than this (in Excel's column units) print landscape
 _LINE_POINTS = 15  # one line of the default 11-point font
+_MAX_ROW_POINTS = 409  # the tallest row Excel accepts
 # Characters XML 1.0 cannot hold (openpyxl refuses them): dropped from text cells.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -88,7 +90,9 @@ class _Sheet:
         if caption:
             self.put(2, 1, caption).alignment = self.wrapped
             self.ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=columns)
-            self.ws.row_dimensions[2].height = _LINE_POINTS * _lines(caption, sum(self.widths))
+            # A line to spare: a Japanese font's lines run a little taller than the estimate.
+            lines = _lines(caption, sum(self.widths)) + 1
+            self.ws.row_dimensions[2].height = _LINE_POINTS * lines
 
     def _headers(self, headers: Sequence[str]) -> None:
         """The header row, bold on a pale fill, and the columns' widths."""
@@ -154,7 +158,7 @@ class _Sheet:
                 cell.alignment = self.wrapped
             # Neither Excel nor LibreOffice grows a row for wrapped text it did not
             # lay out itself, so the height is set from the text's printed width.
-            self.ws.row_dimensions[self.row].height = _LINE_POINTS * lines
+            self.ws.row_dimensions[self.row].height = min(_LINE_POINTS * lines, _MAX_ROW_POINTS)
         return cells
 
 
@@ -197,44 +201,59 @@ def _indicators(book: Any, report: Report) -> None:
         caption="　".join([written, *report.notes]),
     )
     for i in report.indicators:
+        actual = i.actual if i.kind == "numeric" or i.actual_text == "—" else i.actual_text
+        if i.figures:
+            actual = None  # each figure on its own row below, a number in its unit
         sheet.add(
-            (i.initiative, i.level, i.name, i.target, i.actual, i.status, i.source, i.note),
+            (i.initiative, i.level, i.name, i.target, actual, i.status, i.source, i.note),
             {5: _unit_format(i.unit, i.actual)},
             wrap=True,
         )
+        for f in i.figures:
+            sheet.add(
+                (i.initiative, i.level, f"　{f.label}", "", f.value, "", "集計値", ""),
+                {5: _unit_format(f.unit, f.value)},
+                wrap=True,
+            )
+
+
+def _line_text(line: SheetLine) -> str:
+    """A column's line in a cell: details indented, a state in brackets."""
+    indent = "　" if line.kind == "detail" else ""
+    return f"{indent}{line.marked}" + (f"【{line.state}】" if line.state else "")
 
 
 def _progress(book: Any, report: Report) -> None:
+    """The progress sheet as the prefecture's: the three columns, a row per initiative, the
+    parts as headings and めざす方向 and 中長期の目標 on top."""
+    from openpyxl.styles import Font
+
+    plan = report.plan
+    top = [plan.theme] if plan.theme else []
+    if plan.direction:
+        top.append(f"めざす方向: {' '.join(plan.direction.split())}")
+    if plan.goals:
+        top.append("中長期の目標・指標: " + "／".join(plan.goals))
     sheet = _Sheet(
         book,
         report,
         "進捗状況",
-        [
-            "取組",
-            "今年度何をするか",
-            "何をどのような状態にするか（目標）",
-            f"進捗状況（{report.as_of_short}）",
-        ],
-        (16, 45, 40, 55),
+        [*COLUMN_TITLES[:2], f"{COLUMN_TITLES[2]}（{report.as_of_short}）"],
+        (50, 45, 60),
+        caption="\n".join(top),
     )
-    for ini in report.initiatives:
-        sheet.add(
-            (
-                ini.name,
-                "\n".join(
-                    [ini.what] + [f"{m.when} {m.label}（{m.state}）" for m in ini.milestones]
-                ),
-                "\n".join(
-                    ([ini.target_text] if ini.target_text else [])
-                    + [f"【{i.level}】{i.name} {i.target}" for i in ini.indicators]
-                ),
-                "\n".join(
-                    ini.progress
-                    + [f"{i.name}: {i.actual_text} {i.status}" for i in ini.indicators if i.target]
-                ),
-            ),
-            wrap=True,
-        )
+    for part in report.parts:
+        if part.name:
+            sheet.add((part.name,))[0].font = Font(bold=True, size=12)
+            sheet.ws.row_dimensions[sheet.row].height = _LINE_POINTS * 1.5
+            sheet.ws.merge_cells(
+                start_row=sheet.row, start_column=1, end_row=sheet.row, end_column=3
+            )
+        for ini in part.initiatives:
+            sheet.add(
+                ["\n".join(_line_text(line) for line in column) for column in ini.columns],
+                wrap=True,
+            )
 
 
 @dataclass(frozen=True)
