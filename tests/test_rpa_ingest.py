@@ -54,9 +54,13 @@ def test_wmc_export_cp932(session: Session) -> None:
     assert runs["8a80818f8f1a2b3c018f1e0a00010004"].status == "failure"  # HALT
     error = runs["8a80818f8f1a2b3c018f1e0a00010006"]
     assert (error.status, error.line) == ("failure", 7)
+    # The error code, the message and the retry count each in their own column.
+    assert (error.error_code, error.retries) == ("E0305", 0)
     assert error.message == (
-        'E0305 ファイル "C:\\共有\\売上\\日報.xlsx" を開けません。\r\n別のプロセスが使用中です。'
+        'ファイル "C:\\共有\\売上\\日報.xlsx" を開けません。\r\n別のプロセスが使用中です。'
     )
+    assert (first.error_code, first.message) == ("", "")  # the columns are there, blank
+    assert runs["8a80818f8f1a2b3c018f1e0a00010003"].retries == 1  # 勤怠集計_0513_retry1
     waiting = runs["8a80818f8f1a2b3c018f1e0a00010007"]
     assert (waiting.status, waiting.final, waiting.started_at) == ("other", False, None)
     assert waiting.run_day == 20190604  # no start or end: its creation time
@@ -132,6 +136,7 @@ def test_uipath_api_times_become_japan_time(session: Session) -> None:
     assert ok.started_at is not None
     assert ok.started_at.isoformat() == "2019-05-13T09:00:05.790000"  # 00:00:05.79Z
     assert (ok.status, ok.robot, ok.message) == ("success", "RPA-VM01", "Job completed")
+    assert (ok.error_code, ok.retries) == (None, None)  # a UiPath job has neither
     faulted = runs["9fbdfca0-d1e5-41c2-abe6-86fe626346a3"]
     # 2019-08-31T15:30:03Z is September 1 in Japan: that is its month.
     assert (faulted.status, faulted.run_day) == ("failure", 20190901)
@@ -166,7 +171,9 @@ def test_pad_logical_and_display_exports(session: Session) -> None:
     failed = runs["4c9d7e2f-8a4d-ee11-be6e-000d3a8f1a02"]
     # 15:00:09Z on September 30 is 00:00:09 on October 1 in Japan.
     assert (failed.status, failed.run_day) == ("failure", 20191001)
-    assert failed.message == "WindowNotFound Failed to get window. Window '勤怠システム' not found."
+    assert failed.error_code == "WindowNotFound"
+    assert failed.message == "Failed to get window. Window '勤怠システム' not found."
+    assert failed.retries is None
     assert runs["5d0e8f3a-8a4d-ee11-be6e-000d3a8f1a03"].status == "failure"  # TimedOut (10)
     assert runs["6e1f904b-8a4d-ee11-be6e-000d3a8f1a04"].final is True  # Cancelled (7)
     assert runs["7f20a15c-8a4d-ee11-be6e-000d3a8f1a05"].final is False  # Running (2)
@@ -537,7 +544,7 @@ def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: str) -> N
 def _stored(session: Session) -> list[tuple[object, ...]]:
     columns: tuple[str, ...] = ("format", "run_key", "line", "scenario", "scenario_key")
     columns += ("status", "status_raw", "final", "started_at", "ended_at", "run_day", "cases")
-    columns += ("robot", "message")
+    columns += ("robot", "error_code", "message", "retries")
     runs = session.scalars(select(RpaRun).order_by(RpaRun.format, RpaRun.run_key))
     return [tuple(getattr(r, c) for c in columns) for r in runs]
 

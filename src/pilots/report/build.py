@@ -38,6 +38,7 @@ from pilots.report.indicators import IndicatorResult, evaluate, year_over
 from pilots.report.plan import Plan, load_plan, milestone_state
 from pilots.report.plan_store import load_stored_plan
 from pilots.report.quality import QualityItem, quality_items
+from pilots.report.rpa_issues import OPERATIONS_SOURCES, RpaOperations, rpa_operations
 from pilots.report.sentences import progress_sentences
 from pilots.report.surveys import SurveyChoice
 from pilots.rpa.measure import RpaSummary
@@ -87,7 +88,8 @@ class Report:
     """Everything the HTML, Excel and Markdown reports are written from.
 
     ``asr`` and ``rpa`` are None when the period has nothing to measure yet;
-    ``surveys`` are the surveys the indicators use. ``notes`` are what the
+    ``surveys`` are the surveys the indicators use; ``rpa_operations`` the
+    RPA issues and next year's tasks (None when there is none yet). ``notes`` are what the
     evaluator must know before reading the figures (a projection, a survey
     that could not be chosen …): the cover shows them.
     """
@@ -104,6 +106,7 @@ class Report:
     method: list[tuple[str, str]]
     quality: list[QualityItem]
     notes: list[str] = field(default_factory=list)
+    rpa_operations: RpaOperations | None = None
 
     @property
     def title(self) -> str:
@@ -244,6 +247,7 @@ def build_report(
     rpa = summarize_rpa(session, period, target_rate=_plan_target(plan, "rpa.reduction_rate"))
     rpa_or_none = rpa if (rpa.runs_success + rpa.runs_failure + rpa.other_runs) else None
     surveys = SurveyChoice(period, survey_choice)
+    operations = rpa_operations(session, period)
     notes: list[str] = []
     if period.end > generated:
         notes.append(
@@ -265,6 +269,8 @@ def build_report(
             area = (indicator.source or "").partition(".")[0]
             if area == "survey":
                 summaries.append(surveys.for_indicator(session, indicator, satisfaction_target))
+            elif indicator.source in OPERATIONS_SOURCES:
+                summaries.append(operations)
             else:
                 summaries.append({"asr": asr_or_none, "rpa": rpa_or_none}.get(area))
         results = [
@@ -310,6 +316,7 @@ def build_report(
         method=_method(period, asr_or_none, used_surveys, rpa_or_none),
         quality=quality_items(session, asr, used_surveys, rpa),
         notes=notes + surveys.notes,
+        rpa_operations=operations,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from pilots.calendar import Period, fiscal_year_bounds, format_date
 from pilots.output import format_figure
 from pilots.report.plan import COMPUTED_SOURCES, LEVELS, Indicator, Initiative
+from pilots.report.rpa_issues import RpaOperations
 from pilots.survey.measure import SurveySummary
 
 ACHIEVED, NOT_ACHIEVED, MEASURING = "達成", "未達", "測定中"
@@ -131,7 +132,8 @@ def evaluate(
     ``summary`` is the summary of the indicator's area (``asr``, ``survey`` or
     ``rpa``), None when it has no data.
     """
-    if indicator.kind == "qualitative":
+    operations = summary if isinstance(summary, RpaOperations) else None
+    if indicator.kind == "qualitative" and operations is None:
         return IndicatorResult(
             initiative.name,
             indicator.name,
@@ -153,14 +155,23 @@ def evaluate(
     else:
         actual = _figure_value(summary, indicator.source or "")
     survey = summary if isinstance(summary, SurveySummary) else None
+    text = NO_DATA if actual is None else format_value(actual, indicator.unit)
+    if operations is not None:
+        # The register's and the choice's figures read as the sheet words them
+        # (5件を抽出、4件を解決; 3所属3業務); without a target they are not judged.
+        text = operations.text(indicator.source or "")
+        if indicator.kind == "qualitative":
+            actual = None
     return IndicatorResult(
         initiative=initiative.name,
         name=indicator.name,
         level=LEVELS[indicator.level],
-        target=_target_text(indicator),
+        target="" if indicator.target is None else _target_text(indicator),
         actual=actual,
-        actual_text=NO_DATA if actual is None else format_value(actual, indicator.unit),
-        status=judge(indicator, actual, year_is_over=year_is_over),
+        actual_text=text,
+        status=""
+        if indicator.kind == "qualitative"
+        else judge(indicator, actual, year_is_over=year_is_over),
         source=_source_text(indicator, survey),
         unit=indicator.unit,
         note=indicator.note,
