@@ -332,6 +332,53 @@ def test_rejects_stored_before_the_upgrade_are_matched_after_it(tmp_path: Path) 
     engine.dispose()
 
 
+def test_runs_stored_before_error_codes_get_them_when_ingested_again(tmp_path: Path) -> None:
+    """Runs of revision 0011 kept code and message joined; the same log again splits them."""
+    from alembic import command
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    key = "8a80818f8f1a2b3c018f1e0a00010006"
+    joined = (
+        'E0305 ファイル "C:\\共有\\売上\\日報.xlsx" を開けません。\r\n別のプロセスが使用中です。'
+    )
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0011")
+        conn.execute(
+            text(
+                "INSERT INTO rpa_imports (id, file, format, rows, runs_added, runs_updated,"
+                " duplicates, rejected, unmatched) VALUES (1, 'old.csv', 'wmc', 1, 1, 0, 0, 0, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rpa_runs (import_id, line, format, run_key, scenario_key, status,"
+                " status_raw, final, started_at, ended_at, run_day, robot, message)"
+                " VALUES (1, 7, 'wmc', :key, '受注データ転記', 'failure', 'ERROR', 1,"
+                " '2019-05-13 13:00:06', '2019-05-13 13:00:30', 20190513, 'robo02', :message)"
+            ),
+            {"key": key, "message": joined},
+        )
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with db.session_scope(factory) as session:
+        old = _runs(session, "wmc")[key]
+        assert (old.error_code, old.retries, old.message) == (None, None, joined)
+        result = ingest_file(session, DATA / "wmc_tasks.csv")
+        assert (result.runs_added, result.runs_updated) == (9, 1)
+    with db.session_scope(factory) as session:
+        run = _runs(session, "wmc")[key]
+        assert (run.error_code, run.retries) == ("E0305", 0)
+        assert run.message is not None and run.message.startswith("ファイル")
+        # Once they are there, the same export again changes nothing.
+        again = ingest_file(session, DATA / "wmc_tasks.csv")
+        assert (again.runs_added, again.runs_updated, again.duplicates) == (0, 0, 10)
+    with engine.begin() as conn:  # and back: code and message joined again
+        command.downgrade(db._alembic_config(conn), "0011")
+        message = conn.scalar(text("SELECT message FROM rpa_runs WHERE run_key = :k"), {"k": key})
+        assert message == joined
+    engine.dispose()
+
+
 def test_xlsx_run_log(session: Session, tmp_path: Path) -> None:
     from datetime import datetime
 
