@@ -23,20 +23,19 @@ terminals and α = 0.01 a clean office sees a false flag about once in a
 hundred). α and ``min_runs`` are the settings ``rpa.terminal_alpha`` and
 ``rpa.terminal_min_runs``.
 
-The runs are aggregated in SQL (one pass, GROUP BY scenario, terminal and
-status, the failures also by error, hour and weekday); the arithmetic above
-is applied to those groups.
+The runs are aggregated in SQL (GROUP BY terminal; the failures by scenario,
+terminal, error, hour and weekday); the arithmetic above is applied to those
+groups.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import exp, lgamma, log, log1p
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, extract, func, select
+from sqlalchemy import Integer, String, case, cast, extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from pilots.calendar import Period
@@ -65,7 +64,7 @@ def terminal_rule(alpha: float, min_runs: int) -> str:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a million runs can make tens of thousands of groups
 class IssueGroup:
     """Failed runs of one task, scenario, error and terminal.
 
@@ -194,18 +193,34 @@ def task_owners(session: Session) -> tuple[dict[int, RpaTask], dict[str, int]]:
     return tasks, owner
 
 
-@dataclass
 class _Group:
-    scenario: str
-    runs: int = 0
-    cases: float = 0.0
-    minutes: float = 0.0
-    retries: int | None = None
-    first: datetime | None = None
-    last: datetime | None = None
-    statuses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    hours: list[int] = field(default_factory=lambda: [0] * 24)
-    weekdays: list[int] = field(default_factory=lambda: [0] * 7)
+    """A failure group being summed up (one per group of tens of thousands: kept plain)."""
+
+    __slots__ = (
+        "cases",
+        "first",
+        "hours",
+        "last",
+        "minutes",
+        "retries",
+        "runs",
+        "scenario",
+        "statuses",
+        "weekdays",
+    )
+
+    def __init__(self, scenario: str) -> None:
+        self.scenario = scenario
+        self.runs = 0
+        self.cases = 0.0
+        self.minutes = 0.0
+        self.retries: int | None = None
+        # A datetime (PostgreSQL) or its text (SQLite): one or the other within a query.
+        self.first: Any = None
+        self.last: Any = None
+        self.statuses: dict[str, int] = {}
+        self.hours = [0] * 24
+        self.weekdays = [0] * 7
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -232,19 +247,34 @@ class FailureGroups:
 def failure_groups(session: Session, period: Period) -> FailureGroups:
     """Group the failed runs of a period and rank them by hours lost (SPEC §4, see above)."""
     tasks, owner = task_owners(session)
-    dialect = session.get_bind().dialect.name
-    moment, hour, weekday = run_time(dialect)
+    moment, hour, weekday = run_time(session.get_bind().dialect.name)
+    in_period = RpaRun.run_day.between(day_number(period.start), day_number(period.end))
     failed = RpaRun.status == FAILURE
-    only_failed: dict[str, Any] = {
-        "code": case((failed, RpaRun.error_code)),
-        "message": case((failed, RpaRun.message)),
-        "raw": case((failed, RpaRun.status_raw)),
-        "hour": case((failed, hour)),
-        "weekday": case((failed, weekday)),
-    }
-    keys = [RpaRun.scenario_key, RpaRun.robot, RpaRun.status, *only_failed.values()]
-    # One pass over the period's runs. Successes group by scenario and terminal
-    # only (their error columns are folded away), failures also by error and time.
+    # Two passes: every run of the period counted per terminal (the terminal
+    # check; runs of scenarios no task claims apart), then the failures alone
+    # grouped by error and time. One pass folding the successes' columns away
+    # with CASE sorted a million long keys: twice the time (measured).
+    per_terminal: dict[str, list[int]] = {}
+    unmatched = 0
+    matched = RpaRun.scenario_key.in_(select(RpaTaskScenario.scenario_key)).label("matched")
+    for robot, is_matched, runs, failures in session.execute(
+        select(RpaRun.robot, matched, func.count(), func.sum(case((failed, 1), else_=0)))
+        .where(in_period, RpaRun.status.in_((SUCCESS, FAILURE)))
+        .group_by(RpaRun.robot, matched)
+    ):
+        if not is_matched:
+            unmatched += int(failures)
+        elif robot:
+            per_terminal[robot] = [int(runs), int(failures)]
+    keys = [
+        RpaRun.scenario_key,
+        RpaRun.robot,
+        RpaRun.error_code,
+        RpaRun.message,
+        RpaRun.status_raw,
+        hour,
+        weekday,
+    ]
     rows = session.execute(
         select(
             *keys,
@@ -252,42 +282,35 @@ def failure_groups(session: Session, period: Period) -> FailureGroups:
             func.sum(RpaRun.cases),
             func.count(RpaRun.cases),
             func.sum(RpaRun.retries),
-            func.min(moment),
-            func.max(moment),
+            # As text: SQLite's DATETIME text is read once, below, not per row by the driver.
+            func.min(moment, type_=String),
+            func.max(moment, type_=String),
             func.min(func.coalesce(RpaRun.scenario, RpaRun.scenario_key)),
         )
-        .where(
-            RpaRun.run_day.between(day_number(period.start), day_number(period.end)),
-            RpaRun.status.in_((SUCCESS, FAILURE)),
-        )
+        .where(in_period, failed)
         .group_by(*keys)
     ).all()
-
+    minutes = {
+        pk: (t.cases_per_run, t.exception_minutes_per_failure, t.manual_minutes_per_case)
+        for pk, t in tasks.items()
+    }
     groups: dict[tuple[int, str, str | None, str | None, str | None], _Group] = {}
-    per_terminal: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    unmatched = 0
-    for scenario_key, robot, status, code, message, raw, hr, wd, n, *rest in rows:
-        cases_sum, cases_n, retries, first, last, shown = rest
+    for scenario_key, robot, code, message, raw, hr, wd, n, *rest in rows:
         task_pk = owner.get(scenario_key)
         if task_pk is None:
-            unmatched += n if status == FAILURE else 0
             continue
-        if robot:
-            counts = per_terminal[robot]
-            counts[0] += n
-            counts[1] += n if status == FAILURE else 0
-        if status != FAILURE:
-            continue
-        task = tasks[task_pk]
-        g = groups.setdefault((task_pk, scenario_key, code, message, robot), _Group(shown))
-        cases = float(cases_sum or 0) + (n - cases_n) * task.cases_per_run
+        cases_sum, cases_n, retries, first, last, shown = rest
+        cases_per_run, exception, manual = minutes[task_pk]
+        g = groups.get((task_pk, scenario_key, code, message, robot))
+        if g is None:
+            g = groups[task_pk, scenario_key, code, message, robot] = _Group(shown)
+        cases = float(cases_sum or 0) + (n - cases_n) * cases_per_run
         g.runs += n
         g.cases += cases
-        g.minutes += n * task.exception_minutes_per_failure + cases * task.manual_minutes_per_case
+        g.minutes += n * exception + cases * manual
         if retries is not None:
             g.retries = (g.retries or 0) + int(retries)
-        g.statuses[raw] += n
-        first, last = _as_datetime(first), _as_datetime(last)
+        g.statuses[raw] = g.statuses.get(raw, 0) + n
         if first is not None and (g.first is None or first < g.first):
             g.first = first
         if last is not None and (g.last is None or last > g.last):
@@ -296,9 +319,10 @@ def failure_groups(session: Session, period: Period) -> FailureGroups:
             g.hours[int(hr)] += n
             g.weekdays[int(wd)] += n
 
+    names = {pk: (t.task_id, t.task_name, t.department.name) for pk, t in tasks.items()}
     ranked = sorted(
         (
-            _group(tasks[pk], key, code, message, robot, g)
+            _group(names[pk], key, code, message, robot, g)
             for (pk, key, code, message, robot), g in groups.items()
         ),
         key=lambda x: (-x.hours_lost, -x.runs, x.task_id, x.scenario, x.error_code or ""),
@@ -340,29 +364,32 @@ def summarize_issues(
 
 
 def _group(
-    task: RpaTask,
+    task: tuple[str, str, str],
     scenario_key: str,
     code: str | None,
     message: str | None,
     robot: str | None,
     g: _Group,
 ) -> IssueGroup:
+    statuses = g.statuses
+    if len(statuses) > 1:
+        statuses = dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0])))
     return IssueGroup(
-        task_id=task.task_id,
-        task_name=task.task_name,
-        department=task.department.name,
+        task_id=task[0],
+        task_name=task[1],
+        department=task[2],
         scenario=g.scenario or scenario_key,
         scenario_key=scenario_key,
         error_code=code,
         error=message,
         terminal=robot,
         runs=g.runs,
-        statuses=dict(sorted(g.statuses.items(), key=lambda kv: (-kv[1], kv[0]))),
+        statuses=statuses,
         cases=round(g.cases, 6),
         hours_lost=round(g.minutes / 60, 6),
         retries=g.retries,
-        first_seen=g.first,
-        last_seen=g.last,
+        first_seen=_as_datetime(g.first),
+        last_seen=_as_datetime(g.last),
         hours=g.hours,
         weekdays=g.weekdays,
         cluster=cluster_text(g.hours, g.weekdays),
@@ -374,8 +401,8 @@ def cluster_text(hours: list[int], weekdays: list[int]) -> str:
     dated = sum(hours)
     if not dated:
         return ""
-    peak_hour = max(range(24), key=lambda h: (hours[h], -h))
-    peak_day = max(range(7), key=lambda d: (weekdays[d], -d))
+    peak_hour = hours.index(max(hours))  # the earliest of equally busy hours
+    peak_day = weekdays.index(max(weekdays))
     return (
         f"{peak_hour}時台 {hours[peak_hour]}/{dated}回、"
         f"{WEEKDAYS[peak_day]}曜 {weekdays[peak_day]}/{dated}回"
