@@ -187,10 +187,10 @@ def _period_option_list(required: bool) -> tuple[Callable[[F], F], ...]:
             "--period",
             "period_kind",
             type=click.Choice(PERIOD_KINDS),
-            required=required,
-            default=None if required else "final",
-            show_default=not required,
             help="interim（中間: 4月〜9月末）または final（最終: 4月〜3月末）。",
+            # No default at all when required: click treats an explicit default=None
+            # as given, and the missing option would reach period() as None.
+            **({"required": True} if required else {"default": "final", "show_default": True}),
         ),
         click.option(
             "--as-of",
