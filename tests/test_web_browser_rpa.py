@@ -62,7 +62,7 @@ def test_register_an_issue_and_change_it_by_keyboard(server: str, page: Any) -> 
     form.get_by_label("発見日", exact=True).fill("2019-12-01")
     form.get_by_label("解決日（状態が解決のとき）").fill("2019-11-01")
     form.get_by_label("対象の端末（任意）").select_option("WA-PC01")
-    form.get_by_label("対象のエラーコード（コードのない形式ではメッセージ、任意）").fill("E1001")
+    form.get_by_label("対象のエラーコード（コードがなければメッセージ、任意）").fill("E1001")
     form.get_by_label("発見日", exact=True).press("Enter")  # submits, from the keyboard
     page.wait_for_load_state()
     # Refused, one line naming the field; the form keeps what was typed.
