@@ -994,7 +994,7 @@ def test_demo_final_report_is_the_whole_sheet(demo_year: Path) -> None:
         line.startswith("⇒RPAの試行により約1,800時間の作業時間を削減し、削減率は約84%")
         for line in rpa
     )
-    assert "・業務削減時間：84.17%（目標 80%以上）【達成】" in rpa
+    assert "・業務削減時間：84.10%（目標 80%以上）【達成】" in rpa
     platform = columns["共通プラットフォームの利用拡大"]
     assert "・共通プラットフォームへの円滑な移行：30システム以上" in platform[1]
     assert (
@@ -1025,18 +1025,29 @@ def test_demo_final_report_is_the_whole_sheet(demo_year: Path) -> None:
     assert book["進捗状況"]["A2"].value.startswith("【テーマ１】行政のＩＴ化の推進\nめざす方向: ◎")
 
 
-def test_register_figures_show_measuring_until_computed(demo_year: Path) -> None:
-    """The RPA register's figures (issue 15, branch rpa-issues) are in the plan already;
-    until pilots computes them they are データなし（測定中）, never a number typed in."""
-    page = (demo_year / "report_fy2019_final.html").read_text(encoding="utf-8")
-    rows = indicator_rows(page)
-    assert rows["実運用上での課題の抽出と解決"] == (
-        "データなし（測定中）、データなし（測定中）",
-        "",
+def test_register_figures_are_computed_from_the_register_and_the_choice(demo_year: Path) -> None:
+    """The sheet's 実運用上での課題の抽出と解決 and 追加適用候補となる業務の選定 come from the
+    demo's issue register and its choice of next year's tasks (February 20), as of each
+    report's date: the interim report (September 30) before the choice, the final after it."""
+    final = (demo_year / "report_fy2019_final.html").read_text(encoding="utf-8")
+    rows = indicator_rows(final)
+    assert rows["実運用上での課題の抽出と解決"] == ("5件を抽出、4件を解決", "")
+    assert rows["追加適用候補となる業務の選定"] == ("3所属3業務", "")
+    rpa = sheet_columns(final)["RPAの試行導入"][2]
+    assert "⇒令和元年度に実運用上の課題を5件抽出し、うち4件を解決した（課題管理表による）。" in rpa
+    assert "⇒令和2年度の適用候補として3所属3業務を選定した。" in rpa
+    interim = (demo_year / "report_fy2019_interim.html").read_text(encoding="utf-8")
+    rows = indicator_rows(interim)
+    assert rows["実運用上での課題の抽出と解決"] == ("3件を抽出、2件を解決", "")
+    assert rows["追加適用候補となる業務の選定"] == ("未選定", "")
+    rpa = sheet_columns(interim)["RPAの試行導入"][2]
+    assert (
+        "⇒令和元年9月末までに実運用上の課題を3件抽出し、うち2件を解決した（課題管理表による）。"
+        in rpa
     )
-    assert rows["追加適用候補となる業務の選定"] == ("データなし（測定中）", "")
-    rpa = sheet_columns(page)["RPAの試行導入"][2]
-    assert "⇒RPA: 追加適用候補として選定した業務: データなし（測定中）" in rpa
+    assert "⇒令和2年度の適用候補は令和元年9月末時点で未選定である。" in rpa
+    markdown = (demo_year / "report_fy2019_final.md").read_text(encoding="utf-8")
+    assert "| 実運用上での課題の抽出と解決 |  | 5件を抽出、4件を解決 |  |" in markdown
 
 
 def test_a_plan_in_the_first_layout_still_makes_the_report(demo_year: Path, tmp_path: Path) -> None:

@@ -36,10 +36,11 @@ from pilots.calendar import (
     format_fiscal_year,
 )
 from pilots.errors import ConfigError
-from pilots.report.indicators import IndicatorResult, area_of, evaluate, year_over
+from pilots.report.indicators import OPERATIONS, IndicatorResult, area_of, evaluate, year_over
 from pilots.report.plan import Indicator, Plan, done_by, load_plan
 from pilots.report.plan_store import load_stored_plan
 from pilots.report.quality import QualityItem, quality_items
+from pilots.report.rpa_issues import RpaOperations, rpa_operations
 from pilots.report.sentences import achievements
 from pilots.report.sheet import InitiativeResult, PartResult, milestone_result
 from pilots.report.surveys import SurveyChoice
@@ -84,9 +85,11 @@ class Report:
     ``asr`` and ``rpa`` are None when the period has nothing to measure yet;
     ``surveys`` are the surveys the indicators use. ``parts`` are the sheet's
     parts with their initiatives in three columns; ``cards`` the cover's
-    figures; ``sentences`` every computed sentence (the summary, 概要).
-    ``notes`` are what the evaluator must know before reading the figures (a
-    projection, a survey that could not be chosen …): the cover shows them.
+    figures; ``sentences`` every computed sentence (the summary, 概要);
+    ``rpa_operations`` the RPA issues and next year's tasks (None when there
+    is none yet). ``notes`` are what the evaluator must know before reading
+    the figures (a projection, a survey that could not be chosen …): the
+    cover shows them.
     """
 
     plan: Plan
@@ -102,6 +105,7 @@ class Report:
     method: list[tuple[str, str]]
     quality: list[QualityItem]
     notes: list[str] = field(default_factory=list)
+    rpa_operations: RpaOperations | None = None
 
     @property
     def initiatives(self) -> list[InitiativeResult]:
@@ -268,6 +272,7 @@ def build_report(
     rpa = summarize_rpa(session, period, target_rate=_plan_target(plan, "rpa.reduction_rate"))
     rpa_or_none = rpa if (rpa.runs_success + rpa.runs_failure + rpa.other_runs) else None
     surveys = SurveyChoice(period, survey_choice)
+    operations = rpa_operations(session, period)
     notes: list[str] = []
     if period.end > generated:
         notes.append(
@@ -280,7 +285,7 @@ def build_report(
             "集計していません（業務台帳を取り込むと集計されます）。"
         )
     satisfaction_target = _plan_target(plan, "survey.satisfaction_rate")
-    areas = {"asr": asr_or_none, "rpa": rpa_or_none}
+    areas = {"asr": asr_or_none, "rpa": rpa_or_none, OPERATIONS: operations}
 
     def summaries_of(indicator: Indicator) -> dict[str, Any]:
         """The summaries of the areas the indicator's figures come from."""
@@ -337,6 +342,7 @@ def build_report(
         method=_method(period, asr_or_none, used_surveys, rpa_or_none),
         quality=quality_items(session, asr, used_surveys, rpa),
         notes=notes + surveys.notes,
+        rpa_operations=operations,
     )
 
 

@@ -6,6 +6,8 @@ over (:func:`judge`). A computed indicator's actual value is the figure the
 plan names (``asr.departments_using`` …, SPEC §6); a manual one is the value
 entered, from its date on. A qualitative indicator is not judged: it shows the
 figures the plan names for it, or the evaluator's latest words by the as-of date.
+The RPA register's and choice's figures (report/rpa_issues.py) read as the
+sheet words them: 5件を抽出、4件を解決; 3所属3業務.
 """
 
 from __future__ import annotations
@@ -18,17 +20,15 @@ from typing import Any
 from pilots.calendar import Period, fiscal_year_bounds, format_date
 from pilots.output import format_figure
 from pilots.report.plan import COMPUTED_SOURCES, LEVELS, Indicator, Initiative, done_by
+from pilots.report.rpa_issues import OPERATIONS_SOURCES, RpaOperations
 from pilots.survey.measure import SurveySummary
 
 ACHIEVED, NOT_ACHIEVED, MEASURING = "達成", "未達", "測定中"
 NO_DATA = "データなし"
 _SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 WORDS = {">=": "以上", "<=": "以下", ">": "超", "<": "未満", "==": ""}
-# Figures a plan may name whose computation comes with the RPA team's register and the
-# chosen candidates (branch rpa-issues); until it lands they are データなし（測定中）.
-_AWAITING_COMPUTATION = frozenset(
-    {"rpa.issues_extracted", "rpa.issues_resolved", "rpa.candidates_selected"}
-)
+OPERATIONS = "rpa_operations"
+"""The summary the RPA register's and choice's figures come from (:data:`OPERATIONS_SOURCES`)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def _source_text(indicator: Indicator, survey: SurveySummary | None) -> str:
 
 
 def _figure_value(summary: Any, source: str) -> float | None:
-    if summary is None or source in _AWAITING_COMPUTATION:
+    if summary is None:
         return None
     area, _, name = source.partition(".")
     if area == "rpa" and name in ("tasks", "departments"):
@@ -155,14 +155,28 @@ def _figure_value(summary: Any, source: str) -> float | None:
 
 
 def area_of(source: str) -> str:
-    """The pilot a figure belongs to: ``asr``, ``survey`` or ``rpa``."""
-    return source.partition(".")[0]
+    """The summary a figure is read from: its pilot (``asr``, ``survey`` or ``rpa``), or
+    :data:`OPERATIONS` for the RPA register's and choice's figures (report/rpa_issues.py)."""
+    return OPERATIONS if source in OPERATIONS_SOURCES else source.partition(".")[0]
+
+
+def _value_text(summary: Any, source: str, value: float, unit: str) -> str:
+    """A figure as shown: in its unit, or as the sheet words the RPA operations' figures
+    (5件を抽出, 4件を解決, 3所属3業務 or 未選定)."""
+    if isinstance(summary, RpaOperations):
+        return summary.text(source)
+    return format_value(value, unit)
 
 
 def _figure(source: str, summaries: Mapping[str, Any]) -> FigureResult:
     figure = COMPUTED_SOURCES[source]
-    value = _figure_value(summaries.get(area_of(source)), source)
-    text = f"{NO_DATA}（{MEASURING}）" if value is None else format_value(value, figure.unit)
+    summary = summaries.get(area_of(source))
+    value = _figure_value(summary, source)
+    text = (
+        f"{NO_DATA}（{MEASURING}）"
+        if value is None
+        else _value_text(summary, source, value, figure.unit)
+    )
     return FigureResult(source, figure.label, value, text, figure.unit)
 
 
@@ -223,7 +237,11 @@ def evaluate(
         level=LEVELS[indicator.level],
         target=_target_text(indicator),
         actual=actual,
-        actual_text=NO_DATA if actual is None else format_value(actual, indicator.unit),
+        actual_text=(
+            NO_DATA
+            if actual is None
+            else _value_text(summary, indicator.source or "", actual, indicator.unit)
+        ),
         status=judge(indicator, actual, year_is_over=year_is_over),
         source=_source_text(indicator, survey),
         unit=indicator.unit,

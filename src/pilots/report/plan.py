@@ -60,11 +60,12 @@ COMPUTED_SOURCES: dict[str, ComputedSource] = {
     "rpa.mean_task_rate": ComputedSource("%", "RPA: 業務別削減率の単純平均（参考）"),
     "rpa.tasks": ComputedSource("業務", "RPA: 期間内に実行された業務の数"),
     "rpa.departments": ComputedSource("所属", "RPA: 期間内に実行された業務の所属の数"),
-    # Computed from the RPA team's register and the chosen candidates (branch rpa-issues);
-    # until that lands the report shows them as データなし（測定中）: see indicators.py.
-    "rpa.issues_extracted": ComputedSource("件", "RPA: 抽出した運用上の課題の数"),
-    "rpa.issues_resolved": ComputedSource("件", "RPA: 解決した運用上の課題の数"),
-    "rpa.candidates_selected": ComputedSource("業務", "RPA: 追加適用候補として選定した業務"),
+    # The RPA operations (report/rpa_issues.py): the issue register and next year's choice.
+    "rpa.issues_extracted": ComputedSource("件", "RPA: 課題管理表の課題（基準日までに抽出）"),
+    "rpa.issues_resolved": ComputedSource("件", "RPA: 課題管理表の課題（基準日までに解決）"),
+    "rpa.candidates_selected": ComputedSource(
+        "業務", "RPA: 基準日までに選定した翌年度の適用候補の業務（所属数を併記）"
+    ),
 }
 COMPARISONS = (">=", "<=", ">", "<", "==")
 LEVELS = {"output": "アウトプット", "outcome": "アウトカム"}

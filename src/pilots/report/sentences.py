@@ -25,6 +25,7 @@ from pilots.report.indicators import (
     format_value,
 )
 from pilots.report.plan import Indicator, ProgressEntry, done_by
+from pilots.report.rpa_issues import OPERATIONS_SOURCES, RpaOperations
 from pilots.rpa.measure import RpaSummary
 from pilots.survey.measure import SurveySummary
 
@@ -143,6 +144,22 @@ def _rpa_sentence(rpa: RpaSummary, rate: tuple[Indicator, IndicatorResult] | Non
     return f"{text}（目標{format_value(indicator.target, '%')}）で{verdict}。"
 
 
+def _operations_sentence(period: Period, name: str, ops: RpaOperations) -> str:
+    """The register's sentence (抽出・解決 by the as-of date, SPEC §4) or the choice's
+    (next year's tasks chosen by the as-of date, SPEC §1)."""
+    if name == "rpa.candidates_selected":
+        year = format_fiscal_year(ops.candidates.for_year)
+        if ops.candidates_selected:
+            return f"{year}の適用候補として{ops.candidates.text}を選定した。"
+        return f"{year}の適用候補は{format_as_of(period.end)}で未選定である。"
+    if ops.issues_extracted:
+        return (
+            f"{_when(period)}実運用上の課題を{ops.issues_extracted}件抽出し、"
+            f"うち{ops.issues_resolved}件を解決した（課題管理表による）。"
+        )
+    return f"{format_as_of(period.end)}で課題管理表に登録された課題はない。"
+
+
 def _manual_sentence(result: IndicatorResult) -> str:
     if result.actual is None:
         return f"{result.name}は{result.note or '実績値が未入力'}（目標 {result.target}）。"
@@ -218,6 +235,12 @@ class _Sentences:
                 return "", True
             self.said.add("rpa")
             return _rpa_sentence(summary, self.rate), True
+        if name in OPERATIONS_SOURCES and isinstance(summary, RpaOperations):
+            said = "rpa.candidates" if name == "rpa.candidates_selected" else "rpa.issues"
+            if said in self.said:
+                return "", True
+            self.said.add(said)
+            return _operations_sentence(self.period, name, summary), True
         return "", False
 
 

@@ -24,6 +24,7 @@ from pilots.report.sheet import COLUMN_TITLES, SheetLine
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary
+    from pilots.report.rpa_issues import RpaOperations
     from pilots.rpa.measure import RpaSummary
     from pilots.survey.measure import SurveySummary
 
@@ -178,6 +179,8 @@ def write_xlsx(report: Report, path: Path) -> None:
     if report.rpa is not None:
         _rpa_tasks(book, report, report.rpa)
         _rpa_months(book, report, report.rpa)
+    if report.rpa_operations is not None:
+        _rpa_operations(book, report, report.rpa_operations)
     for n, survey in enumerate(report.surveys, start=1):
         suffix = "" if n == 1 else str(n)
         _survey_figures(book, report, survey, suffix)
@@ -482,3 +485,46 @@ def _quality(book: Any, report: Report) -> None:
         )
         for detail in q.details[1:]:  # count and treatment once, on the item's first row
             sheet.add((q.area, q.what, None, None, detail), wrap=True)
+
+
+# --- RPA operations (report/rpa_issues.py): the register, the failures, next year's tasks ----
+
+_RPA_ISSUES = (
+    _Column("No.", 6, attrgetter("number")),
+    _Column("課題", 30, attrgetter("title")),
+    _Column("原因", 26, attrgetter("cause")),
+    _Column("対応策", 26, attrgetter("action")),
+    _Column("担当", 12, attrgetter("owner")),
+    _Column("状態", 8, attrgetter("state")),
+    _Column("発見日", 10, attrgetter("found")),
+    _Column("解決日", 10, attrgetter("resolved")),
+    _Column("対象の失敗", 24, attrgetter("links")),
+    _Column("失敗", 8, attrgetter("failures"), RUNS),
+    _Column("失った時間", 10, attrgetter("hours_lost"), HOURS),
+    _Column("解決の効果（失敗率: 解決前 → 解決後）", 36, attrgetter("effect")),
+)
+_RPA_FAILURES = (
+    _Column("業務", 24, attrgetter("task")),
+    _Column("シナリオ", 20, attrgetter("scenario")),
+    _Column("エラー", 36, attrgetter("error")),
+    _Column("端末", 16, attrgetter("terminal")),
+    _Column("失敗", 8, attrgetter("failures"), RUNS),
+    _Column("失った時間", 10, attrgetter("hours_lost"), HOURS),
+    _Column("集中", 22, attrgetter("cluster")),
+    _Column("課題", 10, attrgetter("explained_by")),
+)
+_RPA_CHOSEN = (
+    _Column("業務ID", 10, attrgetter("task_id")),
+    _Column("業務名", 28, attrgetter("task_name")),
+    _Column("所属", 18, attrgetter("department")),
+    _Column("見込み削減(年)", 12, attrgetter("expected_hours"), HOURS),
+    _Column("選定", 20, attrgetter("chosen")),
+)
+
+
+def _rpa_operations(book: Any, report: Report, ops: RpaOperations) -> None:
+    caption = f"{ops.issues_extracted}件を抽出、{ops.issues_resolved}件を解決"
+    _table(book, report, "RPA_課題", _RPA_ISSUES, ops.issues, caption=caption, wrap=True)
+    flagged = "要点検の端末: " + ("／".join(ops.flagged) or "なし")
+    _table(book, report, "RPA_失敗", _RPA_FAILURES, ops.groups, caption=flagged, wrap=True)
+    _table(book, report, "RPA_候補", _RPA_CHOSEN, ops.chosen, caption=ops.candidates_title)
