@@ -15,6 +15,11 @@ What it writes, each in the format its source system exports:
 * ``rpa_catalog.xlsx`` — the RPA task catalog (業務台帳);
 * ``wmc_tasks.csv`` — WinActor Manager on Cloud's task export (MS932, CRLF, 31 columns);
 * ``uipath_jobs.csv`` — UiPath Orchestrator jobs with the API's field names (UTC);
+  both with the trial's failures as the tools log them: error codes and messages on
+  three WinActor and two UiPath terminals, one of which (WA-PC03) fails far more
+  often than the others until it is fixed in November;
+* ``rpa_issues.csv`` — the RPA team's issue register (課題管理表, CP932): the 例外処理
+  and 端末管理 issues those failures are, with their causes and resolutions;
 * ``rpa_work_survey.csv`` — the work survey ranked for next year's candidates.
 
 The published FY2019 results (116 departments, 62 hours a month, 83.87%, about
@@ -433,29 +438,133 @@ def business_days(first: date, last: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def rpa_runs(rng: random.Random) -> list[tuple[Task, datetime, datetime, str]]:
-    """Every run of the trial: (task, start, end, outcome) with outcome success/failure/other."""
-    runs = []
+WMC_TERMINALS = ("WA-PC01", "WA-PC02", "WA-PC03")
+UIPATH_TERMINALS = ("RPA-PC01", "RPA-PC02")
+# The trial's operational issues, as the logs show them and the RPA team's register holds them.
+# 端末管理: WA-PC03 ran out of memory (runs stopped or failed) until it was fixed.
+PC03_FIXED = date(2019, 11, 18)
+# 例外処理: the finance system answered slowly on weekday mornings (Mondays worst); the
+# scenarios waited too briefly for its window until a longer wait and a retry were added.
+SLOW_WINDOW_FIXED = date(2019, 9, 13)
+SLOW_WINDOW_TASKS = ("R02", "R06")
+# 例外処理: a screen of the bank-transfer system changed; the selector failed until updated.
+SELECTOR_BROKEN, SELECTOR_FIXED = date(2019, 12, 2), date(2020, 1, 20)
+# 例外処理: data files with a column missing stop 支出負担行為入力 now and then (still open).
+WMC_ERRORS = {
+    "slow": (
+        "E2003",
+        "ウィンドウ「財務会計システム」が見つかりません（ノード: ウィンドウ状態待機、待機 30秒）",
+    ),
+    "memory": ("E3002", "メモリが不足しているため処理を継続できません"),
+    "hang": ("E9001", "WinActorからの応答がないため実行を停止しました"),
+    "columns": ("E1102", "データ一覧ファイルの列数が設定と一致しません"),
+    "element": ("E1001", "画面要素が見つかりません（ノード: クリック（WIN32）、行: 45）"),
+}
+UIPATH_ERRORS = {
+    "selector": (
+        "Could not find the UI element corresponding to this selector: "
+        "<webctrl id='txtKozaNo' tag='INPUT' /> (Type Into 'INPUT  txtKozaNo')"
+    ),
+    "exit": "Job stopped with an unexpected exit code: 0xE0434352",
+    "timeout": "Timeout reached. (Open Browser 'https://kouza.example.lg.jp')",
+}
+
+
+@dataclass
+class Run:
+    """One run of the trial as a vendor logs it."""
+
+    task: Task
+    start: datetime
+    end: datetime
+    outcome: str  # success / failure / other
+    terminal: str
+    status: str = ""  # as the vendor writes it
+    code: str = ""
+    error: str = ""
+    retries: int = 0
+
+
+def _failure(rng: random.Random, task: Task, terminal: str, start: datetime) -> str | None:
+    """Why a run fails, if it does: the trial's known issues, then odd failures anywhere."""
+    day = start.date()
+    if task.vendor == "wmc":
+        if terminal == "WA-PC03" and day < PC03_FIXED and rng.random() < 0.12:
+            return rng.choice(["memory", "hang", "hang"])
+        if (
+            task.task_id in SLOW_WINDOW_TASKS
+            and start.hour == 9
+            and rng.random()
+            < (0.4 if day.weekday() == 0 else 0.2) * (1 if day < SLOW_WINDOW_FIXED else 0.1)
+        ):
+            return "slow"
+        if task.task_id == "R06" and rng.random() < 0.025:
+            return "columns"
+        return "element" if rng.random() < 0.012 else None
+    if task.task_id == "R03" and SELECTOR_BROKEN <= day < SELECTOR_FIXED and rng.random() < 0.3:
+        return "selector"
+    if rng.random() < 0.015:
+        return rng.choice(["exit", "timeout"])
+    return None
+
+
+def rpa_runs(rng: random.Random) -> list[Run]:
+    """Every run of the trial, with its terminal and, for a failure, the error as logged."""
+    runs: list[Run] = []
     for task in TASKS:
+        terminals = WMC_TERMINALS if task.vendor == "wmc" else UIPATH_TERMINALS
         for day in business_days(RPA_START, FY_END):
+            # the finance tasks are scheduled for the morning, when their data has arrived
+            hours = [9, 9, 9, 13] if task.task_id in SLOW_WINDOW_TASKS else [8, 9, 13, 17]
             start = datetime.combine(day, datetime.min.time()) + timedelta(
-                hours=rng.choice([8, 9, 13, 17]), minutes=rng.randrange(60)
+                hours=rng.choice(hours), minutes=rng.randrange(60)
             )
-            roll = rng.random()
-            outcome = "failure" if roll < 0.03 else "other" if roll < 0.05 else "success"
+            terminal = rng.choice(terminals)
             seconds = task.cases * rng.uniform(20, 40)
-            runs.append((task, start, start + timedelta(seconds=seconds), outcome))
+            end = start + timedelta(seconds=seconds)
+            cause = _failure(rng, task, terminal, start)
+            if cause is None:
+                outcome = "other" if rng.random() < 0.02 else "success"
+                runs.append(Run(task, start, end, outcome, terminal))
+                continue
+            end = start + timedelta(seconds=seconds * rng.uniform(0.05, 0.6))
+            runs.append(_failed(rng, task, start, end, terminal, cause))
+            if cause == "slow" and day >= SLOW_WINDOW_FIXED:
+                # the fix retries once, ten minutes later: it mostly gets through
+                again = start + timedelta(minutes=10)
+                if rng.random() < 0.8:
+                    runs.append(
+                        Run(task, again, again + timedelta(seconds=seconds), "success", terminal)
+                    )
+                else:
+                    retry = _failed(
+                        rng, task, again, again + timedelta(seconds=40), terminal, cause
+                    )
+                    retry.retries = 1
+                    runs.append(retry)
     return runs
 
 
-def calibrate(runs: list[tuple[Task, datetime, datetime, str]]) -> None:
+def _failed(
+    rng: random.Random, task: Task, start: datetime, end: datetime, terminal: str, cause: str
+) -> Run:
+    run = Run(task, start, end, "failure", terminal)
+    if task.vendor == "wmc":
+        run.code, run.error = WMC_ERRORS[cause]
+        run.status = "HALT" if cause == "hang" else "ERROR"
+    else:
+        run.error = UIPATH_ERRORS[cause]
+    return run
+
+
+def calibrate(runs: list[Run]) -> None:
     """Choose cases per run and the residual hand work so the year comes out as it did."""
     counted = {t.task_id: 0 for t in TASKS}
     failures = {t.task_id: 0 for t in TASKS}
-    for task, _s, _e, outcome in runs:
-        if outcome != "other":
-            counted[task.task_id] += 1
-            failures[task.task_id] += outcome == "failure"
+    for run in runs:
+        if run.outcome != "other":
+            counted[run.task.task_id] += 1
+            failures[run.task.task_id] += run.outcome == "failure"
     raw = sum(counted[t.task_id] * t.cases * t.manual for t in TASKS) / 60
     for t in TASKS:
         t.cases = max(1, round(t.cases * RPA_BASELINE_HOURS / raw))
@@ -501,49 +610,34 @@ def write_rpa(out: Path, rng: random.Random) -> None:
     wmc_rows: list[list[object]] = []
     ui_rows: list[list[object]] = []
     task_no = 5000
-    for task, start, end, outcome in sorted(runs, key=lambda r: r[1]):
+    for run in sorted(runs, key=lambda r: r.start):
+        task = run.task
         scenario = task.scenario.split(";")[rng.randrange(len(task.scenario.split(";")))]
         if task.vendor == "wmc":
             task_no += 1
-            status = {
-                "success": "FINISH",
-                "failure": rng.choice(["ERROR", "HALT"]),
-                "other": "CANCEL",
-            }[outcome]
-            error = "画面要素が見つかりません" if status == "ERROR" else ""
-            fmt = "%Y/%m/%d %H:%M:%S"
-            wmc_rows.append(_wmc_row(task_no, task, scenario, status, start, end, error, fmt))
+            status = run.status or {"success": "FINISH", "other": "CANCEL"}[run.outcome]
+            wmc_rows.append(_wmc_row(task_no, task, scenario, status, run))
         else:
-            state = {"success": "Successful", "failure": "Faulted", "other": "Stopped"}[outcome]
+            state = {"success": "Successful", "failure": "Faulted", "other": "Stopped"}[run.outcome]
             utc = timedelta(hours=9)
             ui_rows.append(
                 [
                     str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     scenario,
                     state,
-                    (start - utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                    (end - utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                    "RPA-PC01",
+                    (run.start - utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    (run.end - utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    run.terminal,
                     "Unattended",
-                    "Job failed: selector not found" if state == "Faulted" else "",
+                    run.error,
                 ]
             )
     # a scenario being tried out that no task in the catalog owns yet
     for i in range(14):
         task_no += 1
         start = datetime(2019, 11, 5, 10) + timedelta(days=i)
-        wmc_rows.append(
-            _wmc_row(
-                task_no,
-                None,
-                "テスト用_帳票出力",
-                "FINISH",
-                start,
-                start + timedelta(minutes=3),
-                "",
-                "%Y/%m/%d %H:%M:%S",
-            )
-        )
+        trial = Run(TASKS[0], start, start + timedelta(minutes=3), "success", "WA-PC01")
+        wmc_rows.append(_wmc_row(task_no, None, "テスト用_帳票出力", "FINISH", trial))
     # rows an export can carry: a run stuck with an impossible time stamp
     wmc_rows[200][15] = "2019/11/31 09:12:00"
     write_csv(out / "wmc_tasks.csv", _wmc_header(), wmc_rows, "cp932")
@@ -553,23 +647,108 @@ def write_rpa(out: Path, rng: random.Random) -> None:
         ui_rows,
         "utf-8-sig",
     )
+    write_register(out)
     survey = [
-        ["住民票写し交付申請の受付入力", "県民生活課", 4800, 6, "はい", "はい", "はい"],
-        ["補助金実績報告の集計", "産業振興課", 1200, 20, "はい", "はい", "はい"],
-        ["公用車運行記録の集計", "管財課", 2400, 5, "はい", "はい", "はい"],
-        ["職員研修の申込受付", "人事課", 900, 4, "はい", "はい", "はい"],
-        ["苦情・要望の内容確認", "県民相談室", 1500, 25, "いいえ", "はい", "はい"],
-        ["現地調査結果の入力", "森林整備課", 600, 30, "はい", "いいえ", "はい"],
-        ["入札参加資格の審査", "建設業課", 1100, 40, "いいえ", "はい", "いいえ"],
-        ["統計調査票の検票", "統計課", 3000, 3, "はい", "はい", ""],
-        ["議会答弁資料の作成", "議事課", 300, 120, "いいえ", "はい", "いいえ"],
+        ["C01", "住民票写し交付申請の受付入力", "県民生活課", 4800, 6, "はい", "はい", "はい"],
+        ["C02", "補助金実績報告の集計", "産業振興課", 1200, 20, "はい", "はい", "はい"],
+        ["C03", "公用車運行記録の集計", "管財課", 2400, 5, "はい", "はい", "はい"],
+        ["C04", "職員研修の申込受付", "人事課", 900, 4, "はい", "はい", "はい"],
+        ["C05", "苦情・要望の内容確認", "県民相談室", 1500, 25, "いいえ", "はい", "はい"],
+        ["C06", "現地調査結果の入力", "森林整備課", 600, 30, "はい", "いいえ", "はい"],
+        ["C07", "入札参加資格の審査", "建設業課", 1100, 40, "いいえ", "はい", "いいえ"],
+        ["C08", "統計調査票の検票", "統計課", 3000, 3, "はい", "はい", ""],
+        ["C09", "議会答弁資料の作成", "議事課", 300, 120, "いいえ", "はい", "いいえ"],
     ]
     write_csv(
         out / "rpa_work_survey.csv",
-        ["業務名", "所属", "年間件数", "1件あたり時間(分)", "ルール化", "電子データ", "手順が安定"],
+        [
+            "業務ID",
+            "業務名",
+            "所属",
+            "年間件数",
+            "1件あたり時間(分)",
+            "ルール化",
+            "電子データ",
+            "手順が安定",
+        ],
         survey,
         "cp932",
     )
+
+
+def write_register(out: Path) -> None:
+    """The RPA team's issue register (課題管理表) as they keep it in Excel, saved as CSV."""
+    header = ["課題", "原因", "対応策", "担当", "状態", "発見日", "解決日"]
+    header += ["業務ID", "シナリオ名", "エラーコード", "端末"]
+    slow_code = WMC_ERRORS["slow"][0]
+    rows: list[list[object]] = [
+        [
+            "【例外処理】朝9時台に財務会計システムの画面待ちでエラー停止する",
+            "月曜など混み合う時間帯に財務会計システムの画面表示が遅れ、待機時間（30秒）を超える",
+            "ウィンドウ待機を120秒に延ばし、エラー時は10分後に1回自動で再実行する設定を追加",
+            "IT・業務改革課 RPA推進担当",
+            "解決",
+            "2019/08/05",
+            SLOW_WINDOW_FIXED.strftime("%Y/%m/%d"),
+            "",
+            "",
+            slow_code,
+            "",
+        ],
+        [
+            "【端末管理】WA-PC03 で実行が途中で止まる・メモリ不足で失敗する",
+            "WA-PC03 のメモリが4GBと少なく、更新プログラムも未適用だった",
+            "メモリを16GBに増設し更新プログラムを適用。全端末を毎朝再起動する運用に変更",
+            "IT・業務改革課 端末担当",
+            "解決",
+            "2019/09/10",
+            PC03_FIXED.strftime("%Y/%m/%d"),
+            "",
+            "",
+            "",
+            "WA-PC03",
+        ],
+        [
+            "【例外処理】口座振替結果照会の画面改修後、入力欄が見つからず失敗する",
+            "口座振替システムの改修（12月）で入力欄のセレクタが変わった",
+            "セレクタを改修後の画面に合わせて修正し、画面改修の予定を事前に共有してもらう",
+            "税務課・RPA推進担当",
+            "解決",
+            "2019/12/05",
+            SELECTOR_FIXED.strftime("%Y/%m/%d"),
+            "R03",
+            "",
+            UIPATH_ERRORS["selector"],
+            "",
+        ],
+        [
+            "【例外処理】データ一覧ファイルの列不足で支出負担行為入力が止まる",
+            "所属から届く入力ファイルの様式が統一されていない",
+            "入力ファイルの様式を統一し、取込前に列数を確認する処理を追加する（調整中）",
+            "会計課",
+            "対応中",
+            "2019/12/10",
+            "",
+            "R06",
+            "",
+            WMC_ERRORS["columns"][0],
+            "",
+        ],
+        [
+            "【例外処理】失敗時の手作業での処理手順が所属ごとに異なる",
+            "失敗した実行の件数を誰がどう処理し直すかが決まっていなかった",
+            "失敗時の対応手順書を作成し、所管課とRPA推進担当の役割を定めた",
+            "IT・業務改革課 RPA推進担当",
+            "解決",
+            "2019/07/22",
+            "2019/08/30",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+    write_csv(out / "rpa_issues.csv", header, rows, "cp932")
 
 
 def _wmc_header() -> list[str]:
@@ -578,21 +757,14 @@ def _wmc_header() -> list[str]:
     return list(HEADER)
 
 
-def _wmc_row(
-    no: int,
-    task: Task | None,
-    scenario: str,
-    status: str,
-    start: datetime,
-    end: datetime,
-    error: str,
-    fmt: str,
-) -> list[object]:
+def _wmc_row(no: int, task: Task | None, scenario: str, status: str, run: Run) -> list[object]:
+    fmt = "%Y/%m/%d %H:%M:%S"
+    start, end = run.start, run.end
     seconds = int((end - start).total_seconds())
     row: list[object] = [""] * 31
     row[0], row[1], row[2], row[3], row[4] = (
         no,
-        f"{scenario}_{start:%m%d}",
+        f"{scenario}_{start:%m%d}" + (f"_retry{run.retries}" if run.retries else ""),
         100 + (TASKS.index(task) if task else 99),
         scenario,
         status,
@@ -605,13 +777,14 @@ def _wmc_row(
         end.strftime(fmt),
     )
     row[18] = seconds
-    row[19], row[20], row[21], row[22] = 1, "WA-PC01", 1, "WA-PC01"
+    terminal_no = int(run.terminal[-2:])
+    row[19], row[20], row[21], row[22] = terminal_no, run.terminal, terminal_no, run.terminal
     row[23], row[24] = 10, "平日定時実行"
     row[25] = start.strftime(fmt)
-    row[26] = error
-    row[27] = "E1001" if error else ""
+    row[26] = run.error
+    row[27] = run.code
     row[28] = "rpa-admin"
-    row[29] = 0
+    row[29] = run.retries
     return row
 
 

@@ -99,6 +99,8 @@ def test_month_names_take_the_era_of_their_first_day() -> None:
     assert format_month(2019, 4) == "平成31年4月"
     assert format_month(2019, 5) == "令和元年5月"
     assert format_month(2020, 3) == "令和2年3月"
+    assert format_month(2019, 4, "short") == "H31.4"  # the progress sheet's schedule
+    assert format_month(2019, 5, "short") == "R1.5"
 
 
 def test_as_of_formatting() -> None:

@@ -71,6 +71,30 @@ def test_the_figures_come_from_the_computation(demo: Path) -> None:
         assert figure not in plan
 
 
+def test_the_rpa_issues_and_next_years_tasks_come_from_the_data(demo: Path) -> None:
+    """The logs' failures flag one terminal; the register and the choice give the sheet's words."""
+    issues = summary(demo, "rpa", "issues", "--fy", "2019", "--period", "final")
+    assert [t["terminal"] for t in issues["terminals"] if t["flagged"]] == ["WA-PC03"]
+    assert len({t["terminal"] for t in issues["terminals"]}) == 5
+    codes = {g["error_code"] for g in issues["groups"]}
+    assert {"E2003", "E3002", "E9001", "E1102"} <= codes
+    register = summary(demo, "rpa", "issue", "list", "--fy", "2019", "--period", "final")
+    assert (register["issues_extracted"], register["issues_resolved"]) == (5, 4)
+    titles = " ".join(e["title"] for e in register["entries"])
+    assert "【例外処理】" in titles and "【端末管理】" in titles
+    terminal = next(e for e in register["entries"] if e["terminal"] == "WA-PC03")
+    effect = terminal["effect"]
+    assert effect["rate_after"] < effect["rate_before"] / 3  # the fix worked
+    chosen = summary(demo, "rpa", "candidates", "--fy", "2019")
+    assert (chosen["departments"], chosen["candidates_selected"]) == (3, 3)
+    final = (demo / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert "令和2年度の適用候補（3所属3業務）" in final
+    assert "要点検の端末（端末管理）: WA-PC03" in final
+    assert "5件を抽出、4件を解決" in final
+    interim = (demo / "report_fy2019_interim.html").read_text(encoding="utf-8")
+    assert "3件を抽出、2件を解決" in interim and "令和2年度の適用候補（未選定）" in interim
+
+
 def test_one_job_is_a_real_transcription(demo: Path) -> None:
     jobs = CliRunner().invoke(
         cli,
@@ -118,6 +142,8 @@ def test_data_set_is_made_by_the_generator_with_a_fixed_seed(tmp_path: Path) -> 
         "asr_usage_2019_first_half.csv",
         "wmc_tasks.csv",
         "uipath_jobs.csv",
+        "rpa_issues.csv",
+        "rpa_work_survey.csv",
     ):
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
     for name in ("asr_usage_2019_second_half.xlsx", "survey_forms.xlsx", "rpa_catalog.xlsx"):

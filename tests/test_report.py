@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html.parser
 import re
+from datetime import date
 from pathlib import Path
 
 import click
@@ -35,8 +36,8 @@ import pytest
 from pilots.calendar import period
 from pilots.errors import InputFileError
 from pilots.report.indicators import judge, year_over
-from pilots.report.plan import Indicator, Milestone, load_plan, milestone_state
-from tests.conftest import Pilots
+from pilots.report.plan import Indicator, Milestone, load_plan, milestone_state, parse_plan
+from tests.conftest import ROOT, Pilots
 
 DATA = Path(__file__).parent / "data" / "report"
 PLAN = DATA / "plan.yaml"
@@ -59,6 +60,34 @@ def indicator_rows(html_text: str) -> dict[str, tuple[str, str]]:
         ]
         rows[cells[2]] = (cells[4], cells[5])
     return rows
+
+
+def sheet_columns(html_text: str) -> dict[str, list[list[str]]]:
+    """取組ごとの進捗状況: initiative → its three columns, each as its lines of text."""
+    section = html_text.split("<h2>3. 取組ごとの進捗状況</h2>")[1].split("</section>")[0]
+    found = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", section, re.DOTALL):
+        cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+        if not cells:
+            continue  # the header row
+        columns = [
+            [
+                html.unescape(re.sub(r"<[^>]+>", "", line))
+                for line in re.findall(r"<p[^>]*>(.*?)</p>", c)
+            ]
+            for c in cells
+        ]
+        found[columns[0][0].removeprefix("■")] = columns
+    return found
+
+
+def schedule_state(html_text: str, initiative: str, label: str) -> str:
+    """The state the report shows for a step of an initiative's schedule (完了 …)."""
+    for line in sheet_columns(html_text)[initiative][0]:
+        step, _, state = line.partition("　")[2].rpartition("【")
+        if step == label:
+            return state.rstrip("】")
+    raise AssertionError(f"{initiative}: no step {label}")
 
 
 def test_final_report_figures_and_judgements(pilots: Pilots, tmp_path: Path) -> None:
@@ -178,9 +207,9 @@ def test_interim_report_uses_the_first_half_only(pilots: Pilots, tmp_path: Path)
     assert rows["移行システム数"] == ("データなし", "測定中")  # entered for 2020-01-31
     assert "令和元年9月末時点" in page
     # the schedule: April done, July–December under way, March planned
-    assert re.search(r"運用開始</td><td class=\"state-完了\">完了", page)
-    assert re.search(r"各所属で利用</td><td class=\"state-実施中\">実施中", page)
-    assert re.search(r"最終測定</td><td class=\"state-未着手\">未着手", page)
+    assert schedule_state(page, "音声認識", "運用開始") == "完了"
+    assert schedule_state(page, "音声認識", "各所属で利用") == "実施中"
+    assert schedule_state(page, "音声認識", "最終測定") == "未着手"
 
 
 def test_user_text_is_escaped_everywhere(pilots: Pilots, tmp_path: Path) -> None:
@@ -300,6 +329,10 @@ def test_report_for_another_year_than_the_plan_is_refused(pilots: Pilots, tmp_pa
 
 
 HEAD = "fiscal_year: 2019\ninitiatives:\n  - id: a\n    name: A\n    what: x\n"
+PART = (
+    "fiscal_year: 2019\nparts:\n  - name: 庁内のＩＴ化推進\n    initiatives:\n"
+    "      - id: a\n        name: A\n        what: x\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -332,6 +365,54 @@ HEAD = "fiscal_year: 2019\ninitiatives:\n  - id: a\n    name: A\n    what: x\n"
             "年月として読めません",
         ),
         ("fiscal_year: 2019\ninitiatives: [\n", 3, "YAMLとして読めません"),
+        (  # a date YAML cannot make (it used to end in 予期しないエラー)
+            HEAD + "    schedule:\n      - {when: 2019-02-30, label: x}\n",
+            7,
+            "initiatives[0].schedule[0].when: 日付として正しくありません: 2019-02-30",
+        ),
+        # the sheet's layout: parts, dated progress, figures
+        (PART + "        shedule: []\n", 8, "parts[0].initiatives[0].shedule: 知らない項目です"),
+        (
+            PART + "        progress:\n          - {text: 開始}\n",
+            9,
+            "parts[0].initiatives[0].progress[0].date: 必須です",
+        ),
+        (
+            PART + "        progress:\n          - {date: 2020-04, text: 開始}\n",
+            9,
+            "progress[0].date: 令和元年度（2019-04-01〜2020-03-31）の日付ではありません",
+        ),
+        (
+            PART + "        progress:\n          - date: 2019-07\n            text: t\n"
+            "            details:\n              - {date: 2019-02-30, text: d}\n",
+            12,
+            "progress[0].details[0].date: 日付として正しくありません",
+        ),
+        (
+            PART + "        indicators:\n"
+            "          - {name: n, level: output, figures: [asr.nothing]}\n",
+            9,
+            "parts[0].initiatives[0].indicators[0].figures[0]: 知らない集計値です: asr.nothing",
+        ),
+        (
+            PART + "        indicators:\n"
+            "          - {name: n, level: output, target: 3, source: asr.jobs,\n"
+            "             figures: [asr.jobs]}\n",
+            10,
+            "figures（実績を示す集計値）は目標のない指標に書きます",
+        ),
+        (
+            PART + "        indicators:\n          - {name: n, level: output, progres: []}\n",
+            9,
+            "indicators[0].progres: 知らない項目です",
+        ),
+        (PART + "  - {name: 二つ目}\n", 8, "parts[1].initiatives: 取組を一つ以上書いてください"),
+        (PART + "initiatives: []\n", 8, "initiatives: parts と一緒には書けません"),
+        (
+            PART + "      - {id: a, name: B, what: y}\n",
+            8,
+            "parts[0].initiatives[1].id: 「a」が重複しています",
+        ),
     ],
 )
 def test_plan_errors_name_the_field_and_line(
@@ -347,14 +428,39 @@ def test_plan_errors_name_the_field_and_line(
         assert info.value.line == line
 
 
-def test_shipped_demo_plan_loads() -> None:
+SHEET = {  # the prefecture's sheet (../shared/seed/): its parts and initiatives, in order
+    "庁内のＩＴ化推進": [
+        "音声認識技術の導入",
+        "RPAの試行導入",
+        "共通プラットフォームの利用拡大",
+        "行政サービスに係る情報システムの検討",
+    ],
+    "市町村のＩＴ化支援": [
+        "府内市町村におけるサービスの効率化",
+        "自治体クラウドの導入支援等",
+        "LGWAN府域ネットワークの更新の支援",
+    ],
+}
+
+
+def test_shipped_demo_plan_is_the_whole_sheet() -> None:
     from pilots.demo import demo_plan_text
     from pilots.report.plan import parse_plan
 
     plan = parse_plan(demo_plan_text(), "demo_plan.yaml")
     assert plan.fiscal_year == 2019
-    assert [i.key for i in plan.initiatives] == ["asr", "rpa", "platform"]
+    assert plan.theme == "【テーマ１】行政のＩＴ化の推進"
+    assert plan.direction.startswith("◎業務効率化や運用コスト削減を目指して")
+    assert plan.goals == [
+        "庁内のＩＴ化推進による業務効率化・コスト削減",
+        "市町村のＩＴ化支援による府民が便利さを実感できるような取組みの促進",
+    ]
+    assert {p.name: [i.name for i in p.initiatives] for p in plan.parts} == SHEET
+    for initiative in plan.initiatives:  # the three columns, each filled
+        assert initiative.what and initiative.milestones and initiative.progress, initiative.name
+        assert {i.level for i in initiative.indicators} >= {"output"}, initiative.name
     sources = {i.source for ini in plan.initiatives for i in ini.indicators if i.source}
+    sources |= {f for ini in plan.initiatives for i in ini.indicators for f in i.figures}
     assert {
         "asr.departments_using",
         "asr.avg_hours_saved_per_month",
@@ -503,8 +609,8 @@ def test_future_as_of_defaults_to_today_and_a_later_date_needs_projection(
     assert rows["月あたり削減時間"] == ("0.9時間/月", "測定中")  # 7.0 h / 8 months
     assert rows["満足度"] == ("66.67%", "測定中")  # the year is not over: not 未達
     assert rows["移行システム数"] == ("データなし", "測定中")  # entered for 2020-01-31
-    assert re.search(r"最終測定</td><td class=\"state-未着手\">未着手", page)
-    assert re.search(r"各所属で利用</td><td class=\"state-実施中\">実施中", page)
+    assert schedule_state(page, "音声認識", "最終測定") == "未着手"
+    assert schedule_state(page, "音声認識", "各所属で利用") == "実施中"
     assert "見込み" not in page.split("<h2>1. 概要</h2>")[0]
 
     refused = pilots(
@@ -757,7 +863,9 @@ def test_plan_names_a_survey_only_for_a_survey_figure(tmp_path: Path) -> None:
         HEAD + "    indicators:\n"
         "      - {name: n, level: output, target: 3, source: asr.jobs, survey: x}\n",
     )
-    with pytest.raises(InputFileError, match=r"survey（調査名）は source が survey\.") as info:
+    with pytest.raises(
+        InputFileError, match=r"survey（調査名）は source か figures が survey\."
+    ) as info:
         load_plan(path)
     assert info.value.line == 7
 
@@ -779,3 +887,205 @@ def test_an_office_replaces_the_report_templates(
     assert md == "# 県庁様式 令和元年度 テスト用の効果測定報告\n"
     # The HTML template the office did not replace is still the shipped one.
     assert "<svg" in (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+
+
+# --- issue 15: the whole Theme 1 sheet ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo year without the speech model (``pilots demo --no-transcribe``): its
+    database and its interim and final reports, from the shipped plan."""
+    from click.testing import CliRunner
+
+    from pilots.cli import cli
+
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--out", str(out), "--data", str(ROOT / "data" / "demo"), "--no-transcribe"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _shown_as_of(demo_year: Path, kind: str, as_of: date) -> None:
+    """Every dated entry of the plan is in the report exactly when it was done by ``as_of``."""
+    from pilots.demo import demo_plan_text
+
+    page = (demo_year / f"report_fy2019_{kind}.html").read_text(encoding="utf-8")
+    columns = sheet_columns(page)
+    shown = 0
+    for initiative in parse_plan(demo_plan_text(), "demo_plan.yaml").initiatives:
+        progress = columns[initiative.name][2]
+        for entry in initiative.progress:
+            assert (f"○{entry.text}" in progress) == (entry.day <= as_of), entry.text
+            for detail in entry.details:
+                done = entry.day <= as_of and detail.day <= as_of
+                assert (detail.text in progress) == done, detail.text
+                shown += done
+            shown += entry.day <= as_of
+        for indicator in initiative.indicators:
+            for note in indicator.progress:
+                assert (f"⇒{note.text}" in progress) == (note.day <= as_of), note.text
+                shown += note.day <= as_of
+    assert shown  # the test saw entries shown
+
+
+def test_demo_interim_report_shows_the_first_half_only(demo_year: Path) -> None:
+    _shown_as_of(demo_year, "interim", date(2019, 9, 30))
+    page = (demo_year / "report_fy2019_interim.html").read_text(encoding="utf-8")
+    columns = sheet_columns(page)
+    asr = columns["音声認識技術の導入"][2]
+    assert "○全庁で本格運用を開始（４月）" in asr and "○中間の効果測定を実施（９月）" in asr
+    assert "○最終の効果測定を実施（３月）" not in asr
+    assert any(line.startswith("⇒令和元年9月末までに101所属で利用され") for line in asr)
+    rpa = columns["RPAの試行導入"][2]
+    assert "○操作説明、実業務での利用開始（7月～）" in rpa
+    assert "○中間評価を実施（9～10月）" not in rpa  # done in October
+    assert not any("導入拡大に向けた" in line for line in rpa)  # written in February
+    cloud = columns["自治体クラウドの導入支援等"][2]
+    assert "・RFI実施：令和元年５月から６月（寝屋川市、交野市を含む５市で実施）" in cloud
+    assert "・RFI実施（２回目）：令和元年11月から12月" not in cloud
+    assert not any(line.startswith("○") for line in columns["共通プラットフォームの利用拡大"][2])
+    # the schedule on September 30
+    assert schedule_state(page, "音声認識技術の導入", "効果測定（中間）") == "完了"
+    assert schedule_state(page, "音声認識技術の導入", "効果測定") == "未着手"
+    assert (
+        schedule_state(page, "LGWAN府域ネットワークの更新の支援", "更新、移行、稼働確認")
+        == "実施中"
+    )
+    assert schedule_state(page, "LGWAN府域ネットワークの更新の支援", "運用開始") == "未着手"
+    assert schedule_state(
+        page, "行政サービスに係る情報システムの検討", "ICT利活用の課題検討・改善"
+    ) == ("実施中")
+    markdown = (demo_year / "report_fy2019_interim.md").read_text(encoding="utf-8")
+    assert "- 全庁で本格運用を開始（４月）" in markdown
+    assert "最終の効果測定を実施" not in markdown
+
+
+def test_demo_final_report_is_the_whole_sheet(demo_year: Path) -> None:
+    _shown_as_of(demo_year, "final", date(2020, 3, 31))
+    page = (demo_year / "report_fy2019_final.html").read_text(encoding="utf-8")
+    cover = page.split("<h2>1. 概要</h2>")[0]
+    assert "【テーマ１】行政のＩＴ化の推進" in cover
+    assert "<h2>めざす方向</h2><p>◎業務効率化や運用コスト削減を目指して" in cover
+    assert "<li>市町村のＩＴ化支援による府民が便利さを実感できるような取組みの促進</li>" in cover
+    section = page.split("<h2>3. 取組ごとの進捗状況</h2>")[1].split("</section>")[0]
+    assert re.findall(r"<h3>(.*?)</h3>", section) == list(SHEET)
+    columns = sheet_columns(page)
+    assert list(columns) == [name for names in SHEET.values() for name in names]
+    for name, (what, target, progress) in columns.items():
+        assert what[0] == progress[0] == f"■{name}"
+        assert "（スケジュール）" in what and "◇活動指標（アウトプット）" in target, name
+        assert any(line.startswith("○") for line in progress), name
+    asr = columns["音声認識技術の導入"]
+    assert "H31.4　本格運用開始【完了】" in asr[0] and "R2.3　効果測定【完了】" in asr[0]
+    assert asr[1][-2:] == ["（数値目標）", "・利用所属における満足度：70%以上"]
+    assert "・職員の業務効率の向上" in asr[2]
+    assert any(
+        line.startswith("⇒令和元年度に116所属で利用され、ひと月あたり平均62時間の業務削減")
+        for line in asr[2]
+    )
+    assert "・利用所属における満足度：83.87%（目標 70%以上）【達成】" in asr[2]
+    rpa = columns["RPAの試行導入"][2]
+    assert any(
+        line.startswith("⇒RPAの試行により約1,800時間の作業時間を削減し、削減率は約84%")
+        for line in rpa
+    )
+    assert "・業務削減時間：84.10%（目標 80%以上）【達成】" in rpa
+    platform = columns["共通プラットフォームの利用拡大"]
+    assert "・共通プラットフォームへの円滑な移行：30システム以上" in platform[1]
+    assert (
+        "・共通プラットフォームへの円滑な移行：30システム（目標 30システム以上）【達成】"
+        in platform[2]
+    )
+    assert (
+        "随時　自治体クラウド検討会を開催（予定）【完了】"
+        in columns["自治体クラウドの導入支援等"][0]
+    )
+    # the manual figure keeps its date and source
+    assert indicator_rows(page)["共通プラットフォームへの円滑な移行"] == ("30システム", "達成")
+    assert "30システム（手入力（令和2年3月31日時点）" in page
+    markdown = (demo_year / "report_fy2019_final.md").read_text(encoding="utf-8")
+    assert "**めざす方向**: ◎業務効率化" in markdown
+    assert (
+        "### 市町村のＩＴ化支援" in markdown
+        and "#### ■LGWAN府域ネットワークの更新の支援" in markdown
+    )
+    assert "**進捗状況（R2年3月末時点）**" in markdown
+    assert "- 職員の業務効率の向上\n    - ⇒令和元年度に116所属で利用され" in markdown
+    book = openpyxl.load_workbook(demo_year / "report_fy2019_final.xlsx")
+    rows = [r[:3] for r in book["進捗状況"].iter_rows(min_row=4, values_only=True)]
+    assert [r[0] for r in rows if r[1] is None] == list(SHEET)  # the parts, as headings
+    initiatives = [r for r in rows if r[1] is not None]
+    assert [str(r[0]).split("\n")[0] for r in initiatives] == [f"■{n}" for n in columns]
+    assert "・利用所属における満足度：83.87%（目標 70%以上）【達成】" in str(initiatives[0][2])
+    assert book["進捗状況"]["A2"].value.startswith("【テーマ１】行政のＩＴ化の推進\nめざす方向: ◎")
+
+
+def test_register_figures_are_computed_from_the_register_and_the_choice(demo_year: Path) -> None:
+    """The sheet's 実運用上での課題の抽出と解決 and 追加適用候補となる業務の選定 come from the
+    demo's issue register and its choice of next year's tasks (February 20), as of each
+    report's date: the interim report (September 30) before the choice, the final after it."""
+    final = (demo_year / "report_fy2019_final.html").read_text(encoding="utf-8")
+    rows = indicator_rows(final)
+    assert rows["実運用上での課題の抽出と解決"] == ("5件を抽出、4件を解決", "")
+    assert rows["追加適用候補となる業務の選定"] == ("3所属3業務", "")
+    rpa = sheet_columns(final)["RPAの試行導入"][2]
+    assert "⇒令和元年度に実運用上の課題を5件抽出し、うち4件を解決した（課題管理表による）。" in rpa
+    assert "⇒令和2年度の適用候補として3所属3業務を選定した。" in rpa
+    interim = (demo_year / "report_fy2019_interim.html").read_text(encoding="utf-8")
+    rows = indicator_rows(interim)
+    assert rows["実運用上での課題の抽出と解決"] == ("3件を抽出、2件を解決", "")
+    assert rows["追加適用候補となる業務の選定"] == ("未選定", "")
+    rpa = sheet_columns(interim)["RPAの試行導入"][2]
+    assert (
+        "⇒令和元年9月末までに実運用上の課題を3件抽出し、うち2件を解決した（課題管理表による）。"
+        in rpa
+    )
+    assert "⇒令和2年度の適用候補は令和元年9月末時点で未選定である。" in rpa
+    markdown = (demo_year / "report_fy2019_final.md").read_text(encoding="utf-8")
+    assert "| 実運用上での課題の抽出と解決 |  | 5件を抽出、4件を解決 |  |" in markdown
+
+
+def test_a_plan_in_the_first_layout_still_makes_the_report(demo_year: Path, tmp_path: Path) -> None:
+    """Today's layout (``initiatives`` at the top, no parts) reads as one part without a name,
+    from a file and as a stored version alike; an unknown field in it is let pass, as ever."""
+    pilots = Pilots(f"sqlite:///{demo_year / 'demo.db'}", tmp_path)
+    first = DATA / "plan_first_layout.yaml"
+    text = first.read_text(encoding="utf-8").replace("title:", "memo: 旧様式\ntitle:", 1)
+    plan = _write(tmp_path / "旧様式.yaml", text)
+    assert "版 2" in pilots("plan", "import", str(plan)).output
+    out = tmp_path / "out"
+    pilots("report", "--fy", "2019", "--period", "final", "-o", str(out), "--format", "html")
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    rows = indicator_rows(page)
+    assert rows["利用所属数"] == ("116所属", "達成")
+    assert rows["移行したシステム数"] == ("30システム", "達成")
+    assert rows["運用上の課題の整理"] == ("例外処理・端末管理の課題を整理", "")
+    section = page.split("<h2>3. 取組ごとの進捗状況</h2>")[1].split("</section>")[0]
+    assert "<h3>" not in section  # one part, without a name
+    assert list(sheet_columns(page)) == [
+        "音声認識技術の導入",
+        "RPAの試行導入",
+        "共通プラットフォームへの移行",
+    ]
+    assert "めざす方向" not in page
+    # The same unknown field in the sheet's layout is an error, with its line.
+    with pytest.raises(InputFileError, match=r"plan\.memo: 知らない項目です") as info:
+        parse_plan(PART.replace("parts:", "memo: x\nparts:"), "p.yaml")
+    assert info.value.line == 2
+
+
+def test_the_readme_plan_example_loads(tmp_path: Path) -> None:
+    """The annotated plan in the README is a plan pilots reads."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\nfiscal_year: 2019\n", 1)[1].split("```\n", 1)[0]
+    plan = parse_plan("fiscal_year: 2019\n" + example, "README.md")
+    assert [p.name for p in plan.parts] == list(SHEET)
+    assert plan.initiatives[0].indicators[1].figures == (
+        "asr.departments_using",
+        "asr.avg_hours_saved_per_month",
+    )

@@ -54,9 +54,13 @@ def test_wmc_export_cp932(session: Session) -> None:
     assert runs["8a80818f8f1a2b3c018f1e0a00010004"].status == "failure"  # HALT
     error = runs["8a80818f8f1a2b3c018f1e0a00010006"]
     assert (error.status, error.line) == ("failure", 7)
+    # The error code, the message and the retry count each in their own column.
+    assert (error.error_code, error.retries) == ("E0305", 0)
     assert error.message == (
-        'E0305 ファイル "C:\\共有\\売上\\日報.xlsx" を開けません。\r\n別のプロセスが使用中です。'
+        'ファイル "C:\\共有\\売上\\日報.xlsx" を開けません。\r\n別のプロセスが使用中です。'
     )
+    assert (first.error_code, first.message) == ("", "")  # the columns are there, blank
+    assert runs["8a80818f8f1a2b3c018f1e0a00010003"].retries == 1  # 勤怠集計_0513_retry1
     waiting = runs["8a80818f8f1a2b3c018f1e0a00010007"]
     assert (waiting.status, waiting.final, waiting.started_at) == ("other", False, None)
     assert waiting.run_day == 20190604  # no start or end: its creation time
@@ -132,6 +136,7 @@ def test_uipath_api_times_become_japan_time(session: Session) -> None:
     assert ok.started_at is not None
     assert ok.started_at.isoformat() == "2019-05-13T09:00:05.790000"  # 00:00:05.79Z
     assert (ok.status, ok.robot, ok.message) == ("success", "RPA-VM01", "Job completed")
+    assert (ok.error_code, ok.retries) == (None, None)  # a UiPath job has neither
     faulted = runs["9fbdfca0-d1e5-41c2-abe6-86fe626346a3"]
     # 2019-08-31T15:30:03Z is September 1 in Japan: that is its month.
     assert (faulted.status, faulted.run_day) == ("failure", 20190901)
@@ -166,7 +171,9 @@ def test_pad_logical_and_display_exports(session: Session) -> None:
     failed = runs["4c9d7e2f-8a4d-ee11-be6e-000d3a8f1a02"]
     # 15:00:09Z on September 30 is 00:00:09 on October 1 in Japan.
     assert (failed.status, failed.run_day) == ("failure", 20191001)
-    assert failed.message == "WindowNotFound Failed to get window. Window '勤怠システム' not found."
+    assert failed.error_code == "WindowNotFound"
+    assert failed.message == "Failed to get window. Window '勤怠システム' not found."
+    assert failed.retries is None
     assert runs["5d0e8f3a-8a4d-ee11-be6e-000d3a8f1a03"].status == "failure"  # TimedOut (10)
     assert runs["6e1f904b-8a4d-ee11-be6e-000d3a8f1a04"].final is True  # Cancelled (7)
     assert runs["7f20a15c-8a4d-ee11-be6e-000d3a8f1a05"].final is False  # Running (2)
@@ -322,6 +329,54 @@ def test_rejects_stored_before_the_upgrade_are_matched_after_it(tmp_path: Path) 
             (2, "old"),  # matched: not stored twice
             (3, "終了日時 2019-07-02 09:00:00 が開始日時 2019-07-02 10:00:00 より前です"),
         ]
+    engine.dispose()
+
+
+def test_runs_stored_before_error_codes_get_them_when_ingested_again(tmp_path: Path) -> None:
+    """Runs stored before revision 0014 (at 0013) kept code and message joined; the same log
+    again splits them."""
+    from alembic import command
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    key = "8a80818f8f1a2b3c018f1e0a00010006"
+    joined = (
+        'E0305 ファイル "C:\\共有\\売上\\日報.xlsx" を開けません。\r\n別のプロセスが使用中です。'
+    )
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0013")
+        conn.execute(
+            text(
+                "INSERT INTO rpa_imports (id, file, format, rows, runs_added, runs_updated,"
+                " duplicates, rejected, unmatched) VALUES (1, 'old.csv', 'wmc', 1, 1, 0, 0, 0, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO rpa_runs (import_id, line, format, run_key, scenario_key, status,"
+                " status_raw, final, started_at, ended_at, run_day, robot, message)"
+                " VALUES (1, 7, 'wmc', :key, '受注データ転記', 'failure', 'ERROR', 1,"
+                " '2019-05-13 13:00:06', '2019-05-13 13:00:30', 20190513, 'robo02', :message)"
+            ),
+            {"key": key, "message": joined},
+        )
+    db.upgrade(engine)
+    factory = db.session_factory(engine)
+    with db.session_scope(factory) as session:
+        old = _runs(session, "wmc")[key]
+        assert (old.error_code, old.retries, old.message) == (None, None, joined)
+        result = ingest_file(session, DATA / "wmc_tasks.csv")
+        assert (result.runs_added, result.runs_updated) == (9, 1)
+    with db.session_scope(factory) as session:
+        run = _runs(session, "wmc")[key]
+        assert (run.error_code, run.retries) == ("E0305", 0)
+        assert run.message is not None and run.message.startswith("ファイル")
+        # Once they are there, the same export again changes nothing.
+        again = ingest_file(session, DATA / "wmc_tasks.csv")
+        assert (again.runs_added, again.runs_updated, again.duplicates) == (0, 0, 10)
+    with engine.begin() as conn:  # and back: code and message joined again
+        command.downgrade(db._alembic_config(conn), "0013")
+        message = conn.scalar(text("SELECT message FROM rpa_runs WHERE run_key = :k"), {"k": key})
+        assert message == joined
     engine.dispose()
 
 
@@ -537,7 +592,7 @@ def test_parser_process_ends_with_a_killed_ingest(tmp_path: Path, how: str) -> N
 def _stored(session: Session) -> list[tuple[object, ...]]:
     columns: tuple[str, ...] = ("format", "run_key", "line", "scenario", "scenario_key")
     columns += ("status", "status_raw", "final", "started_at", "ended_at", "run_day", "cases")
-    columns += ("robot", "message")
+    columns += ("robot", "error_code", "message", "retries")
     runs = session.scalars(select(RpaRun).order_by(RpaRun.format, RpaRun.run_key))
     return [tuple(getattr(r, c) for c in columns) for r in runs]
 

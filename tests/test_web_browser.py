@@ -188,7 +188,7 @@ def test_report_page_keeps_the_plan_and_takes_a_new_version(
     info.value.save_as(saved)
     revised = tmp_path / "改訂.yaml"
     revised.write_text(
-        saved.read_text(encoding="utf-8").replace("target: 100", "target: 110"), encoding="utf-8"
+        saved.read_text(encoding="utf-8").replace("target: 70%", "target: 75%"), encoding="utf-8"
     )
     page.get_by_label("計画ファイル（YAML、UTF-8）").set_input_files(str(revised))
     page.get_by_role("button", name="取り込む").click()

@@ -82,9 +82,12 @@ def format_date(day: date, style: Literal["long", "short"] = "long") -> str:
     return f"{era.name}{_era_year_text(year)}年{day.month}月{day.day}日"
 
 
-def format_month(year: int, month: int) -> str:
-    """Format a calendar month in the Japanese era: 令和元年5月 (平成31年4月 before 5/1)."""
+def format_month(year: int, month: int, style: Literal["long", "short"] = "long") -> str:
+    """Format a calendar month in the Japanese era: 令和元年5月 (平成31年4月 before 5/1),
+    or R1.5 (H31.4) in the short style."""
     era, era_year = era_of(date(year, month, 1))
+    if style == "short":
+        return f"{era.letter}{era_year}.{month}"
     return f"{era.name}{_era_year_text(era_year)}年{month}月"
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from pilots.calendar import PERIOD_KINDS, parse_date, period
+from pilots.calendar import PERIOD_KINDS, Period, parse_date, period
 from pilots.config import Settings
 from pilots.errors import CalendarError, ConfigError, PilotsError
 
@@ -152,33 +152,45 @@ class DateType(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # gene
 DATE = DateType()
 
 
-def period_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--fy N --period interim|final [--as-of DATE]``, handed to the command as ``period``."""
+@dataclass(frozen=True)
+class PeriodChoice:
+    """``--fy``, ``--period`` and ``--as-of`` as given; the year may be left to the command."""
 
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, fiscal_year: int, period_kind: str, as_of: date | None, **kwargs: Any
-    ) -> Any:
+    fiscal_year: int | None
+    kind: str
+    as_of: date | None
+
+    def resolve(self, default_year: int) -> Period:
+        """The period, in ``default_year`` when ``--fy`` was not given.
+
+        Raises:
+            ConfigError: the as-of date lies outside the period.
+        """
+        fiscal_year = default_year if self.fiscal_year is None else self.fiscal_year
         try:
-            chosen = period(fiscal_year, period_kind, as_of)
+            return period(fiscal_year, self.kind, self.as_of)
         except CalendarError as exc:
-            raise ConfigError("--as-of" if as_of else "--period", str(exc)) from None
-        return func(*args, period=chosen, **kwargs)
+            raise ConfigError("--as-of" if self.as_of else "--period", str(exc)) from None
 
-    options = (
+
+def _period_option_list(required: bool) -> tuple[Callable[[F], F], ...]:
+    return (
         click.option(
             "--fy",
             "fiscal_year",
             type=int,
-            required=True,
-            help="年度（西暦、例: 2019 = 令和元年度）。",
+            required=required,
+            help="年度（西暦、例: 2019 = 令和元年度）。"
+            + ("" if required else "既定は実行ログの最新の年度。"),
         ),
         click.option(
             "--period",
             "period_kind",
             type=click.Choice(PERIOD_KINDS),
-            required=True,
             help="interim（中間: 4月〜9月末）または final（最終: 4月〜3月末）。",
+            # No default at all when required: click treats an explicit default=None
+            # as given, and the missing option would reach period() as None.
+            **({"required": True} if required else {"default": "final", "show_default": True}),
         ),
         click.option(
             "--as-of",
@@ -187,9 +199,38 @@ def period_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="基準日（期間の終わりを置き換えます。例: 2020-01-31、R2.1.31）。",
         ),
     )
-    for option in reversed(options):
+
+
+def _with_period(
+    func: Callable[..., Any], required: bool, make: Callable[[PeriodChoice], Any], name: str
+) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, fiscal_year: int | None, period_kind: str, as_of: date | None, **kwargs: Any
+    ) -> Any:
+        kwargs[name] = make(PeriodChoice(fiscal_year, period_kind, as_of))
+        return func(*args, **kwargs)
+
+    for option in reversed(_period_option_list(required)):
         wrapper = option(wrapper)
     return wrapper
+
+
+def period_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--fy N --period interim|final [--as-of DATE]``, handed to the command as ``period``."""
+
+    def make(choice: PeriodChoice) -> Period:
+        assert choice.fiscal_year is not None
+        return choice.resolve(choice.fiscal_year)
+
+    return _with_period(func, True, make, "period")
+
+
+def period_choice_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``[--fy N] [--period interim|final] [--as-of DATE]`` (``--period`` final by default),
+    handed to the command as ``choice`` (:class:`PeriodChoice`): the command picks the
+    year when ``--fy`` is left out."""
+    return _with_period(func, False, lambda choice: choice, "choice")
 
 
 def echo_import(source: str, result: Any, unit: str, *extra: str) -> None:

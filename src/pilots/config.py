@@ -166,6 +166,24 @@ SETTINGS: tuple[Setting, ...] = (
         _share,
     ),
     Setting(
+        "rpa.terminal_alpha",
+        "0.01",
+        "Significance level of the terminal check of `pilots rpa issues` (端末管理, SPEC §4): "
+        "a terminal is flagged when a one-sided binomial test finds its failures too many for "
+        "the pooled failure rate of the other terminals, at this level divided by the number "
+        "of terminals tested (Bonferroni). 0.01 lets about one clean office in a hundred see "
+        "a false flag.",
+        _share,
+    ),
+    Setting(
+        "rpa.terminal_min_runs",
+        "30",
+        "Fewest runs (successes and failures in the period) a terminal needs before "
+        "`pilots rpa issues` tests its failure rate: below it a few unlucky runs say nothing "
+        "about the machine.",
+        _positive_int,
+    ),
+    Setting(
         "sqlite_busy_timeout",
         "30",
         "Seconds a SQLite writer waits for another writer to finish before giving up.",

@@ -3,8 +3,9 @@
 ``pilots demo`` shows the whole toolkit at work on a realistic year (令和元年度):
 it loads every file of ``data/demo/`` the way each user would (organisation,
 baselines, usage reports, survey export, task catalog, WinActor and UiPath
-exports), transcribes a sample meeting with the real model so that one job
-comes from pilots itself, imports the FY2019 plan shipped with pilots
+exports, the RPA team's issue register; the work survey ranked and its three
+best tasks recorded as next year's), transcribes a sample meeting with the
+real model so that one job comes from pilots itself, imports the FY2019 plan shipped with pilots
 (``pilots/report/demo_plan.yaml``) and writes the interim and final effect reports.
 """
 
@@ -30,6 +31,11 @@ DEMO_FISCAL_YEAR = 2019
 SAMPLE_MEETING = "joho_rpa_weekly.flac"
 SURVEY_NAME = "音声認識による議事録作成の満足度調査"
 RPA_EXPORTS = ("wmc_tasks.csv", "uipath_jobs.csv")
+RPA_REGISTER = "rpa_issues.csv"
+RPA_SURVEY = "rpa_work_survey.csv"
+RPA_TEAM = "IT・業務改革課 RPA推進担当"
+CANDIDATES_CHOSEN_ON = date(2020, 2, 20)
+"""The RPA team chose next year's tasks in February, after the work survey (the plan's schedule)."""
 DEMO_PLAN = "demo_plan.yaml"
 """The demo year's plan, package data of :mod:`pilots.report`."""
 
@@ -88,6 +94,7 @@ def run_demo(
     from pilots.report.plan_store import import_plan_text, load_stored_plan
     from pilots.report.writers import FORMATS, write_report
     from pilots.rpa.catalog import import_catalog
+    from pilots.rpa.register import import_register
     from pilots.survey.ingest import import_survey
 
     ratio = settings.get("asr.max_correction_ratio")
@@ -126,6 +133,13 @@ def run_demo(
             ("計画（令和元年度）", lambda s: import_plan_text(s, demo_plan_text(), DEMO_PLAN)),
         ]
         loads += [(f"RPA実行ログ {name}", _ingest(demo_dir, name)) for name in RPA_EXPORTS]
+        loads += [
+            (
+                "RPA課題管理表",
+                lambda s: import_register(s, _need(demo_dir, RPA_REGISTER), by=RPA_TEAM),
+            ),
+            ("RPA来年度の候補", lambda s: _choose_candidates(s, demo_dir, settings)),
+        ]
         for label, load in loads:
             step(f"取り込み: {label}")
             with db.session_scope(factory) as session:
@@ -156,6 +170,26 @@ def run_demo(
         return result
     finally:
         engine.dispose()
+
+
+def _choose_candidates(session: Session, demo_dir: Path, settings: Settings) -> object:
+    """Rank the work survey and record its three best tasks as next year's (3所属3業務)."""
+    from pilots.rpa.candidates import rank_candidates
+    from pilots.rpa.selection import select_candidates
+
+    ranked = rank_candidates(
+        _need(demo_dir, RPA_SURVEY),
+        rate=settings.get("rpa_target_rate"),
+        session=session,
+        keep=True,
+    )
+    return select_candidates(
+        session,
+        DEMO_FISCAL_YEAR,
+        [c.task_id for c in ranked.candidates[:3]],
+        chosen_on=CANDIDATES_CHOSEN_ON,
+        chosen_by=RPA_TEAM,
+    )
 
 
 def _ingest(demo_dir: Path, name: str) -> Callable[[Session], object]:

@@ -372,6 +372,13 @@ class RpaRun(Base):
     ``cases`` is the log's item count, None when the log has none.
     ``scenario`` is the name as written, kept only where it differs from
     ``scenario_key`` (its NFKC form), which matches runs to tasks.
+    ``robot`` is the terminal that ran it (WinActor名, HostMachineName, the
+    flow's machine); ``error_code`` and ``message`` the error as exported
+    (WinActor エラーコード / エラー, UiPath Info, Power Automate errorcode /
+    errormessage); ``retries`` WinActor's リトライカウント. Each is None where
+    the export has no such column, and '' where it has one left blank. Runs
+    ingested before revision 0014 have no ``error_code`` or ``retries`` and their
+    ``message`` joins code and message: ingesting their logs again fills them in.
     """
 
     __tablename__ = "rpa_runs"
@@ -391,8 +398,10 @@ class RpaRun(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     run_day: Mapped[int | None] = mapped_column(Integer)
     cases: Mapped[int | None] = mapped_column(Integer)
-    robot: Mapped[str] = mapped_column(String(200), default="")
-    message: Mapped[str] = mapped_column(Text, default="")
+    robot: Mapped[str | None] = mapped_column(String(200))
+    error_code: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    retries: Mapped[int | None] = mapped_column(Integer)
     updated_import_id: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -416,6 +425,97 @@ class RpaReject(Base):
     raw: Mapped[str] = mapped_column(Text, default="")
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class RpaIssue(Base):
+    """An entry of the RPA team's issue register (課題管理表, SPEC §4 operational issues).
+
+    課題 (``title``, unique by its NFKC form ``title_key``), 原因 (``cause``),
+    対応策 (``action``), 担当 (``owner``), 状態 (``state``: 未対応, 対応中 or
+    解決) and its dates: found (``found_on``) and resolved (``resolved_on``, set
+    exactly when the state is 解決). The entry explains the failed runs it is
+    linked to: those of a catalog task (``task_id``) or of one scenario
+    (``scenario_key``, ``scenario`` as written), with an error (``error``: the
+    error code, or the message where the export has no code) and/or on a
+    terminal (``terminal``); a link left empty matches every run.
+    """
+
+    __tablename__ = "rpa_issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_key: Mapped[str] = mapped_column(String(300), unique=True)
+    cause: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(8))
+    found_on: Mapped[date] = mapped_column(Date)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    task_id: Mapped[str | None] = mapped_column(String(100))
+    scenario_key: Mapped[str | None] = mapped_column(String(300))
+    scenario: Mapped[str | None] = mapped_column(String(300))
+    error: Mapped[str | None] = mapped_column(Text)
+    terminal: Mapped[str | None] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+
+class RpaSurveyTask(Base):
+    """A task of the latest work survey (業務量調査) that ``pilots rpa candidates FILE`` ranked.
+
+    Kept so that next year's candidates can be chosen from it by id
+    (:class:`RpaCandidateChoice`); ranking another survey replaces them all.
+    ``task_ref`` is the survey's 業務ID, or its 業務名 (NFKC) where the survey
+    has no id column. ``rank`` is None for a task the ranking excluded
+    (``reasons``); ``expected_hours`` is the hours a bot is expected to remove.
+    """
+
+    __tablename__ = "rpa_survey_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_ref: Mapped[str] = mapped_column(String(300), unique=True)
+    task_name: Mapped[str] = mapped_column(String(300))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    annual_hours: Mapped[float] = mapped_column(Float)
+    expected_hours: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    source_file: Mapped[str] = mapped_column(String(500), default="")
+    line: Mapped[int] = mapped_column(Integer)
+
+    department: Mapped[Department] = relationship()
+
+
+class RpaCandidateChoice(Base):
+    """A task chosen for RPA in the next fiscal year (追加適用候補となる業務の選定).
+
+    ``fiscal_year`` is the year the choice belongs to (its report counts it);
+    the task is for the year after. The task is a catalog task or a survey task
+    (``source``: ``catalog`` or ``survey``), copied here with its department so
+    that the record stays what was chosen. ``chosen_on`` is the day of the
+    decision, ``chosen_by`` who made it, ``recorded_at`` when it was recorded
+    (naive UTC). A new choice for the year replaces the year's rows.
+    """
+
+    __tablename__ = "rpa_candidate_choices"
+    __table_args__ = (UniqueConstraint("fiscal_year", "task_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    task_ref: Mapped[str] = mapped_column(String(300))
+    task_name: Mapped[str] = mapped_column(String(300))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    source: Mapped[str] = mapped_column(String(16))
+    expected_hours: Mapped[float | None] = mapped_column(Float)
+    chosen_on: Mapped[date] = mapped_column(Date)
+    chosen_by: Mapped[str] = mapped_column(String(100), default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    department: Mapped[Department] = relationship()
 
 
 class WebUpload(Base):

@@ -1,17 +1,19 @@
 """Assembling the effect report: the plan's indicators filled in from the computed figures.
 
-The report is the progress sheet of the year with its third column —
-進捗状況（R2年3月末時点） — filled in: each numeric indicator's actual value
+The report is the year's progress sheet — めざす方向 and 中長期の目標 at the top,
+its parts, each initiative in three columns — with its third column,
+進捗状況（R2年3月末時点）, filled in: each numeric indicator's actual value
 from the figure the plan names, judged against the plan's target; the
-milestones of the schedule with their state; the sentences an evaluator would
-write, judged against the same targets; and what was excluded from each
-figure, and why.
+milestones of the schedule with their state; the evaluator's dated entries
+done by the as-of date; the sentences an evaluator would write, judged against
+the same targets; and what was excluded from each figure, and why.
 
 Each part has its module — the indicators and their judgement
 (:mod:`pilots.report.indicators`), the sentences (:mod:`pilots.report.sentences`),
-the survey each indicator uses (:mod:`pilots.report.surveys`), the data-quality
-section (:mod:`pilots.report.quality`); this one computes the summaries,
-assembles the parts and states the method (集計方法).
+the three columns (:mod:`pilots.report.sheet`), the survey each indicator uses
+(:mod:`pilots.report.surveys`), the data-quality section
+(:mod:`pilots.report.quality`); this one computes the summaries, assembles the
+parts and states the method (集計方法).
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from pilots.calendar import (
     format_fiscal_year,
 )
 from pilots.errors import ConfigError
-from pilots.report.indicators import IndicatorResult, evaluate, year_over
-from pilots.report.plan import Plan, load_plan, milestone_state
+from pilots.report.indicators import OPERATIONS, IndicatorResult, area_of, evaluate, year_over
+from pilots.report.plan import Indicator, Plan, done_by, load_plan
 from pilots.report.plan_store import load_stored_plan
 from pilots.report.quality import QualityItem, quality_items
-from pilots.report.sentences import progress_sentences
+from pilots.report.rpa_issues import RpaOperations, rpa_operations
+from pilots.report.sentences import achievements
+from pilots.report.sheet import InitiativeResult, PartResult, milestone_result
 from pilots.report.surveys import SurveyChoice
 from pilots.rpa.measure import RpaSummary
 from pilots.rpa.measure import summarize as summarize_rpa
@@ -63,25 +67,15 @@ _RULE_LABELS = {
 
 
 @dataclass(frozen=True)
-class MilestoneResult:
-    """A step of the schedule and its state on the as-of date."""
+class Card:
+    """A figure on the cover: a numeric indicator against its target, or a figure
+    that shows a qualitative indicator's progress (``target`` and ``status`` '')."""
 
-    label: str
-    when: str
-    state: str
-
-
-@dataclass(frozen=True)
-class InitiativeResult:
-    """One initiative in the three columns of the progress sheet."""
-
-    key: str
+    initiative: str
+    value: str
     name: str
-    what: str
-    target_text: str
-    milestones: list[MilestoneResult]
-    indicators: list[IndicatorResult]
-    progress: list[str]
+    target: str
+    status: str
 
 
 @dataclass
@@ -89,9 +83,13 @@ class Report:
     """Everything the HTML, Excel and Markdown reports are written from.
 
     ``asr`` and ``rpa`` are None when the period has nothing to measure yet;
-    ``surveys`` are the surveys the indicators use. ``notes`` are what the
-    evaluator must know before reading the figures (a projection, a survey
-    that could not be chosen …): the cover shows them.
+    ``surveys`` are the surveys the indicators use. ``parts`` are the sheet's
+    parts with their initiatives in three columns; ``cards`` the cover's
+    figures; ``sentences`` every computed sentence (the summary, 概要);
+    ``rpa_operations`` the RPA issues and next year's tasks (None when there
+    is none yet). ``notes`` are what the evaluator must know before reading
+    the figures (a projection, a survey that could not be chosen …): the
+    cover shows them.
     """
 
     plan: Plan
@@ -100,12 +98,19 @@ class Report:
     asr: AsrSummary | None
     surveys: list[SurveySummary]
     rpa: RpaSummary | None
-    initiatives: list[InitiativeResult]
+    parts: list[PartResult]
     indicators: list[IndicatorResult]
+    cards: list[Card]
     sentences: list[str]
     method: list[tuple[str, str]]
     quality: list[QualityItem]
     notes: list[str] = field(default_factory=list)
+    rpa_operations: RpaOperations | None = None
+
+    @property
+    def initiatives(self) -> list[InitiativeResult]:
+        """Every initiative, part after part."""
+        return [initiative for part in self.parts for initiative in part.initiatives]
 
     @property
     def title(self) -> str:
@@ -191,6 +196,11 @@ def _method(
             "それに従い、なければ期間が基準日までに終わっていれば「完了」、始まっていれば"
             "「実施中」。",
         ),
+        (
+            "進捗状況の記載",
+            "計画ファイルの記載（○の項目と、指標ごとの評価者の記述）は、その日付（月だけの"
+            "ときは月末）が基準日までのものだけを載せる。",
+        ),
     ]
     if asr is not None:
         rows += [
@@ -214,6 +224,22 @@ def _plan_target(plan: Plan, source: str) -> float | None:
             if indicator.source == source and indicator.target is not None:
                 return indicator.target
     return None
+
+
+def _cards(pairs: Sequence[tuple[Indicator, IndicatorResult]]) -> list[Card]:
+    """The cover's figures of one initiative, in the plan's order: each numeric indicator,
+    and each figure with a value that a qualitative indicator shows (unless a numeric
+    indicator shows it already)."""
+    shown = {i.source for i, _r in pairs if i.kind == "numeric"}
+    cards = []
+    for i, r in pairs:
+        if i.kind == "numeric":
+            cards.append(Card(r.initiative, r.actual_text, r.name, r.target, r.status))
+        for f in r.figures:
+            if f.value is not None and f.source not in shown:
+                shown.add(f.source)
+                cards.append(Card(r.initiative, f.text, f.label.partition(": ")[2], "", ""))
+    return cards
 
 
 def build_report(
@@ -246,6 +272,7 @@ def build_report(
     rpa = summarize_rpa(session, period, target_rate=_plan_target(plan, "rpa.reduction_rate"))
     rpa_or_none = rpa if (rpa.runs_success + rpa.runs_failure + rpa.other_runs) else None
     surveys = SurveyChoice(period, survey_choice)
+    operations = rpa_operations(session, period)
     notes: list[str] = []
     if period.end > generated:
         notes.append(
@@ -258,46 +285,48 @@ def build_report(
             "集計していません（業務台帳を取り込むと集計されます）。"
         )
     satisfaction_target = _plan_target(plan, "survey.satisfaction_rate")
-    initiatives: list[InitiativeResult] = []
+    areas = {"asr": asr_or_none, "rpa": rpa_or_none, OPERATIONS: operations}
+
+    def summaries_of(indicator: Indicator) -> dict[str, Any]:
+        """The summaries of the areas the indicator's figures come from."""
+        cited = {area_of(name) for name in (indicator.source or "", *indicator.figures)}
+        found: dict[str, Any] = {area: areas[area] for area in cited & areas.keys()}
+        if "survey" in cited:
+            found["survey"] = surveys.for_indicator(session, indicator, satisfaction_target)
+        return found
+
+    parts: list[PartResult] = []
     all_results: list[IndicatorResult] = []
+    cards: list[Card] = []
     all_sentences: list[str] = []
-    for initiative in plan.initiatives:
-        summaries: list[Any] = []
-        for indicator in initiative.indicators:
-            area = (indicator.source or "").partition(".")[0]
-            if area == "survey":
-                summaries.append(surveys.for_indicator(session, indicator, satisfaction_target))
-            else:
-                summaries.append({"asr": asr_or_none, "rpa": rpa_or_none}.get(area))
-        results = [
-            evaluate(i, initiative, s, period, year_is_over=year_is_over)
-            for i, s in zip(initiative.indicators, summaries, strict=True)
-        ]
-        pairs = list(zip(initiative.indicators, results, strict=True))
-        progress = progress_sentences(period, pairs, summaries)
-        milestones = [
-            MilestoneResult(
-                m.label,
-                format_date(m.start, "short")
-                if m.start == m.end
-                else f"{format_date(m.start, 'short')}〜{format_date(m.end, 'short')}",
-                milestone_state(m, period.end),
+    for part in plan.parts:
+        initiatives: list[InitiativeResult] = []
+        for initiative in part.initiatives:
+            summaries = [summaries_of(i) for i in initiative.indicators]
+            results = [
+                evaluate(i, initiative, s, period, year_is_over=year_is_over)
+                for i, s in zip(initiative.indicators, summaries, strict=True)
+            ]
+            pairs = list(zip(initiative.indicators, results, strict=True))
+            done = achievements(period, pairs, summaries)
+            initiatives.append(
+                InitiativeResult(
+                    initiative.key,
+                    initiative.name,
+                    initiative.what,
+                    initiative.target_text,
+                    [milestone_result(m, period.end) for m in initiative.milestones],
+                    results,
+                    done_by(initiative.progress, period.end),
+                    done,
+                )
             )
-            for m in initiative.milestones
-        ]
-        initiatives.append(
-            InitiativeResult(
-                initiative.key,
-                initiative.name,
-                initiative.what,
-                initiative.target_text,
-                milestones,
-                results,
-                progress,
-            )
-        )
-        all_results += results
-        all_sentences += progress
+            all_results += results
+            cards += _cards(pairs)
+            for a in done:  # the summary (概要): what was computed, as far as it has a value
+                all_sentences += a.sentences
+                all_sentences += [f"{f.label}: {f.text}" for f in a.figures if f.value is not None]
+        parts.append(PartResult(part.name, initiatives))
     used_surveys = list(surveys.summaries.values())
     return Report(
         plan=plan,
@@ -306,12 +335,14 @@ def build_report(
         asr=asr_or_none,
         surveys=used_surveys,
         rpa=rpa_or_none,
-        initiatives=initiatives,
+        parts=parts,
         indicators=all_results,
+        cards=cards,
         sentences=all_sentences,
         method=_method(period, asr_or_none, used_surveys, rpa_or_none),
         quality=quality_items(session, asr, used_surveys, rpa),
         notes=notes + surveys.notes,
+        rpa_operations=operations,
     )
 
 

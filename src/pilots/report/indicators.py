@@ -4,23 +4,50 @@ Rule (the report's 判定): an indicator without an actual value is 測定中; a
 reached target is 達成; an unreached one is 未達 only once the fiscal year is
 over (:func:`judge`). A computed indicator's actual value is the figure the
 plan names (``asr.departments_using`` …, SPEC §6); a manual one is the value
-entered, from its date on.
+entered, from its date on. A qualitative indicator is not judged: it shows the
+figures the plan names for it, or the evaluator's latest words by the as-of date.
+The RPA register's and choice's figures (report/rpa_issues.py) read as the
+sheet words them: 5件を抽出、4件を解決; 3所属3業務.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pilots.calendar import Period, fiscal_year_bounds, format_date
 from pilots.output import format_figure
-from pilots.report.plan import COMPUTED_SOURCES, LEVELS, Indicator, Initiative
+from pilots.report.plan import COMPUTED_SOURCES, LEVELS, Indicator, Initiative, done_by
+from pilots.report.rpa_issues import OPERATIONS_SOURCES, RpaOperations
 from pilots.survey.measure import SurveySummary
 
 ACHIEVED, NOT_ACHIEVED, MEASURING = "達成", "未達", "測定中"
 NO_DATA = "データなし"
 _SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
+WORDS = {">=": "以上", "<=": "以下", ">": "超", "<": "未満", "==": ""}
+OPERATIONS = "rpa_operations"
+"""The summary the RPA register's and choice's figures come from (:data:`OPERATIONS_SOURCES`)."""
+
+
+@dataclass(frozen=True)
+class FigureResult:
+    """A computed figure shown as a qualitative indicator's progress (not judged).
+
+    Attributes:
+        source: the figure's name in the plan (``asr.departments_using``).
+        label: what it is, in the report's words.
+        value: its value (None when there is none yet).
+        text: the value as shown (116所属, or データなし（測定中）).
+        unit: its unit.
+    """
+
+    source: str
+    label: str
+    value: float | None
+    text: str
+    unit: str
 
 
 @dataclass(frozen=True)
@@ -39,6 +66,10 @@ class IndicatorResult:
         source: where the actual value comes from, in words.
         unit: the unit of target and actual.
         note: the plan's note.
+        kind: ``numeric`` or ``qualitative``.
+        target_words: the target as the sheet words it (70%以上), '' for a
+            qualitative indicator.
+        figures: the figures a qualitative indicator shows.
     """
 
     initiative: str
@@ -51,6 +82,9 @@ class IndicatorResult:
     source: str
     unit: str
     note: str = ""
+    kind: str = "numeric"
+    target_words: str = ""
+    figures: tuple[FigureResult, ...] = ()
 
 
 def format_value(value: float, unit: str) -> str:
@@ -99,9 +133,11 @@ def _source_text(indicator: Indicator, survey: SurveySummary | None) -> str:
     if indicator.source == "manual":
         when = format_date(indicator.value_date) if indicator.value_date else ""
         return f"手入力（{when}時点）"
-    if indicator.source is None:
+    if indicator.source is None and not indicator.figures:
         return "評価者の記述"
-    label = COMPUTED_SOURCES[indicator.source].label
+    label = "、".join(
+        COMPUTED_SOURCES[name].label for name in (indicator.source, *indicator.figures) if name
+    )
     if survey is not None:
         label += f"、調査「{survey.survey}」"
     return f"集計値（{label}）"
@@ -118,32 +154,73 @@ def _figure_value(summary: Any, source: str) -> float | None:
     return None if value is None else float(value)
 
 
+def area_of(source: str) -> str:
+    """The summary a figure is read from: its pilot (``asr``, ``survey`` or ``rpa``), or
+    :data:`OPERATIONS` for the RPA register's and choice's figures (report/rpa_issues.py)."""
+    return OPERATIONS if source in OPERATIONS_SOURCES else source.partition(".")[0]
+
+
+def _value_text(summary: Any, source: str, value: float, unit: str) -> str:
+    """A figure as shown: in its unit, or as the sheet words the RPA operations' figures
+    (5件を抽出, 4件を解決, 3所属3業務 or 未選定)."""
+    if isinstance(summary, RpaOperations):
+        return summary.text(source)
+    return format_value(value, unit)
+
+
+def _figure(source: str, summaries: Mapping[str, Any]) -> FigureResult:
+    figure = COMPUTED_SOURCES[source]
+    summary = summaries.get(area_of(source))
+    value = _figure_value(summary, source)
+    text = (
+        f"{NO_DATA}（{MEASURING}）"
+        if value is None
+        else _value_text(summary, source, value, figure.unit)
+    )
+    return FigureResult(source, figure.label, value, text, figure.unit)
+
+
+def _qualitative_text(indicator: Indicator, figures: tuple[FigureResult, ...], as_of: date) -> str:
+    """A qualitative indicator's actual: its figures, else the evaluator's latest words."""
+    if figures:
+        return "、".join(f.text for f in figures)
+    done = done_by(indicator.progress, as_of)
+    if done:
+        return max(done, key=lambda e: e.day).text
+    return indicator.status or "—"
+
+
 def evaluate(
     indicator: Indicator,
     initiative: Initiative,
-    summary: Any,
+    summaries: Mapping[str, Any],
     period: Period,
     *,
     year_is_over: bool,
 ) -> IndicatorResult:
     """Fill in one indicator's actual value and judgement.
 
-    ``summary`` is the summary of the indicator's area (``asr``, ``survey`` or
-    ``rpa``), None when it has no data.
+    ``summaries`` are the summaries of the areas the indicator's figures come
+    from (``asr``, ``survey``, ``rpa``), None for an area without data.
     """
     if indicator.kind == "qualitative":
+        figures = tuple(_figure(source, summaries) for source in indicator.figures)
+        survey = summaries.get("survey")
         return IndicatorResult(
             initiative.name,
             indicator.name,
             LEVELS[indicator.level],
             "",
             None,
-            indicator.status or "—",
+            _qualitative_text(indicator, figures, period.end),
             "",
-            _source_text(indicator, None),
+            _source_text(indicator, survey if isinstance(survey, SurveySummary) else None),
             indicator.unit,
             indicator.note,
+            kind="qualitative",
+            figures=figures,
         )
+    summary = summaries.get(area_of(indicator.source or ""))
     if indicator.source == "manual":
         actual = (
             indicator.value
@@ -153,15 +230,21 @@ def evaluate(
     else:
         actual = _figure_value(summary, indicator.source or "")
     survey = summary if isinstance(summary, SurveySummary) else None
+    assert indicator.target is not None
     return IndicatorResult(
         initiative=initiative.name,
         name=indicator.name,
         level=LEVELS[indicator.level],
         target=_target_text(indicator),
         actual=actual,
-        actual_text=NO_DATA if actual is None else format_value(actual, indicator.unit),
+        actual_text=(
+            NO_DATA
+            if actual is None
+            else _value_text(summary, indicator.source or "", actual, indicator.unit)
+        ),
         status=judge(indicator, actual, year_is_over=year_is_over),
         source=_source_text(indicator, survey),
         unit=indicator.unit,
         note=indicator.note,
+        target_words=format_value(indicator.target, indicator.unit) + WORDS[indicator.comparison],
     )

@@ -1,24 +1,66 @@
-"""The sentences an evaluator would write in the progress column, judged as the table judges.
+"""The progress column's （目標の達成状況など）: each indicator, and what shows its progress.
 
 "令和元年度に116所属で利用され、ひと月あたり平均62時間の業務削減" (SPEC §6): each
 sentence states a pilot's figures as an evaluator rounds them, and its verdict
-is the plan's indicator's (:mod:`pilots.report.indicators`).
+is the plan's indicator's (:mod:`pilots.report.indicators`). Beside them stand
+the evaluator's own dated words, as far as they were written by the as-of date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pilots.asr.measure import AsrSummary
 from pilots.calendar import Period, format_as_of, format_fiscal_year
 from pilots.output import format_figure
-from pilots.report.indicators import ACHIEVED, NOT_ACHIEVED, IndicatorResult, format_value
-from pilots.report.plan import Indicator
+from pilots.report.indicators import (
+    ACHIEVED,
+    NOT_ACHIEVED,
+    WORDS,
+    FigureResult,
+    IndicatorResult,
+    area_of,
+    format_value,
+)
+from pilots.report.plan import Indicator, ProgressEntry, done_by
+from pilots.report.rpa_issues import OPERATIONS_SOURCES, RpaOperations
 from pilots.rpa.measure import RpaSummary
 from pilots.survey.measure import SurveySummary
 
-_WORDS = {">=": "以上", "<=": "以下", ">": "超", "<": "未満", "==": ""}
+# The figures each pilot's sentence states: a figure it states is not listed again.
+_ASR_FIGURES = frozenset(
+    {
+        "asr.departments_using",
+        "asr.avg_hours_saved_per_month",
+        "asr.hours_saved",
+        "asr.measured_jobs",
+    }
+)
+_RPA_FIGURES = frozenset({"rpa.reduced_hours", "rpa.reduction_rate"})
+_SURVEY_FIGURES = frozenset({"survey.satisfaction_rate", "survey.valid"})
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """One item of （目標の達成状況など）: an indicator, and what shows its progress.
+
+    Attributes:
+        heading: the indicator as the column reports it (its ``heading``, else its name).
+        value: a numeric indicator's actual and target (83.87%（目標 70%以上）), else ''.
+        status: a numeric indicator's 達成 / 未達 / 測定中, else ''.
+        sentences: what pilots computed, in an evaluator's words.
+        figures: the indicator's figures that no sentence states (shown as they are).
+        notes: the evaluator's own words, those written by the as-of date.
+    """
+
+    heading: str
+    value: str
+    status: str
+    sentences: list[str]
+    figures: list[FigureResult]
+    notes: list[ProgressEntry]
 
 
 def about(value: float, *, percent: bool = False) -> str:
@@ -58,14 +100,17 @@ def _asr_sentence(period: Period, asr: AsrSummary) -> str:
 
 
 def _survey_sentence(indicator: Indicator, result: IndicatorResult, s: SurveySummary) -> str:
-    """The satisfaction sentence, judged as the indicator table judges (the plan's target)."""
+    """The satisfaction sentence, judged as the indicator table judges (the plan's target);
+    for another indicator that names the survey's figures, the rate alone."""
     assert s.satisfaction_rate is not None and s.ci95 is not None
-    assert indicator.target is not None
-    goal = f"目標（{format_value(indicator.target, '%')}{_WORDS[indicator.comparison]}）"
     text = (
         f"利用所属の満足度（大変満足＋満足）は{s.satisfaction_rate:.2%}"
-        f"（有効回答{s.valid}件中{s.satisfied}件）で、"
+        f"（有効回答{s.valid}件中{s.satisfied}件）"
     )
+    if indicator.target is None or indicator.source != "survey.satisfaction_rate":
+        return text + "。"  # not this indicator's target: the rate alone
+    goal = f"目標（{format_value(indicator.target, '%')}{WORDS[indicator.comparison]}）"
+    text += "で、"
     if result.status == ACHIEVED:
         text += f"{goal}を達成した"
         if indicator.comparison in (">=", ">"):
@@ -99,6 +144,22 @@ def _rpa_sentence(rpa: RpaSummary, rate: tuple[Indicator, IndicatorResult] | Non
     return f"{text}（目標{format_value(indicator.target, '%')}）で{verdict}。"
 
 
+def _operations_sentence(period: Period, name: str, ops: RpaOperations) -> str:
+    """The register's sentence (抽出・解決 by the as-of date, SPEC §4) or the choice's
+    (next year's tasks chosen by the as-of date, SPEC §1)."""
+    if name == "rpa.candidates_selected":
+        year = format_fiscal_year(ops.candidates.for_year)
+        if ops.candidates_selected:
+            return f"{year}の適用候補として{ops.candidates.text}を選定した。"
+        return f"{year}の適用候補は{format_as_of(period.end)}で未選定である。"
+    if ops.issues_extracted:
+        return (
+            f"{_when(period)}実運用上の課題を{ops.issues_extracted}件抽出し、"
+            f"うち{ops.issues_resolved}件を解決した（課題管理表による）。"
+        )
+    return f"{format_as_of(period.end)}で課題管理表に登録された課題はない。"
+
+
 def _manual_sentence(result: IndicatorResult) -> str:
     if result.actual is None:
         return f"{result.name}は{result.note or '実績値が未入力'}（目標 {result.target}）。"
@@ -110,36 +171,113 @@ def _manual_sentence(result: IndicatorResult) -> str:
     )
 
 
-def progress_sentences(
-    period: Period,
-    pairs: Sequence[tuple[Indicator, IndicatorResult]],
-    summaries: Sequence[Any],
-) -> list[str]:
-    """The progress column's sentences for one initiative, from its own indicators."""
-    out: list[str] = []
-    areas = {i.source.partition(".")[0] for i, _r in pairs if i.source and i.source != "manual"}
-    asr = next((s for s in summaries if isinstance(s, AsrSummary)), None)
-    if "asr" in areas and asr is not None:
-        out.append(_asr_sentence(period, asr))
-    done: set[str] = set()
-    for (indicator, result), summary in zip(pairs, summaries, strict=True):
+class _Sentences:
+    """The sentences of one initiative: each pilot's said once, under the first indicator
+    that names one of its figures."""
+
+    def __init__(
+        self,
+        period: Period,
+        pairs: Sequence[tuple[Indicator, IndicatorResult]],
+    ) -> None:
+        self.period = period
+        self.rate = next(((i, r) for i, r in pairs if i.source == "rpa.reduction_rate"), None)
+        self.said: set[str] = set()  # the pilots (and surveys) whose sentence was said
+
+    def for_indicator(
+        self, indicator: Indicator, result: IndicatorResult, summaries: Mapping[str, Any]
+    ) -> tuple[list[str], list[FigureResult]]:
+        """The indicator's sentences, and its figures that no sentence states."""
+        out: list[str] = []
+        unstated: list[FigureResult] = []
+        figures = {f.source: f for f in result.figures}
+        for name in (indicator.source, *indicator.figures):
+            if name is None or name == "manual":
+                continue
+            sentence, covered = self._sentence(name, indicator, result, summaries)
+            if sentence:
+                out.append(sentence)
+            elif name in figures and not covered:
+                unstated.append(figures[name])
+        if indicator.source == "manual":
+            out.append(_manual_sentence(result))
+        return out, unstated
+
+    def _sentence(
+        self,
+        name: str,
+        indicator: Indicator,
+        result: IndicatorResult,
+        summaries: Mapping[str, Any],
+    ) -> tuple[str, bool]:
+        """The pilot's sentence for figure ``name`` if not said yet, and whether it was said."""
+        summary = summaries.get(area_of(name))
+        if name in _ASR_FIGURES and isinstance(summary, AsrSummary):
+            if "asr" in self.said:
+                return "", True
+            self.said.add("asr")
+            return _asr_sentence(self.period, summary), True
         if (
-            indicator.source == "survey.satisfaction_rate"
+            name in _SURVEY_FIGURES
             and isinstance(summary, SurveySummary)
             and summary.satisfaction_rate is not None
-            and indicator.target is not None
-            and summary.survey not in done
         ):
-            done.add(summary.survey)
-            out.append(_survey_sentence(indicator, result, summary))
-    rpa = next((s for s in summaries if isinstance(s, RpaSummary)), None)
-    if "rpa" in areas and rpa is not None and rpa.reduction_rate is not None:
-        rate = next(((i, r) for i, r in pairs if i.source == "rpa.reduction_rate"), None)
-        out.append(_rpa_sentence(rpa, rate))
-    out += [_manual_sentence(r) for i, r in pairs if i.source == "manual"]
-    out += [
-        f"{r.name}: {r.actual_text}"
-        for _i, r in pairs
-        if r.actual is None and r.status == "" and r.actual_text != "—"
-    ]
+            if f"survey:{summary.survey}" in self.said:
+                return "", True
+            self.said.add(f"survey:{summary.survey}")
+            return _survey_sentence(indicator, result, summary), True
+        if (
+            name in _RPA_FIGURES
+            and isinstance(summary, RpaSummary)
+            and summary.reduction_rate is not None
+        ):
+            if "rpa" in self.said:
+                return "", True
+            self.said.add("rpa")
+            return _rpa_sentence(summary, self.rate), True
+        if name in OPERATIONS_SOURCES and isinstance(summary, RpaOperations):
+            said = "rpa.candidates" if name == "rpa.candidates_selected" else "rpa.issues"
+            if said in self.said:
+                return "", True
+            self.said.add(said)
+            return _operations_sentence(self.period, name, summary), True
+        return "", False
+
+
+def achievements(
+    period: Period,
+    pairs: Sequence[tuple[Indicator, IndicatorResult]],
+    summaries: Sequence[Mapping[str, Any]],
+) -> list[Achievement]:
+    """The （目標の達成状況など） of one initiative, from its own indicators, in the plan's order.
+
+    A numeric indicator is always listed (its actual against its target); a
+    qualitative one when something shows its progress by the as-of date: the
+    sentences of the figures it names, or the evaluator's words.
+
+    Args:
+        period: the report's period (its end is the as-of date).
+        pairs: the initiative's indicators and their results.
+        summaries: for each indicator, the summaries of the areas it cites.
+    """
+    sentences = _Sentences(period, pairs)
+    out: list[Achievement] = []
+    for (indicator, result), by_area in zip(pairs, summaries, strict=True):
+        said, figures = sentences.for_indicator(indicator, result, by_area)
+        notes = done_by(indicator.progress, period.end)
+        if indicator.status:
+            notes.insert(0, ProgressEntry(period.start, indicator.status))
+        numeric = indicator.kind == "numeric"
+        if not (numeric or said or figures or notes):
+            continue
+        out.append(
+            Achievement(
+                heading=indicator.heading or indicator.name,
+                value=f"{result.actual_text}（目標 {result.target_words}）" if numeric else "",
+                status=result.status if numeric else "",
+                sentences=said,
+                figures=figures,
+                notes=notes,
+            )
+        )
     return out

@@ -17,6 +17,7 @@ from pilots.files import Writer, atomic_write_all, make_folder
 from pilots.output import format_figure
 from pilots.report import charts
 from pilots.report.build import Report
+from pilots.report.sheet import COLUMN_TITLES
 from pilots.report.xlsx import write_xlsx
 from pilots.templating import environment
 from pilots.text import markdown_escape
@@ -103,6 +104,7 @@ def _context(report: Report) -> dict[str, Any]:
         "generated": format_date(report.generated),
         "version": __version__,
         "detail_limit": DETAIL_LIMIT,
+        "column_titles": COLUMN_TITLES,
     }
 
 

@@ -20,9 +20,11 @@ from pilots import __version__
 from pilots.calendar import format_date
 from pilots.output import display_width
 from pilots.report.build import Report
+from pilots.report.sheet import COLUMN_TITLES, SheetLine
 
 if TYPE_CHECKING:
     from pilots.asr.measure import AsrSummary
+    from pilots.report.rpa_issues import RpaOperations
     from pilots.rpa.measure import RpaSummary
     from pilots.survey.measure import SurveySummary
 
@@ -32,6 +34,7 @@ DEPARTMENTS = '#,##0"所属"'
 CHARACTERS = '#,##0"文字"'
 _LANDSCAPE_WIDTH = 100  # sheets wider than this (in Excel's column units) print landscape
 _LINE_POINTS = 15  # one line of the default 11-point font
+_MAX_ROW_POINTS = 409  # the tallest row Excel accepts
 # Characters XML 1.0 cannot hold (openpyxl refuses them): dropped from text cells.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -88,7 +91,9 @@ class _Sheet:
         if caption:
             self.put(2, 1, caption).alignment = self.wrapped
             self.ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=columns)
-            self.ws.row_dimensions[2].height = _LINE_POINTS * _lines(caption, sum(self.widths))
+            # A line to spare: a Japanese font's lines run a little taller than the estimate.
+            lines = _lines(caption, sum(self.widths)) + 1
+            self.ws.row_dimensions[2].height = _LINE_POINTS * lines
 
     def _headers(self, headers: Sequence[str]) -> None:
         """The header row, bold on a pale fill, and the columns' widths."""
@@ -154,7 +159,7 @@ class _Sheet:
                 cell.alignment = self.wrapped
             # Neither Excel nor LibreOffice grows a row for wrapped text it did not
             # lay out itself, so the height is set from the text's printed width.
-            self.ws.row_dimensions[self.row].height = _LINE_POINTS * lines
+            self.ws.row_dimensions[self.row].height = min(_LINE_POINTS * lines, _MAX_ROW_POINTS)
         return cells
 
 
@@ -174,6 +179,8 @@ def write_xlsx(report: Report, path: Path) -> None:
     if report.rpa is not None:
         _rpa_tasks(book, report, report.rpa)
         _rpa_months(book, report, report.rpa)
+    if report.rpa_operations is not None:
+        _rpa_operations(book, report, report.rpa_operations)
     for n, survey in enumerate(report.surveys, start=1):
         suffix = "" if n == 1 else str(n)
         _survey_figures(book, report, survey, suffix)
@@ -197,44 +204,59 @@ def _indicators(book: Any, report: Report) -> None:
         caption="　".join([written, *report.notes]),
     )
     for i in report.indicators:
+        actual = i.actual if i.kind == "numeric" or i.actual_text == "—" else i.actual_text
+        if i.figures:
+            actual = None  # each figure on its own row below, a number in its unit
         sheet.add(
-            (i.initiative, i.level, i.name, i.target, i.actual, i.status, i.source, i.note),
+            (i.initiative, i.level, i.name, i.target, actual, i.status, i.source, i.note),
             {5: _unit_format(i.unit, i.actual)},
             wrap=True,
         )
+        for f in i.figures:
+            sheet.add(
+                (i.initiative, i.level, f"　{f.label}", "", f.value, "", "集計値", ""),
+                {5: _unit_format(f.unit, f.value)},
+                wrap=True,
+            )
+
+
+def _line_text(line: SheetLine) -> str:
+    """A column's line in a cell: details indented, a state in brackets."""
+    indent = "　" if line.kind == "detail" else ""
+    return f"{indent}{line.marked}" + (f"【{line.state}】" if line.state else "")
 
 
 def _progress(book: Any, report: Report) -> None:
+    """The progress sheet as the prefecture's: the three columns, a row per initiative, the
+    parts as headings and めざす方向 and 中長期の目標 on top."""
+    from openpyxl.styles import Font
+
+    plan = report.plan
+    top = [plan.theme] if plan.theme else []
+    if plan.direction:
+        top.append(f"めざす方向: {' '.join(plan.direction.split())}")
+    if plan.goals:
+        top.append("中長期の目標・指標: " + "／".join(plan.goals))
     sheet = _Sheet(
         book,
         report,
         "進捗状況",
-        [
-            "取組",
-            "今年度何をするか",
-            "何をどのような状態にするか（目標）",
-            f"進捗状況（{report.as_of_short}）",
-        ],
-        (16, 45, 40, 55),
+        [*COLUMN_TITLES[:2], f"{COLUMN_TITLES[2]}（{report.as_of_short}）"],
+        (50, 45, 60),
+        caption="\n".join(top),
     )
-    for ini in report.initiatives:
-        sheet.add(
-            (
-                ini.name,
-                "\n".join(
-                    [ini.what] + [f"{m.when} {m.label}（{m.state}）" for m in ini.milestones]
-                ),
-                "\n".join(
-                    ([ini.target_text] if ini.target_text else [])
-                    + [f"【{i.level}】{i.name} {i.target}" for i in ini.indicators]
-                ),
-                "\n".join(
-                    ini.progress
-                    + [f"{i.name}: {i.actual_text} {i.status}" for i in ini.indicators if i.target]
-                ),
-            ),
-            wrap=True,
-        )
+    for part in report.parts:
+        if part.name:
+            sheet.add((part.name,))[0].font = Font(bold=True, size=12)
+            sheet.ws.row_dimensions[sheet.row].height = _LINE_POINTS * 1.5
+            sheet.ws.merge_cells(
+                start_row=sheet.row, start_column=1, end_row=sheet.row, end_column=3
+            )
+        for ini in part.initiatives:
+            sheet.add(
+                ["\n".join(_line_text(line) for line in column) for column in ini.columns],
+                wrap=True,
+            )
 
 
 @dataclass(frozen=True)
@@ -463,3 +485,46 @@ def _quality(book: Any, report: Report) -> None:
         )
         for detail in q.details[1:]:  # count and treatment once, on the item's first row
             sheet.add((q.area, q.what, None, None, detail), wrap=True)
+
+
+# --- RPA operations (report/rpa_issues.py): the register, the failures, next year's tasks ----
+
+_RPA_ISSUES = (
+    _Column("No.", 6, attrgetter("number")),
+    _Column("課題", 30, attrgetter("title")),
+    _Column("原因", 26, attrgetter("cause")),
+    _Column("対応策", 26, attrgetter("action")),
+    _Column("担当", 12, attrgetter("owner")),
+    _Column("状態", 8, attrgetter("state")),
+    _Column("発見日", 10, attrgetter("found")),
+    _Column("解決日", 10, attrgetter("resolved")),
+    _Column("対象の失敗", 24, attrgetter("links")),
+    _Column("失敗", 8, attrgetter("failures"), RUNS),
+    _Column("失った時間", 10, attrgetter("hours_lost"), HOURS),
+    _Column("解決の効果（失敗率: 解決前 → 解決後）", 36, attrgetter("effect")),
+)
+_RPA_FAILURES = (
+    _Column("業務", 24, attrgetter("task")),
+    _Column("シナリオ", 20, attrgetter("scenario")),
+    _Column("エラー", 36, attrgetter("error")),
+    _Column("端末", 16, attrgetter("terminal")),
+    _Column("失敗", 8, attrgetter("failures"), RUNS),
+    _Column("失った時間", 10, attrgetter("hours_lost"), HOURS),
+    _Column("集中", 22, attrgetter("cluster")),
+    _Column("課題", 10, attrgetter("explained_by")),
+)
+_RPA_CHOSEN = (
+    _Column("業務ID", 10, attrgetter("task_id")),
+    _Column("業務名", 28, attrgetter("task_name")),
+    _Column("所属", 18, attrgetter("department")),
+    _Column("見込み削減(年)", 12, attrgetter("expected_hours"), HOURS),
+    _Column("選定", 20, attrgetter("chosen")),
+)
+
+
+def _rpa_operations(book: Any, report: Report, ops: RpaOperations) -> None:
+    caption = f"{ops.issues_extracted}件を抽出、{ops.issues_resolved}件を解決"
+    _table(book, report, "RPA_課題", _RPA_ISSUES, ops.issues, caption=caption, wrap=True)
+    flagged = "要点検の端末: " + ("／".join(ops.flagged) or "なし")
+    _table(book, report, "RPA_失敗", _RPA_FAILURES, ops.groups, caption=flagged, wrap=True)
+    _table(book, report, "RPA_候補", _RPA_CHOSEN, ops.chosen, caption=ops.candidates_title)

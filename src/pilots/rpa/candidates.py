@@ -7,6 +7,7 @@ it suits a bot. Columns (English or Japanese header):
 =====================  ================================  ============================
 column                 Japanese                          content
 =====================  ================================  ============================
+task_id                業務ID                             optional: the task's id for --select
 task                   業務名                             required
 department             所属                               required
 annual_cases           年間件数                           required, ≥ 0
@@ -29,21 +30,29 @@ A task with any "no" answer is excluded, with the criteria it failed; a task
 already in the RPA task catalog (same name after NFKC) is excluded as
 already automated. The rest are ranked by expected hours reduced; a
 candidate with unanswered criteria stays ranked and lists them.
+
+A task is known by its 業務ID, or by its 業務名 where the survey has no id
+(its 業務名（所属） where two rows share a name). With ``keep`` the survey's
+tasks, ranked and excluded, are kept in the database (:class:`RpaSurveyTask`,
+replacing the survey kept before), so that next year's tasks can be chosen
+from them (:mod:`pilots.rpa.selection`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
 
 from pilots.errors import InputFileError
-from pilots.tables import RpaTask
+from pilots.org import DepartmentResolver
+from pilots.tables import RpaSurveyTask, RpaTask
 from pilots.tabular import Column, Row, read_table
 from pilots.text import normalize_name
 
+TASK_ID = Column("task_id", ("業務ID", "業務番号"), required=False)
 SURVEY_COLUMNS = (
     Column("task", ("業務名", "業務")),
     Column("department", ("所属", "所属名")),
@@ -72,6 +81,7 @@ class Candidate:
     """A task suited to RPA, ranked by the hours a bot could remove each year."""
 
     rank: int
+    task_id: str
     task: str
     department: str
     annual_cases: float
@@ -86,6 +96,7 @@ class Candidate:
 class ExcludedTask:
     """A task left out, and why."""
 
+    task_id: str
     task: str
     department: str
     annual_hours: float
@@ -129,6 +140,7 @@ def rank_candidates(
     rate: float = 0.80,
     session: Session | None = None,
     top: int | None = None,
+    keep: bool = False,
 ) -> CandidateResult:
     """Rank a work survey's tasks by the annual hours automation could remove.
 
@@ -138,13 +150,15 @@ def rank_candidates(
             remove (the plan's target reduction rate by default).
         session: when given, tasks already in the RPA task catalog are excluded.
         top: keep only the best ``top`` candidates (the rest are not listed).
+        keep: keep every task of the survey in the database (needs ``session``).
 
     Raises:
         InputFileError: a missing column, a missing or negative number, an
-            answer that is neither yes nor no (the row and column are named).
+            answer that is neither yes nor no, a task id twice (the row and
+            column are named).
     """
     table = read_table(path, header_hint=SURVEY_COLUMNS)
-    columns = list(SURVEY_COLUMNS)
+    columns = [*SURVEY_COLUMNS, TASK_ID]
     labels: dict[str, str] = {}
     for name, (label, aliases) in CRITERIA.items():
         column = Column(name, aliases, required=False)
@@ -175,6 +189,7 @@ def rank_candidates(
         criteria=list(labels.values()),
     )
     ranked: list[tuple[float, int, Candidate]] = []
+    refs: dict[str, int] = {}
     for row in table.mapped(columns):
         task = row.text("task")
         department = row.text("department")
@@ -182,6 +197,7 @@ def rank_candidates(
             raise InputFileError(path, "業務名が空です", line=row.line, column="業務名")
         if not department:
             raise InputFileError(path, "所属が空です", line=row.line, column="所属")
+        ref = _task_ref(path, row, refs)
         cases = row.number(path, "annual_cases", "年間件数")
         minutes = row.number(path, "minutes_per_case", "1件あたり時間(分)")
         hours = cases * minutes / 60
@@ -198,11 +214,12 @@ def rank_candidates(
             reasons.append(f"RPA適用済み（業務ID {task_id}）")
         if reasons:
             result.excluded.append(
-                ExcludedTask(task, department, round(hours, 6), reasons, row.line)
+                ExcludedTask(ref, task, department, round(hours, 6), reasons, row.line)
             )
             continue
         candidate = Candidate(
             0,
+            ref,
             task,
             department,
             cases,
@@ -214,23 +231,105 @@ def rank_candidates(
         )
         ranked.append((-hours, row.line, candidate))
     ranked.sort(key=lambda item: (item[0], item[1]))
-    chosen = ranked if top is None else ranked[:top]
-    result.candidates = [
-        Candidate(
-            i,
-            c.task,
-            c.department,
-            c.annual_cases,
-            c.minutes_per_case,
-            c.annual_hours,
-            c.expected_hours_reduced,
-            c.unanswered,
-            c.line,
-        )
-        for i, (_h, _l, c) in enumerate(chosen, start=1)
-    ]
+    every = [replace(c, rank=i) for i, (_h, _l, c) in enumerate(ranked, start=1)]
+    if keep:
+        assert session is not None
+        _keep(session, path, every, result.excluded)
+    result.candidates = every if top is None else every[:top]
     result.expected_hours_reduced = round(
         sum(c.expected_hours_reduced for c in result.candidates), 6
     )
     result.departments = len({normalize_name(c.department) for c in result.candidates})
     return result
+
+
+def _task_ref(path: str | Path, row: Row, refs: dict[str, int]) -> str:
+    """The id a task is chosen by: its 業務ID, else its 業務名 (業務名（所属） when taken)."""
+    given = row.text("task_id")
+    ref = given or normalize_name(row.text("task"))
+    if ref in refs and not given:
+        ref = f"{ref}（{normalize_name(row.text('department'))}）"
+    if ref in refs:
+        raise InputFileError(
+            path, f"業務 {ref} が{refs[ref]}行目と重複しています", line=row.line, column="業務ID"
+        )
+    refs[ref] = row.line
+    return ref[:300]
+
+
+def _keep(
+    session: Session,
+    path: str | Path,
+    ranked: list[Candidate],
+    excluded: list[ExcludedTask],
+) -> None:
+    """Keep the survey's tasks, replacing the survey kept before."""
+    session.execute(delete(RpaSurveyTask))
+    resolve = DepartmentResolver(session, created_by="rpa survey")
+    rows = [
+        (
+            c.task_id,
+            c.task,
+            c.department,
+            c.annual_hours,
+            c.expected_hours_reduced,
+            c.rank,
+            "",
+            c.line,
+        )
+        for c in ranked
+    ] + [
+        (e.task_id, e.task, e.department, e.annual_hours, 0.0, None, "、".join(e.reasons), e.line)
+        for e in excluded
+    ]
+    for ref, name, department, hours, expected, rank, reasons, line in rows:
+        session.add(
+            RpaSurveyTask(
+                task_ref=ref,
+                task_name=name[:300],
+                department=resolve(department),
+                annual_hours=hours,
+                expected_hours=expected,
+                rank=rank,
+                reasons=reasons,
+                source_file=Path(path).name[:500],
+                line=line,
+            )
+        )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class KeptTask:
+    """A task of the kept work survey, as the RPA page offers it for next year's choice."""
+
+    task_id: str
+    task: str
+    department: str
+    rank: int | None
+    annual_hours: float
+    expected_hours_reduced: float
+    reasons: str
+    source_file: str
+
+
+def kept_survey(session: Session) -> list[KeptTask]:
+    """The tasks of the survey last ranked with ``keep``: the ranked by rank, then the excluded."""
+    tasks = session.scalars(
+        select(RpaSurveyTask)
+        .options(selectinload(RpaSurveyTask.department))
+        .order_by(RpaSurveyTask.rank.is_(None), RpaSurveyTask.rank, RpaSurveyTask.line)
+    )
+    return [
+        KeptTask(
+            t.task_ref,
+            t.task_name,
+            t.department.name,
+            t.rank,
+            t.annual_hours,
+            t.expected_hours,
+            t.reasons,
+            t.source_file,
+        )
+        for t in tasks
+    ]

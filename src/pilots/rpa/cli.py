@@ -1,4 +1,8 @@
-"""``pilots rpa``: the task catalog, bot run logs, the hours reduced, next year's candidates."""
+"""``pilots rpa``: the task catalog, bot run logs, the hours reduced.
+
+Operational issues join from :mod:`pilots.rpa.issues_cli`, next year's
+candidates from :mod:`pilots.rpa.candidates_cli`.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,19 @@ from typing import TYPE_CHECKING
 import click
 
 from pilots.clikit import App, echo_import, json_option, pass_app, period_options
-from pilots.errors import ConfigError
+from pilots.rpa.candidates_cli import candidates_command
 from pilots.rpa.formats import FORMAT_NAMES
+from pilots.rpa.issues_cli import ISSUE_COMMANDS
+from pilots.rpa.text_cli import cases_text, hours_text, percent_text, rate_option
 
 if TYPE_CHECKING:
     from pilots.calendar import Period
     from pilots.rpa.measure import RpaSummary
 
 
-@click.group("rpa")
+@click.group("rpa", commands=(*ISSUE_COMMANDS, candidates_command))
 def rpa_group() -> None:
-    """RPA: 業務台帳と実行ログから削減時間・削減率を集計します。"""
-
-
-def _hours(value: float) -> str:
-    return f"{value:,.1f}"
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
-
-
-def _cases(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def _rate_option(app: App, value: float | None, option: str) -> float:
-    if value is None:
-        target: float = app.settings.get("rpa_target_rate")
-        return target
-    if not 0 < value <= 1:
-        raise ConfigError(option, f"0より大きく1以下の値にしてください（例: 0.8）: {value}")
-    return value
+    """RPA: 削減時間・削減率の集計、運用上の課題、来年度の候補の記録。"""
 
 
 @rpa_group.command("catalog")
@@ -231,7 +216,7 @@ def summary_command(app: App, period: Period, target: float | None, as_json: boo
     from pilots.output import to_json
     from pilots.rpa.measure import summarize
 
-    target_rate = _rate_option(app, target, "--target")
+    target_rate = rate_option(app, target, "--target")
     with app.session() as session:
         summary = summarize(session, period, target_rate=target_rate)
     if as_json:
@@ -247,11 +232,11 @@ def _summary_text(s: RpaSummary) -> str:
     lines = [
         f"RPA 削減時間 {s.period_label}",
         "",
-        f"削減時間: {_hours(s.reduced_hours)} 時間"
-        f"（従来 {_hours(s.baseline_hours)} 時間 − RPA導入後 {_hours(s.residual_hours)} 時間）",
-        f"削減率（全業務をまとめた率）: {_percent(s.reduction_rate)}"
+        f"削減時間: {hours_text(s.reduced_hours)} 時間（従来 {hours_text(s.baseline_hours)} 時間"
+        f" − RPA導入後 {hours_text(s.residual_hours)} 時間）",
+        f"削減率（全業務をまとめた率）: {percent_text(s.reduction_rate)}"
         f"  目標 {s.target_rate:.0%} → {verdict}",
-        f"参考: 業務別削減率の単純平均 {_percent(s.mean_task_rate)}（{s.tasks_with_rate}業務）",
+        f"参考: 業務別削減率の単純平均 {percent_text(s.mean_task_rate)}（{s.tasks_with_rate}業務）",
         f"集計した実行: 成功 {s.runs_success:,}回、失敗 {s.runs_failure:,}回",
         "集計から除いたもの:",
     ]
@@ -283,11 +268,11 @@ def _summary_text(s: RpaSummary) -> str:
                     t.task_name,
                     t.department,
                     f"{t.runs:,}",
-                    _cases(t.cases),
-                    _hours(t.baseline_hours),
-                    _hours(t.residual_hours),
-                    _hours(t.reduced_hours),
-                    _percent(t.reduction_rate),
+                    cases_text(t.cases),
+                    hours_text(t.baseline_hours),
+                    hours_text(t.residual_hours),
+                    hours_text(t.reduced_hours),
+                    percent_text(t.reduction_rate),
                 )
                 for t in s.tasks
             ],
@@ -302,10 +287,10 @@ def _summary_text(s: RpaSummary) -> str:
                     d.department,
                     d.tasks,
                     f"{d.runs:,}",
-                    _hours(d.baseline_hours),
-                    _hours(d.residual_hours),
-                    _hours(d.reduced_hours),
-                    _percent(d.reduction_rate),
+                    hours_text(d.baseline_hours),
+                    hours_text(d.residual_hours),
+                    hours_text(d.reduced_hours),
+                    percent_text(d.reduction_rate),
                 )
                 for d in s.by_department
             ],
@@ -332,10 +317,10 @@ def _summary_text(s: RpaSummary) -> str:
                     f"{m.runs_failure:,}",
                     f"{m.other_runs:,}",
                     f"{m.unmatched_runs:,}",
-                    _hours(m.baseline_hours),
-                    _hours(m.residual_hours),
-                    _hours(m.reduced_hours),
-                    _percent(m.reduction_rate),
+                    hours_text(m.baseline_hours),
+                    hours_text(m.residual_hours),
+                    hours_text(m.reduced_hours),
+                    percent_text(m.reduction_rate),
                 )
                 for m in s.by_month
             ],
@@ -343,78 +328,3 @@ def _summary_text(s: RpaSummary) -> str:
     )
     lines += ["", "規則: " + s.rule]
     return "\n".join(lines)
-
-
-@rpa_group.command("candidates")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "--rate",
-    type=float,
-    default=None,
-    help="自動化で削減できる割合の見込み（既定は PILOTS_RPA_TARGET_RATE、0.80）。",
-)
-@click.option("--top", type=click.IntRange(min=1), default=None, help="上位N件だけを表示します。")
-@json_option
-@pass_app
-def candidates_command(
-    app: App, file: str, rate: float | None, top: int | None, as_json: bool
-) -> None:
-    """業務量調査から、来年度にRPAを適用する候補業務を見込み削減時間の順に選びます。
-
-    列: 業務名, 所属, 年間件数, 1件あたり時間(分), 適性の質問（ルール化, 電子データ,
-    手順が安定 など、はい／いいえ）。「いいえ」がある業務と適用済みの業務は理由とともに除きます。
-    """
-    from pilots.output import format_table, to_json
-    from pilots.rpa.candidates import rank_candidates
-
-    expected = _rate_option(app, rate, "--rate")
-    with app.session() as session:
-        result = rank_candidates(file, rate=expected, session=session, top=top)
-    if as_json:
-        click.echo(to_json(result))
-        return
-    click.echo(
-        f"{file}: 候補 {len(result.candidates)}業務（{result.departments}所属）、"
-        f"見込み削減 {_hours(result.expected_hours_reduced)} 時間/年、"
-        f"除外 {len(result.excluded)}業務"
-    )
-    if result.candidates:
-        click.echo(
-            format_table(
-                [
-                    "順位",
-                    "業務名",
-                    "所属",
-                    "年間件数",
-                    "分/件",
-                    "年間(時間)",
-                    "見込み削減(時間)",
-                    "未回答",
-                ],
-                [
-                    (
-                        c.rank,
-                        c.task,
-                        c.department,
-                        _cases(c.annual_cases),
-                        f"{c.minutes_per_case:g}",
-                        _hours(c.annual_hours),
-                        _hours(c.expected_hours_reduced),
-                        "、".join(c.unanswered),
-                    )
-                    for c in result.candidates
-                ],
-            )
-        )
-    if result.excluded:
-        click.echo("\n除外した業務:")
-        click.echo(
-            format_table(
-                ["業務名", "所属", "年間(時間)", "理由"],
-                [
-                    (e.task, e.department, _hours(e.annual_hours), "、".join(e.reasons))
-                    for e in result.excluded
-                ],
-            )
-        )
-    click.echo("\n規則: " + result.rule)

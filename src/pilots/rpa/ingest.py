@@ -7,7 +7,8 @@ A file is read by :mod:`pilots.rpa.logfile` and its rows normalised by
   Storing a key that is already there adds nothing (a duplicate), so
   re-ingesting the same or an overlapping export is harmless. A run stored in
   a state that can still change (waiting, running) is replaced when a later
-  export shows it in another state.
+  export shows it in another state, and a run stored without its error code
+  and retry count (before migration 0014) when an export has them.
 * A row that cannot be read is stored as a reject with file, line and reason,
   and the rest of the file loads. A run whose scenario matches no task in the
   catalog is stored and counted as unmatched; the summary matches again, so a
@@ -152,13 +153,24 @@ def _upsert_runs(dialect: str, import_id: int, format_name: str) -> Any:
     stmt = _dialect_insert(dialect, table).values(values)
     changes: dict[str, Any] = {c: stmt.excluded[c] for c in _UPDATABLE}
     changes["updated_import_id"] = stmt.excluded["import_id"]
+    new = stmt.excluded
     return stmt.on_conflict_do_update(
         index_elements=["format", "run_key"],
         set_=changes,
         # Only a run stored in a state that can still change (waiting, running)
         # is replaced, and only by a final one: the same export again, or the
-        # same state spelt differently (2 / Running), changes nothing.
-        where=table.c.final.is_(False) & stmt.excluded["final"].is_(True),
+        # same state spelt differently (2 / Running), changes nothing. A run
+        # stored before pilots kept error codes and retry counts (migration
+        # 0014) takes them from an export that has them.
+        where=new["final"].is_(True)
+        & (
+            table.c.final.is_(False)
+            | (
+                table.c.error_code.is_(None)
+                & table.c.retries.is_(None)
+                & (new["error_code"].is_not(None) | new["retries"].is_not(None))
+            )
+        ),
     )
 
 

@@ -51,7 +51,9 @@ RUN_COLUMNS: tuple[str, ...] = (
     "run_day",
     "cases",
     "robot",
+    "error_code",
     "message",
+    "retries",
 )
 REJECT_COLUMNS = ("import_id", "file", "line", "format", "reason", "raw", "row_hash")
 
@@ -66,20 +68,6 @@ def _getter(columns: tuple[int, ...]) -> Callable[[list[str]], str]:
         first, second = columns
         return lambda cells: cells[first] or cells[second]
     return lambda cells: next((cells[i] for i in columns if cells[i]), "")
-
-
-def _joiner(columns: tuple[int, ...]) -> Callable[[list[str]], str]:
-    """Read a field made of several columns, joined with a space ('' when all are empty)."""
-    if len(columns) <= 1:
-        return _getter(columns)
-    if len(columns) == 2:
-        first, second = columns
-        return lambda cells: (
-            f"{cells[first].strip()} {cells[second].strip()}".strip()
-            if cells[first] or cells[second]
-            else ""
-        )
-    return lambda cells: " ".join(c for c in (cells[i].strip() for i in columns) if c)
 
 
 class Normaliser:
@@ -103,11 +91,18 @@ class Normaliser:
         self.created = _getter(layout.created)
         self.cases = _getter(layout.cases)
         self.robot = _getter(layout.robot)
+        self.error_code = _getter(layout.error_code)
+        self.retries = _getter(layout.retries)
         self.run_id = _getter(layout.run_id)
-        self.message = _joiner(layout.message)
+        self.message = _getter(layout.error)
+        self.has_message = bool(layout.error)
         self.scenarios: dict[str, tuple[str | None, str]] = {}
         self.statuses: dict[str, tuple[str, str, bool]] = {}
-        self.robots: dict[str, str] = {}
+        # Cells seen → value stored. A field the export has no column for reads
+        # as '' and is stored as None.
+        self.robots: dict[str, str | None] = {} if layout.robot else {"": None}
+        self.codes: dict[str, str | None] = {} if layout.error_code else {"": None}
+        self.retry_counts: dict[str, int | None] = {"": None}
 
     def _scenario(self, cell: str) -> tuple[str | None, str]:
         written = self.text(cell).strip()
@@ -127,6 +122,22 @@ class Normaliser:
         entry = (raw[:64], cls, final)
         self.statuses[cell] = entry
         return entry
+
+    def _robot(self, cell: str) -> str:
+        robot = self.robots[cell] = self.text(cell).strip()[:200]
+        return robot
+
+    def _code(self, cell: str) -> str:
+        code = self.codes[cell] = self.text(cell).strip()[:200]
+        return code
+
+    def _retry_count(self, cell: str) -> int | None:
+        # Only informative (the hours do not depend on it): a count that is not a
+        # whole number ≥ 0 is stored as unknown rather than refusing the run.
+        text = normalize_name(self.text(cell))
+        count = int(text) if text.isdecimal() and text.isascii() else None
+        self.retry_counts[cell] = count
+        return count
 
     def _time(self, cell: str, label: str) -> tuple[datetime | None, Any]:
         if not cell:
@@ -205,12 +216,25 @@ class Normaliser:
         cell = self.cases(cells)
         cases = _cases(self.text(cell)) if cell else None
         cell = self.robot(cells)
-        robot = self.robots.get(cell)
-        if robot is None:
-            robot = self.robots[cell] = self.text(cell).strip()[:200]
-        message = self.message(cells)
+        try:
+            robot = self.robots[cell]
+        except KeyError:
+            robot = self._robot(cell)
+        cell = self.error_code(cells)
+        try:
+            code = self.codes[cell]
+        except KeyError:
+            code = self._code(cell)
+        cell = self.retries(cells)
+        try:
+            retries = self.retry_counts[cell]
+        except KeyError:
+            retries = self._retry_count(cell)
+        message: str | None = self.message(cells)
         if message:
             message = self.text(message.strip())[:2000]
+        elif not self.has_message:
+            message = None
         run_id = self.run_id(cells)
         if not run_id.isascii():
             run_id = self.text(run_id)
@@ -219,7 +243,7 @@ class Normaliser:
             # No id of its own: the same run in another export has the same
             # scenario, start and robot (or, never started, the same cells).
             identity = (
-                f"{scenario[1]}\x1f{started.isoformat()}\x1f{robot}"
+                f"{scenario[1]}\x1f{started.isoformat()}\x1f{robot or ''}"
                 if started is not None
                 else "\x1f".join(cells)
             )
@@ -237,7 +261,9 @@ class Normaliser:
             run_day,
             cases,
             robot,
+            code,
             message,
+            retries,
         )
 
 

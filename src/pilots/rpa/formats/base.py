@@ -25,8 +25,8 @@ class Layout:
     """Where a run's fields are in a file's rows.
 
     Each field lists the columns to read, in order of preference: the first
-    non-empty cell wins (``message`` joins all of them). An empty tuple means
-    the file has no such column.
+    non-empty cell wins. An empty tuple means the file has no such column (the
+    run then stores None for it, not an empty text).
 
     Attributes:
         run_id: the export's own id of the run (none: a content hash is used).
@@ -36,8 +36,10 @@ class Layout:
         ended: end time.
         created: creation / queue time, used only when both others are empty.
         cases: item count (none: the catalog's cases per run).
-        robot: the machine or robot that ran it.
-        message: error code and message.
+        robot: the terminal (machine or robot) that ran it.
+        error_code: the error code (WinActor エラーコード, Power Automate errorcode).
+        error: the error message (WinActor エラー, UiPath Info, errormessage).
+        retries: the retry count (WinActor リトライカウント).
     """
 
     scenario: tuple[int, ...]
@@ -48,7 +50,9 @@ class Layout:
     created: tuple[int, ...] = ()
     cases: tuple[int, ...] = ()
     robot: tuple[int, ...] = ()
-    message: tuple[int, ...] = ()
+    error_code: tuple[int, ...] = ()
+    error: tuple[int, ...] = ()
+    retries: tuple[int, ...] = ()
 
 
 class RowError(Exception):

@@ -8,8 +8,10 @@ Columns (English or Japanese header; any order):
 - ``status`` / 状態 or 結果 — success / failure / other, or 成功 / 失敗 / その他
 - ``cases`` / 件数 — items processed (optional; empty → the catalog's cases_per_run)
 - ``run_id`` / 実行ID — the run's id, if the tool has one (optional)
-- ``robot`` / ロボット — machine or robot (optional)
-- ``message`` / メッセージ — error message (optional)
+- ``robot`` / ロボット or 端末 — the terminal that ran it (optional)
+- ``error_code`` / エラーコード — error code (optional)
+- ``message`` / メッセージ or エラー — error message (optional)
+- ``retries`` / リトライ回数 — how many times the run was retried (optional)
 
 Times without an offset are Japan time; ``Z`` or ``+09:00`` are honoured.
 Without ``run_id`` a run is identified by a hash of its scenario, start
@@ -51,15 +53,20 @@ def bind(path: Path, cells: Sequence[str]) -> Layout:
         started=h.need(*STARTED),
         ended=h.need(*ENDED),
         cases=h.col("cases", "件数", "処理件数"),
-        robot=h.col("robot", "ロボット", "実行端末"),
-        message=h.col("message", "メッセージ"),
+        robot=h.col("robot", "ロボット", "実行端末", "端末"),
+        error_code=h.col("error_code", "エラーコード"),
+        error=h.col("message", "メッセージ", "エラー"),
+        retries=h.col("retries", "リトライ回数", "リトライカウント"),
     )
 
 
 FORMAT = RunFormat(
     name="generic",
     label="汎用の実行ログ",
-    expects="scenario, started_at, ended_at, status（任意: cases, run_id, robot）",
+    expects=(
+        "scenario, started_at, ended_at, status"
+        "（任意: cases, run_id, robot, error_code, message, retries）"
+    ),
     detect=detect,
     bind=bind,
     statuses=STATUSES,

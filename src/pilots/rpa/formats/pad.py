@@ -10,7 +10,9 @@
   local time without an offset and are taken as Japan time.
 
 The scenario is the desktop flow's name: the ``Regarding`` display value
-when the export has one, else ``name``.
+when the export has one, else ``name``. The error is ``errorcode`` and
+``errormessage`` (ErrorCode, ErrorMessage); the terminal the flow's machine
+(``_machineid_value`` formatted, or Flow Machine / Machine).
 
 ``statuscode`` (label or number): Succeeded (4) is success; Failed (8),
 Faulted (9), TimedOut (10), Aborted (11) and Terminated (14) are failure;
@@ -84,7 +86,8 @@ def bind(path: Path, cells: Sequence[str]) -> Layout:
             ended=h.need("completedon"),
             created=h.col("createdon"),
             robot=h.col("_machineid_value@OData.Community.Display.V1.FormattedValue"),
-            message=h.col("errorcode") + h.col("errormessage"),
+            error_code=h.col("errorcode"),
+            error=h.col("errormessage"),
         )
     return Layout(
         run_id=h.col("Flow Session", "FlowSession", "(Do Not Modify) Flow Session"),
@@ -94,7 +97,8 @@ def bind(path: Path, cells: Sequence[str]) -> Layout:
         ended=h.need("Completed On"),
         created=h.col("Created On"),
         robot=h.col("Flow Machine", "Machine"),
-        message=h.col("ErrorCode", "Error Code") + h.col("ErrorMessage", "Error Message"),
+        error_code=h.col("ErrorCode", "Error Code"),
+        error=h.col("ErrorMessage", "Error Message"),
     )
 
 

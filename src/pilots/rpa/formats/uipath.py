@@ -11,6 +11,9 @@
   time. Without a ``Key`` / ``Job key`` column a job is identified by a hash
   of its process, host and start time.
 
+The terminal is ``HostMachineName`` (Hostname); the error message is
+``Info``. A job has no error code and no retry count.
+
 ``State``: Successful is success, Faulted is failure, everything else
 (Pending, Running, Stopping, Terminating, Stopped, Suspended, Resumed) is
 other. The enum's numbers (5 = Successful, 4 = Faulted …) and the Japanese UI
@@ -100,7 +103,7 @@ def bind(path: Path, cells: Sequence[str]) -> Layout:
             ended=h.need("EndTime"),
             created=h.col("CreationTime"),
             robot=h.col("HostMachineName", "Robot.Name", "Robot/Name", "RobotName"),
-            message=h.col("Info"),
+            error=h.col("Info"),
         )
     return Layout(
         run_id=h.col("Key", "Job key", "JobKey", "ジョブキー"),
@@ -110,7 +113,7 @@ def bind(path: Path, cells: Sequence[str]) -> Layout:
         ended=h.need(*_GRID_ENDED),
         created=h.col("Created", "Creation time", "作成", "作成日時"),
         robot=h.col(*_GRID_HOST) + h.col(*_GRID_MACHINE, "Robot", "ロボット"),
-        message=h.col("Info", "情報"),
+        error=h.col("Info", "情報"),
     )
 
 

@@ -13,7 +13,9 @@ winactor-for-wmc, "WinActor Manager API - MoC v3.8.yaml", ``/tasks/csv`` and
   use (正常終了, 異常終了, 実行取消 …) are accepted too;
 * times ``yyyy/MM/dd HH:mm:ss`` in the server's local time (Japan time);
 * no department and no item count: a run's department is its task's and its
-  cases are the catalog's ``cases_per_run``.
+  cases are the catalog's ``cases_per_run``;
+* the terminal is ``WinActor名`` (else ``実行予定WinActor名``), the error
+  ``エラーコード`` and ``エラー``, the retry count ``リトライカウント``.
 
 A retry is a new task with its own タスクID, so each attempt is its own run.
 """
@@ -96,7 +98,9 @@ def bind(path: Path, cells: Sequence[str]) -> Layout:
         ended=h.need("終了日時"),
         created=h.col("生成日時"),
         robot=h.col("WinActor名") + h.col("実行予定WinActor名"),
-        message=h.col("エラーコード") + h.col("エラー"),
+        error_code=h.col("エラーコード"),
+        error=h.col("エラー"),
+        retries=h.col("リトライカウント"),
     )
 
 
