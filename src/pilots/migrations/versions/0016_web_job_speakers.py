@@ -3,7 +3,7 @@
 ``auto`` (tell the speakers apart when the worker can), ``off``, or a number of speakers.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 Create Date: 2026-11-28
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
