@@ -45,6 +45,13 @@ def _probability(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise ValueError(text)
+    return value
+
+
 def _flag(text: str) -> bool:
     value = text.strip().lower()
     if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
@@ -260,6 +267,66 @@ SETTINGS: tuple[Setting, ...] = (
         "are 18% of the words and hold 48% of the draft's errors: the most errors above chance "
         "while marking at most a fifth of the text (0.8 catches 71% but marks 30%). 0 marks "
         "nothing.",
+        _probability,
+    ),
+    Setting(
+        "asr.second_pass",
+        "1",
+        "1: after the first pass, the segments whose reading is near a glossary term they do "
+        "not contain are decoded again with those few terms as hotwords, and the new text is "
+        "kept only if it holds the term and agrees with the first pass elsewhere (see "
+        "`asr/improve.py`); every replacement is marked 要確認 in the draft and the editor. "
+        "0: no second pass.",
+        _flag,
+    ),
+    Setting(
+        "asr.second_pass_similarity",
+        "80",
+        "The reading similarity (0–100, rapidfuzz partial ratio of the segment's reading and "
+        "the term's) from which the second pass takes a segment to hold a glossary term.",
+        _percent,
+    ),
+    Setting(
+        "asr.second_pass_max_terms",
+        "3",
+        "At most this many glossary terms are given to the model for one segment in the "
+        "second pass (feeding every term made drafts much worse).",
+        _positive_int,
+    ),
+    Setting(
+        "asr.second_pass_max_outside_edits",
+        "2",
+        "The second pass's acceptance rule: the re-decoded text is kept only if, outside the "
+        "term, it differs from the first pass by at most this many characters (punctuation "
+        "and spaces not counted).",
+        _non_negative_int,
+    ),
+    Setting(
+        "asr.materials_max_terms",
+        "30",
+        "At most this many terms are taken from a job's handouts (`--materials`, 会議資料) as "
+        "glossary entries for that job, ranked by kind and frequency.",
+        _positive_int,
+    ),
+    Setting(
+        "asr.learned_rules",
+        "1",
+        "1: a department's approved rules (`pilots asr rules`) replace their text in its next "
+        "drafts and join its glossary for the second pass; 0: they are not used.",
+        _flag,
+    ),
+    Setting(
+        "asr.rules_min_jobs",
+        "2",
+        "A substitution clerks made (draft span → corrected span) is proposed as a rule once it "
+        "was made in at least this many finished jobs of the department.",
+        _positive_int,
+    ),
+    Setting(
+        "asr.rules_max_unchanged_share",
+        "0.2",
+        "A substitution is not proposed when its draft span was left unchanged in more than "
+        "this share of its occurrences in the department's finished jobs (a conflict).",
         _probability,
     ),
     Setting(

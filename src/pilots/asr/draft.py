@@ -6,6 +6,8 @@ whose steps are its methods:
 
 1. :meth:`~DraftPipeline.transcribe`: the speech model, then the Japanese text
    post-processing (fillers, glossary) that :class:`DraftOptions` asks for;
+   :meth:`~DraftPipeline.improve`: the department's approved rules and the
+   targeted second pass (:mod:`pilots.asr.improve`), as the options ask;
 2. :meth:`~DraftPipeline.write`: the drafts, every format or none
    (:func:`pilots.asr.minutes.write_outputs`);
 3. :meth:`~DraftPipeline.record`: the job, for the time-saved measurement of
@@ -22,13 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pilots.asr.glossary import Glossary
+from pilots.asr.glossary import Glossary, GlossaryTerm
+from pilots.asr.improve import ImproveOptions, improve_transcript
 from pilots.asr.jobs import JobRecord, record_transcription
+from pilots.asr.materials import material_terms
 from pilots.asr.minutes import write_outputs
 from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
@@ -54,6 +58,9 @@ class DraftOptions:
         template_dir: the office's own draft templates (``PILOTS_TEMPLATE_DIR``).
         unsure_below: the Word draft underlines words the model gave a lower
             probability (:func:`docx_marks`); 0 marks none.
+        materials: the meeting's handouts (docx, xlsx, pdf, txt): their terms
+            join the glossary for this draft (:mod:`pilots.asr.materials`).
+        improve: the learned rules and the second pass (:func:`improve_options`).
     """
 
     formats: tuple[str, ...] = ("docx",)
@@ -63,6 +70,8 @@ class DraftOptions:
     glossary: Path | None = None
     template_dir: Path | None = None
     unsure_below: float = 0.0
+    materials: tuple[Path, ...] = ()
+    improve: ImproveOptions = field(default_factory=ImproveOptions)
 
 
 def docx_marks(settings: Settings) -> float:
@@ -148,6 +157,15 @@ def load_transcriber(
     )
 
 
+def _glossary(options: DraftOptions, materials: list[GlossaryTerm]) -> Glossary | None:
+    """The glossary file's terms, the handouts' and the approved rules' (None if none)."""
+    terms = list(Glossary.load(options.glossary).terms) if options.glossary else []
+    extra = [*materials, *(GlossaryTerm(rule.after) for rule in options.improve.rules)]
+    known = {term.surface for term in terms}
+    terms += [term for term in extra if term.surface not in known]
+    return Glossary(terms) if terms else None
+
+
 class DraftPipeline:
     """Turns recordings into minutes drafts and their jobs, one recording at a time.
 
@@ -159,12 +177,13 @@ class DraftPipeline:
             model takes its time to load.
 
     Raises:
-        InputFileError: the filler list or the glossary cannot be read.
+        InputFileError: the filler list, the glossary or a handout cannot be read.
     """
 
     def __init__(self, options: DraftOptions, model: Callable[[], Transcriber]) -> None:
         self.options = options
-        self.glossary = Glossary.load(options.glossary) if options.glossary else None
+        self.materials = material_terms(options.materials, options.improve.materials_max_terms)
+        self.glossary = _glossary(options, self.materials)
         fillers = load_fillers(options.fillers_file) if options.fillers == "remove" else None
         self.text = TextPipeline(fillers=fillers, glossary=self.glossary)
         self.transcriber = model()
@@ -187,6 +206,17 @@ class DraftPipeline:
             fillers=self.options.fillers,
             glossary_terms=len(self.glossary.terms) if self.glossary else 0,
             progress=progress,
+        )
+
+    def improve(self, transcript: Transcript) -> None:
+        """Step 1b: the approved rules and the second pass, as the options ask (in place)."""
+        improve_transcript(
+            transcript,
+            self.transcriber,
+            self.text,
+            self.glossary,
+            self.options.improve,
+            materials=len(self.materials),
         )
 
     def write(
@@ -258,6 +288,7 @@ class DraftPipeline:
                 database cannot be used; nothing is left behind.
         """
         transcript = self.transcribe(audio, meeting, progress=progress)
+        self.improve(transcript)
         if on_transcribed is not None:
             on_transcribed(transcript)
         files = self.write(transcript, out_dir, stem=stem)

@@ -210,6 +210,34 @@ class Glossary:
             count += 1
         return out, count
 
+    def near_terms(self, text: str, *, min_score: float, limit: int) -> list[GlossaryTerm]:
+        """The terms a segment probably holds misheard: its reading is near theirs.
+
+        The reading of ``text`` is compared with each term's (rapidfuzz's
+        ``partial_ratio``, 0–100, terms of four kana or more); a term already
+        written in the text is left out. Best first, at most ``limit``.
+        """
+        if not self.terms or not text:
+            return []
+        skeleton = _skeleton(text)[0]
+        if not skeleton:
+            return []
+        prepared = self._prepare()
+        reading, _ = _reading_map(_tokens(skeleton))
+        fuzz, process, _ = _rapidfuzz()
+        hits = process.extract(
+            reading, self._keys, scorer=fuzz.partial_ratio, score_cutoff=min_score, limit=None
+        )
+        found: list[GlossaryTerm] = []
+        for _key, _score, index in sorted(hits, key=lambda hit: (-hit[1], hit[2])):
+            term, _, skel_surface = prepared[index]
+            if skel_surface in skeleton or term in found:
+                continue
+            found.append(term)
+            if len(found) >= limit:
+                break
+        return found
+
     def _prepare(self) -> list[tuple[GlossaryTerm, str, str]]:
         """Terms with their comparison reading and skeleton, longest reading first."""
         if self._prepared is None:
@@ -249,7 +277,7 @@ def _rapidfuzz() -> tuple[Any, Any, Any]:
 
 
 @lru_cache(maxsize=1)
-def _tagger() -> Any:
+def tagger() -> Any:
     # Imported here so that `pilots --help` and the CLI stay instant (STYLE habit 8).
     fugashi = importlib.import_module("fugashi")
     return fugashi.Tagger()
@@ -258,7 +286,7 @@ def _tagger() -> Any:
 def _tokens(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     position = 0
-    for word in _tagger()(text):
+    for word in tagger()(text):
         surface: str = word.surface
         start = text.find(surface, position)
         if start < 0:  # the analyser never drops characters, but do not trust offsets blindly

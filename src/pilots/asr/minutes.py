@@ -28,7 +28,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -170,6 +170,8 @@ def placeholder_values(transcript: Transcript) -> dict[str, str]:
         glossary = f"{transcript.glossary_terms}語（置換 {transcript.glossary_replacements}件）"
     else:
         glossary = "なし"
+    if transcript.steps:
+        glossary += "・" + "・".join(transcript.steps)
     return {
         "会議名": meeting.title,
         "日時": format_date(meeting.date) if meeting.date else "",
@@ -549,6 +551,8 @@ def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
             "glossary_replacements": transcript.glossary_replacements,
             "flag_count": transcript.flag_count,
             "no_speech": transcript.no_speech,
+            "steps": list(transcript.steps),
+            "improvements": [asdict(item) for item in transcript.improvements],
         },
         "segments": segments_as_data(transcript),
     }

@@ -67,6 +67,31 @@ class Utterance:
 
 
 @dataclass(frozen=True)
+class Improvement:
+    """A replacement made in the draft from what the office knows (asr/improve.py), recorded.
+
+    Attributes:
+        kind: ``second_pass`` (a segment decoded again with the glossary terms
+            it probably holds) or ``rule`` (a substitution learned from the
+            department's corrections and approved).
+        utterance: the utterance's index in the transcript.
+        start: seconds from the start of the recording (the utterance's).
+        end: seconds from the start of the recording.
+        before: what the first pass had written there.
+        after: what the draft has now.
+        reason: why, in Japanese (shown in the editor and the draft as a 要確認 note).
+    """
+
+    kind: str
+    utterance: int
+    start: float
+    end: float
+    before: str
+    after: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class MeetingInfo:
     """The header block of the minutes (会議名, 日時, 場所, 出席者, 所属)."""
 
@@ -93,6 +118,9 @@ class Transcript:
         fillers: ``remove`` or ``keep``.
         glossary_terms: how many glossary terms were in use.
         glossary_replacements: how many times a glossary term replaced model text.
+        improvements: the replacements of the second pass and the learned rules.
+        steps: the improvement steps that ran, by their Japanese names (第2パス,
+            資料の用語 n語, 学習ルール n件), for the draft's header and its json.
     """
 
     audio: Path
@@ -106,6 +134,8 @@ class Transcript:
     fillers: str = "remove"
     glossary_terms: int = 0
     glossary_replacements: int = 0
+    improvements: list[Improvement] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
 
     @property
     def flag_count(self) -> int:

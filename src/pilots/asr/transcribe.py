@@ -86,6 +86,40 @@ class Transcriber:
         )
         yield from segments
 
+    def redecode(
+        self, samples: Any, offset: float, *, language: str, hotwords: str
+    ) -> tuple[str, list[Word]]:
+        """Decode one short piece of a recording again, with ``hotwords`` (the second pass).
+
+        Args:
+            samples: the piece (16 kHz mono float32).
+            offset: where the piece starts in the recording, in seconds.
+            language: language code.
+            hotwords: the few terms the piece probably holds (faster-whisper's
+                ``hotwords``: put before the decoding as a prompt).
+
+        Returns:
+            The raw text and the timed words.
+        """
+        segments, _info = self._model.transcribe(
+            samples,
+            language=language,
+            beam_size=TranscribeOptions.beam_size,
+            vad_filter=False,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            hotwords=hotwords,
+        )
+        texts: list[str] = []
+        words: list[Word] = []
+        for seg in segments:
+            texts.append(seg.text)
+            words.extend(
+                Word(offset + w.start, offset + w.end, w.word, w.probability)
+                for w in (seg.words or [])
+            )
+        return "".join(texts), words
+
     def transcribe(
         self,
         audio: Path,
