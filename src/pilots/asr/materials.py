@@ -135,6 +135,9 @@ def _from_run(run: Sequence[Any]) -> Iterable[tuple[str, str, bool]]:
     reading = "" if "" in kana else "".join(kana)  # a Latin part: the glossary reads it
     if len(run) > 1 and len(surface) >= 3:
         yield surface, reading, True
+        for word in run:  # LGWAN経由: LGWAN is a term of its own too
+            if _LATIN.fullmatch(word.surface) or _KATAKANA.fullmatch(word.surface):
+                yield word.surface, _kana(word), False
     elif len(run) == 1:
         word = run[0]
         if word.feature.pos2 == "固有名詞" and len(surface) >= 2:

@@ -2,9 +2,8 @@
 
 A finished job (修正完了, in the correction editor or with a corrected docx)
 keeps its draft and the corrected text. :func:`substitutions` aligns the two
-(difflib, characters) and collects each replaced span, widened to whole words
-(kanji, katakana, Latin letters and digits either side that the two texts
-share): 以降 → 移行, 電子決済 → 電子決裁. :func:`mine_rules` counts them per
+(difflib, characters) and collects each replaced span, widened to the analyser's
+word boundaries (fugashi): 以降 → 移行, 電子決済 → 電子決裁. :func:`mine_rules` counts them per
 department over its finished jobs:
 
 * a substitution made in at least ``asr.rules_min_jobs`` jobs,
@@ -20,7 +19,6 @@ the department's next drafts and join its glossary for the second pass
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,28 +48,35 @@ class Substitution:
     context: str
 
 
-def _word_char(char: str) -> bool:
-    name = unicodedata.name(char, "")
-    return char.isalnum() and not name.startswith("HIRAGANA")
+def _boundaries(text: str) -> set[int]:
+    """The offsets in ``text`` where the analyser's words start or end."""
+    from pilots.asr.glossary import tagger
+
+    found = {0, len(text)}
+    position = 0
+    for line in text.split("\n"):
+        offset = position
+        for word in tagger()(line):
+            start = text.find(word.surface, offset)
+            if start < 0:
+                break
+            offset = start + len(word.surface)
+            found.update((start, offset))
+        position += len(line) + 1
+    return found
 
 
 def substitutions(draft: str, corrected: str) -> list[Substitution]:
     """The replaced spans of ``draft`` in ``corrected``, widened to whole words."""
     found: list[Substitution] = []
     matcher = SequenceMatcher(None, draft, corrected, autojunk=False)
+    words = _boundaries(draft)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "replace":
             continue
-        while (
-            i1 > 0 and j1 > 0 and draft[i1 - 1] == corrected[j1 - 1] and _word_char(draft[i1 - 1])
-        ):
+        while i1 not in words and j1 > 0 and draft[i1 - 1] == corrected[j1 - 1]:
             i1, j1 = i1 - 1, j1 - 1
-        while (
-            i2 < len(draft)
-            and j2 < len(corrected)
-            and draft[i2] == corrected[j2]
-            and _word_char(draft[i2])
-        ):
+        while i2 not in words and j2 < len(corrected) and draft[i2] == corrected[j2]:
             i2, j2 = i2 + 1, j2 + 1
         before, after = draft[i1:i2].strip(), corrected[j1:j2].strip()
         if (
