@@ -155,6 +155,7 @@ def test_every_command_survives_a_cp932_stream(
         (("asr", "summary"), ["--fy", "2019", "--period", "final"], "情報政策課―分室"),
         (("asr", "models"), [], "base"),
         (("asr", "purge"), ["--older-than", "0"], "を削除しました"),
+        (("asr", "rules", "list"), [], "新しい提案"),
         (
             ("asr", "transcribe"),
             [str(sample_formats["wav"]), "-o", str(out_dir), "--format", "txt", "--progress"],
