@@ -125,11 +125,11 @@ def test_handouts_in_each_format_give_their_terms(tmp_path: Path) -> None:
 def test_an_unreadable_handout_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "資料.docx"
     broken.write_bytes(b"not a zip")
-    with pytest.raises(InputFileError, match="資料.docx"):
+    with pytest.raises(InputFileError, match=r"資料\.docx"):
         read_material(broken)
     with pytest.raises(InputFileError, match="docx, xlsx, pdf, txt"):
         read_material(tmp_path / "資料.pptx")
-    with pytest.raises(InputFileError, match="missing.txt"):
+    with pytest.raises(InputFileError, match=r"missing\.txt"):
         read_material(tmp_path / "missing.txt")
 
 
