@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from pilots import db
+from pilots.asr.result import MeetingInfo, Transcript, Utterance, Word
 from pilots.cli import cli
 
 PG_URL = os.environ.get("PILOTS_TEST_DATABASE_URL", "")
@@ -97,6 +99,44 @@ def pilots(db_url: str, tmp_path: Path) -> Pilots:
 
 ROOT = Path(__file__).parent.parent
 SAMPLES = ROOT / "data" / "samples"
+
+
+def drafted_transcript(
+    texts: list[str],
+    *,
+    department: str = "総務課",
+    day: date = date(2019, 6, 3),
+    seconds: float = 600.0,
+    sha: str = "a" * 64,
+    model: str = "base",
+) -> Transcript:
+    """A transcript of one utterance per text (10 s apart, one timed word each), as drafted."""
+    return Transcript(
+        audio=Path("kaigi.flac"),
+        audio_sha256=sha,
+        duration=seconds,
+        language="ja",
+        model=model,
+        meeting=MeetingInfo(title="定例会", date=day, department=department),
+        utterances=[
+            Utterance(
+                start=10.0 * i,
+                end=10.0 * i + 8,
+                text=t,
+                raw_text=t,
+                words=[Word(10.0 * i, 10.0 * i + 1, t[:2], 0.42)],
+            )
+            for i, t in enumerate(texts)
+        ],
+    )
+
+
+def drafted_job(session: Session, texts: list[str], **meeting: Any) -> int:
+    """The number of the job :func:`record_transcription` logs for a drafted transcript."""
+    from pilots.asr.jobs import record_transcription
+
+    transcript = drafted_transcript(texts, **meeting)
+    return record_transcription(session, transcript, [], today=date(2019, 6, 3)).job_id
 
 
 def _encode(

@@ -6,7 +6,6 @@ import json
 import math
 import re
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -20,11 +19,11 @@ from pilots.asr.corrections import (
     finish_correction,
     reopen_correction,
 )
-from pilots.asr.jobs import list_jobs, record_transcription
+from pilots.asr.jobs import list_jobs
 from pilots.asr.metrics import Accuracy, measure_accuracy, normalise_for_cer
-from pilots.asr.result import MeetingInfo, Transcript, Utterance, Word
 from pilots.errors import ConfigError, NotFoundError, StateError
 from pilots.tables import AsrCorrection, AsrJob, Base, WebJob, WebJobOutput
+from tests.conftest import drafted_job
 
 DEFAULT = 4.0
 RATIO = 10.0
@@ -112,30 +111,8 @@ def test_correction_times_reported_before_the_upgrade_become_self_reported(db_ur
 # --- finishing and reopening ------------------------------------------------------------------
 
 
-def _transcript(texts: list[str], sha: str = "a" * 64) -> Transcript:
-    return Transcript(
-        audio=Path("kaigi.flac"),
-        audio_sha256=sha,
-        duration=600.0,  # 10 minutes: a self-reported time of at most 100 minutes
-        language="ja",
-        model="base",
-        meeting=MeetingInfo(title="定例会", date=date(2019, 6, 3), department="総務課"),
-        utterances=[
-            Utterance(
-                start=10.0 * i,
-                end=10.0 * i + 8,
-                text=t,
-                raw_text=t,
-                words=[Word(10.0 * i, 10.0 * i + 1, t[:2], 0.42)],
-            )
-            for i, t in enumerate(texts)
-        ],
-    )
-
-
 def _drafted(session: Session, texts: list[str] | None = None) -> int:
-    draft = texts or ["LG1の接続について。", "フィキの会議を始めます。"]
-    return record_transcription(session, _transcript(draft), [], today=date(2019, 6, 3)).job_id
+    return drafted_job(session, texts or ["LG1の接続について。", "フィキの会議を始めます。"])
 
 
 def _finish(

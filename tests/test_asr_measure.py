@@ -498,7 +498,7 @@ def test_evaluator_workflow_through_the_cli(pilots: Pilots, db_url: str, tmp_pat
 
     out = pilots("asr", "correction", str(june["job_id"]), "45").output
     # 1.5 h × 3 − 0.75 h = 3.75
-    assert f"ジョブ #{june['job_id']}: 修正時間 45分、削減時間 3.75時間" in out
+    assert f"ジョブ #{june['job_id']}: 修正時間 45分（自己申告）、削減時間 3.75時間" in out
 
     result = json.loads(
         pilots("asr", "summary", "--fy", "2019", "--period", "final", "--json").output

@@ -37,6 +37,7 @@ def _jobs(db_url: str) -> list[AsrJob]:
         jobs = list(s.scalars(select(AsrJob).order_by(AsrJob.id)))
         for j in jobs:
             _ = j.department.name if j.department else None
+            _ = j.draft_json  # deferred: the draft's segments are loaded only when asked for
     engine.dispose()
     return jobs
 

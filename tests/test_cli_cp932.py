@@ -153,6 +153,7 @@ def test_every_command_survives_a_cp932_stream(
         (("asr", "correction"), ["1", "30"], "1"),
         (("asr", "jobs"), [], "情報政策課―分室"),
         (("asr", "summary"), ["--fy", "2019", "--period", "final"], "情報政策課―分室"),
+        (("asr", "accuracy"), ["--fy", "2019", "--period", "final", "--by", "model"], "認識精度"),
         (("asr", "models"), [], "base"),
         (("asr", "purge"), ["--older-than", "0"], "を削除しました"),
         (("asr", "rules", "list"), [], "新しい提案"),

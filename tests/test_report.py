@@ -94,6 +94,65 @@ def test_final_report_figures_and_judgements(pilots: Pilots, tmp_path: Path) -> 
     assert "経過月数 12か月" in page
 
 
+def _table_after(page: str, heading: str) -> list[list[str]]:
+    """The cells of the first table after ``heading`` (an HTML page), row by row."""
+    table = page.split(heading, 1)[1].split("</table>")[0]
+    return [
+        [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)
+    ]
+
+
+def test_the_report_shows_correction_sources_both_ways_and_the_draft_accuracy(
+    pilots: Pilots, tmp_path: Path
+) -> None:
+    """The usage file's 3 corrected jobs are self-reported (audio 4.5 h, correction 8 h, saved
+    10 h); one job drafted here is finished in the editor: 30 min of audio, 12 min measured →
+    0.5 × 4 − 0.2 = 1.8 h saved (per audio hour: correction 0.4 h, saved 3.6 h). Its draft
+    会議を始めます corrected to 会議を始めました: 2 edits of 8 characters → 認識精度 75.0%."""
+    from datetime import date
+
+    from pilots import db
+    from pilots.asr.corrections import finish_correction
+    from tests.conftest import drafted_job
+
+    load_everything(pilots)
+    engine = db.make_engine(pilots.db_url)
+    with db.session_scope(db.session_factory(engine)) as session:
+        job = drafted_job(session, ["会議を始めます"], day=date(2019, 6, 3), seconds=1800.0)
+        finish_correction(
+            session, job, corrected_text="会議を始めました", minutes=12, source="editor",
+            max_ratio=10.0, default_rate=4.0,
+        )  # fmt: skip
+    engine.dispose()
+    out = tmp_path / "reports"
+    pilots("report", "--fy", "2019", "--period", "final", "--plan", str(PLAN), "-o", str(out))
+    page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
+    assert _table_after(page, "<h3>音声認識: 修正時間の出どころ</h3>") == [
+        ["出どころ", "ジョブ", "録音時間", "修正時間", "削減時間",
+         "録音1時間あたりの修正時間", "録音1時間あたりの削減時間"],
+        ["計測", "1", "0.5時間", "0.2時間", "1.8時間", "0.40時間", "3.60時間"],
+        ["自己申告", "3", "4.5時間", "8.0時間", "10.0時間", "1.78時間", "2.22時間"],
+        ["合計（削減時間の見出しの値）", "4", "", "11.8時間", ""],
+    ]  # fmt: skip
+    assert "両方があるため、削減時間を出どころ別にも示す" in page
+    assert _table_after(page, "<h3>音声認識: 議事録案の認識精度</h3>")[1] == [
+        "75.0%", "25.0%", "1", "8文字", "2文字（1・0・1）"
+    ]  # fmt: skip
+    assert "うち修正時間を修正エディタで計測したもの1件、自己申告3件" in page
+    markdown = (out / "report_fy2019_final.md").read_text(encoding="utf-8")
+    assert "| 計測 | 1 | 0.5 | 0.2 | 1.8 | 0.40 | 3.60 |" in markdown
+    assert "| 自己申告 | 3 | 4.5 | 8.0 | 10.0 | 1.78 | 2.22 |" in markdown
+    assert "| 75.0% | 25.0% | 1 | 8 | 2（1・0・1） |" in markdown
+    book = openpyxl.load_workbook(out / "report_fy2019_final.xlsx")
+    sources = list(book["音声認識_修正時間の出どころ"].iter_rows(min_row=4, values_only=True))
+    assert sources[0][:2] == ("計測", 1) and sources[1][:2] == ("自己申告", 3)
+    assert sources[0][4:] == (pytest.approx(1.8), pytest.approx(0.4), pytest.approx(3.6))
+    assert sources[2][4] == pytest.approx(11.8)
+    (accuracy,) = book["音声認識_認識精度"].iter_rows(min_row=4, values_only=True)
+    assert accuracy == (0.75, 0.25, 1, 8, 2, 1, 0, 1)
+
+
 def test_interim_report_uses_the_first_half_only(pilots: Pilots, tmp_path: Path) -> None:
     load_everything(pilots)
     out = tmp_path / "reports"

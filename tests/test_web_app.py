@@ -25,7 +25,7 @@ from pilots.tables import AsrJob, WebJob, WebUpload
 from pilots.web import auth, queue
 from pilots.web.app import create_app
 from pilots.web.context import WebConfig
-from tests.conftest import DATA
+from tests.conftest import DATA, drafted_transcript
 from tests.test_web_queue import cut_clip
 
 PAGES = ("/minutes", "/rpa", "/survey", "/report")
@@ -599,6 +599,17 @@ def test_uploaded_names_and_comments_are_escaped(web: Web, clip: bytes) -> None:
 # --- 議事録作成: downloads and correction time ----------------------------------------------
 
 
+def _queued(web: Web, name: str, clip: bytes) -> int:
+    """Upload a recording of 総務課 on the 議事録作成 page; the number of its queue job."""
+    web.post("/minutes", {"department": "総務課"}, [("audio", (name, clip))])
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        job_id = session.scalar(select(WebJob.id).where(WebJob.original_name == name))
+    engine.dispose()
+    assert job_id is not None
+    return job_id
+
+
 def _finish_job(web: Web, job_id: int) -> int:
     """Complete a queued job as a worker would (with a job log entry and drafts)."""
     engine, factory = web.session()  # type: ignore[misc]
@@ -618,12 +629,7 @@ def _finish_job(web: Web, job_id: int) -> int:
 
 
 def test_download_and_correction_time(web: Web, clip: bytes) -> None:
-    web.post("/minutes", {"department": "総務課"}, [("audio", ("7月定例.wav", clip))])
-    engine, factory = web.session()  # type: ignore[misc]
-    with db.session_scope(factory) as session:
-        job_id = session.scalar(select(WebJob.id))
-    engine.dispose()
-    assert job_id is not None
+    job_id = _queued(web, "7月定例.wav", clip)
     assert web.client.get(f"/minutes/jobs/{job_id}/download/docx").status_code == 404
     status = web.client.get(f"/minutes/status?ids={job_id}").json()
     assert status == {
@@ -662,6 +668,87 @@ def test_download_and_correction_time(web: Web, clip: bytes) -> None:
     with db.session_scope(factory) as session:
         asr = session.get(AsrJob, asr_id)
         assert asr is not None and asr.correction_minutes == 35
+    engine.dispose()
+
+
+def test_a_corrected_docx_sent_with_the_time_gives_the_accuracy(
+    web: Web, clip: bytes, tmp_path: Path
+) -> None:
+    import json
+
+    import docx
+
+    from pilots.asr.minutes import segments_as_data, write_outputs
+
+    job_id = _queued(web, "定例.wav", clip)
+    asr_id = _finish_job(web, job_id)
+    # The draft the worker kept with the job, and its Word file from the minutes writer.
+    transcript = drafted_transcript(["LG1の接続について。", "フィキの会議を始めます。"])
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        asr = session.get(AsrJob, asr_id)
+        assert asr is not None
+        asr.draft_json = json.dumps(segments_as_data(transcript), ensure_ascii=False)
+    engine.dispose()
+    (draft,) = write_outputs(transcript, tmp_path, ["docx"])
+    document = docx.Document(str(draft))
+    for paragraph in document.paragraphs:
+        for run in paragraph.runs:
+            run.text = run.text.replace("LG1", "LGWAN").replace("フィキ", "府域")
+    corrected = tmp_path / "修正後.docx"
+    document.save(str(corrected))
+
+    def send(minutes: str, name: str, data: bytes) -> object:
+        return web.post(
+            f"/minutes/jobs/{job_id}/correction",
+            {"minutes": minutes},
+            [("corrected", (name, data))],
+            token_from="/minutes",
+        )
+
+    # A file that is no minutes, or an implausible time, is refused with one line; nothing stored.
+    for minutes, name, data, said in (
+        (
+            "30",
+            "写真.docx",
+            b"\x89PNG\r\n",
+            "修正後の議事録: 写真.docx: Word の文書（.docx）として読めません",
+        ),
+        ("30", "<x>.txt", b"", "修正後の議事録: &lt;x&gt;.txt: 空のファイルです"),
+        ("nan", "修正後.docx", corrected.read_bytes(), "修正時間: 数値ではありません: nan"),
+        (
+            "6000",
+            "修正後.docx",
+            corrected.read_bytes(),
+            "修正時間: 6,000分は録音の長さ（60分）の10倍",
+        ),
+    ):
+        refused = send(minutes, name, data)
+        assert refused.status_code == 400, said  # type: ignore[attr-defined]
+        assert f"ジョブ #{job_id}: {said}" in refused.text, said  # type: ignore[attr-defined]
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        asr = session.get(AsrJob, asr_id)
+        assert asr is not None and (asr.correction_minutes, asr.cer) == (None, None)
+    engine.dispose()
+    done = send("30", "修正後.docx", corrected.read_bytes())
+    text = done.text  # type: ignore[attr-defined]
+    assert (
+        f"ジョブ #{job_id}: 修正時間 30分を記録しました（自己申告）。"
+        "認識精度 72.7%（文字誤り率 27.3%、修正後 22文字）"
+    ) in text
+    # The job's row says where its time comes from, and the accuracy.
+    assert "記録済み 30分（自己申告）・認識精度 72.7%" in text
+    engine, factory = web.session()  # type: ignore[misc]
+    with db.session_scope(factory) as session:
+        asr = session.get(AsrJob, asr_id)
+        assert asr is not None
+        assert (asr.correction_source, asr.corrected_characters, asr.edit_substitutions) == (
+            "self-reported",
+            22,
+            3,
+        )
+        assert asr.finished_by == "local"
     engine.dispose()
 
 

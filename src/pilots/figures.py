@@ -48,7 +48,8 @@ class Exclusion:
 
     ``what`` is a fixed key for programs (the report finds an exclusion's
     details by it, never by its text): ``unmeasured_jobs``, ``no_speech_jobs``,
-    ``jobs_without_department`` and ``rejected_rows`` for speech recognition;
+    ``jobs_without_department``, ``jobs_without_accuracy`` and ``rejected_rows`` for
+    speech recognition;
     ``other_runs``, ``unmatched_runs``, ``rejected_rows`` and ``undated_runs``
     for RPA; ``non_responses``, ``unrecognised`` and
     ``responses_outside_period`` for a survey. ``label`` and ``reason`` are

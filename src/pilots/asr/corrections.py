@@ -31,10 +31,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pilots.asr.jobs import JobFigures, job_figures
+from pilots.asr.jobs import JobFigures, job_figures, stored_job
 from pilots.asr.metrics import Accuracy, measure_accuracy
 from pilots.asr.minutes import one_line
-from pilots.errors import ConfigError, NotFoundError, StateError
+from pilots.errors import ConfigError, StateError
 from pilots.tables import AsrCorrection, AsrJob, WebJob, WebJobOutput
 
 EDITOR = "editor"
@@ -138,13 +138,6 @@ def _set_accuracy(target: AsrJob | AsrCorrection, accuracy: Accuracy | None) -> 
     target.cer = accuracy.cer if accuracy else None
 
 
-def _job(session: Session, job_id: int) -> AsrJob:
-    job = session.get(AsrJob, job_id)
-    if job is None:
-        raise NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
-    return job
-
-
 def finish_correction(
     session: Session,
     job_id: int,
@@ -187,7 +180,7 @@ def finish_correction(
         NotFoundError: there is no job ``job_id``.
         ConfigError: an unknown source, or a time that is refused.
     """
-    job = _job(session, job_id)
+    job = stored_job(session, job_id)
     if source not in CORRECTION_SOURCES:
         raise ConfigError(
             "source", f"{source} は修正時間の出どころではありません（editor か self-reported）"
@@ -250,7 +243,7 @@ def reopen_correction(
         NotFoundError: there is no job ``job_id``.
         StateError: its correction is not finished.
     """
-    job = _job(session, job_id)
+    job = stored_job(session, job_id)
     if job.correction_minutes is None:
         raise StateError(
             f"ジョブ #{job_id} の修正はまだ完了していません（再開するものがありません）"

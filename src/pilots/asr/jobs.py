@@ -315,6 +315,22 @@ def _web_jobs(session: Session, job_id: int | None = None) -> dict[int, tuple[in
     return {asr_job_id: tuple(numbers) for asr_job_id, numbers in found.items()}
 
 
+def _no_such_job(job_id: int) -> NotFoundError:
+    return NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
+
+
+def stored_job(session: Session, job_id: int) -> AsrJob:
+    """The job ``job_id`` as stored.
+
+    Raises:
+        NotFoundError: there is no job ``job_id``.
+    """
+    job = session.get(AsrJob, job_id)
+    if job is None:
+        raise _no_such_job(job_id)
+    return job
+
+
 def job_figures(session: Session, job_id: int, *, default_rate: float) -> JobFigures:
     """One job's figures (SPEC §3 saved(job)), with the web queue's numbers of its uploads.
 
@@ -323,5 +339,5 @@ def job_figures(session: Session, job_id: int, *, default_rate: float) -> JobFig
     """
     found = load_jobs(session, default_rate=default_rate, job_id=job_id)
     if not found:
-        raise NotFoundError(f"ジョブ #{job_id} はありません（pilots asr jobs で一覧を表示します）")
+        raise _no_such_job(job_id)
     return replace(found[0].figures, web_jobs=_web_jobs(session, job_id).get(job_id, ()))

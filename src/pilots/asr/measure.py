@@ -8,6 +8,16 @@ The rules, exactly as SPEC §3 states them::
                                 correction time
     avg_hours_saved_per_month = hours_saved / months elapsed in the period (SPEC §2)
 
+Each correction time carries its source (SPEC §3): ``editor`` (measured by
+the correction editor) or ``self-reported``. The headline figures use every
+job with a correction time, whatever its source, as the rule says; where both
+sources occur in the period the figures are also shown **both ways**
+(:class:`CorrectionFigures`): the jobs of each source on their own — their
+count, audio, correction and saved hours — and, to compare the two although
+they cover different meetings, their correction hours and hours saved per
+hour of audio. The draft accuracy of the period (pooled CER, 認識精度) is
+:mod:`pilots.asr.accuracy`'s rule, reported here with its denominators.
+
 A job belongs to a period by its meeting date. A department without its own
 baseline rate (従来作業時間) uses the organisation-wide default (the
 ``default_baseline_rate`` setting), and the summary names those departments.
@@ -34,6 +44,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pilots.asr.accuracy import REASONS, PooledAccuracy, missing_reason, pool
+from pilots.asr.corrections import CORRECTION_SOURCES, SOURCE_LABELS
 from pilots.asr.jobs import JobFigures, load_jobs
 from pilots.calendar import Period, format_date, months
 from pilots.figures import Exclusion, PeriodFigures
@@ -127,6 +139,49 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
+class SourceFigures:
+    """The jobs whose correction time has one source, on their own (SPEC §3, both ways).
+
+    Attributes:
+        source: ``editor`` or ``self-reported``.
+        label: 計測 or 自己申告.
+        jobs: jobs with a correction time from this source.
+        audio_hours / baseline_hours / correction_hours / hours_saved: over these jobs.
+        correction_hours_per_audio_hour: correction_hours / audio_hours (None without audio).
+        hours_saved_per_audio_hour: hours_saved / audio_hours (None without audio).
+    """
+
+    source: str
+    label: str
+    jobs: int
+    audio_hours: float
+    baseline_hours: float
+    correction_hours: float
+    hours_saved: float
+    correction_hours_per_audio_hour: float | None
+    hours_saved_per_audio_hour: float | None
+
+
+@dataclass(frozen=True)
+class CorrectionFigures:
+    """Where the period's correction times come from (SPEC §3), and the figures both ways.
+
+    Attributes:
+        measured_jobs: jobs whose correction time the editor measured (計測).
+        self_reported_jobs: jobs whose correction time was typed or reported (自己申告).
+        both: both sources occur: the figures are to be shown both ways.
+        by_source: the jobs of each source on their own (editor first).
+        rule: what is shown both ways, in Japanese.
+    """
+
+    measured_jobs: int
+    self_reported_jobs: int
+    both: bool
+    by_source: list[SourceFigures]
+    rule: str
+
+
+@dataclass(frozen=True)
 class AsrSummary(PeriodFigures):
     """The speech-recognition figures of one period (SPEC §3), with their rules.
 
@@ -147,6 +202,10 @@ class AsrSummary(PeriodFigures):
         excluded_jobs / excluded: jobs left out of every figure — usage included —
             with the reason: a recording in which no speech was found.
         rejected_rows: every usage-report row not loaded, from all imports.
+        correction: the sources of the correction times, and the figures both ways.
+        accuracy: the draft accuracy of the period (pooled CER, 認識精度) and what it rests on.
+        jobs_without_accuracy: the jobs left out of the accuracy, by reason
+            (keys of :data:`pilots.asr.accuracy.REASONS`).
         rules: each figure's rule and denominator, in Japanese.
     """
 
@@ -168,6 +227,9 @@ class AsrSummary(PeriodFigures):
     excluded_jobs: int
     excluded: list[ExcludedJob]
     rejected_rows: list[RejectedRow]
+    correction: CorrectionFigures
+    accuracy: PooledAccuracy
+    jobs_without_accuracy: dict[str, int]
     rules: dict[str, str]
 
     @property
@@ -192,6 +254,17 @@ class AsrSummary(PeriodFigures):
                 "所属不明のジョブ",
                 self.jobs_without_department,
                 "利用所属数に数えない（削減時間は既定の従来作業時間率で計算）",
+            ),
+            Exclusion(
+                "jobs_without_accuracy",
+                "認識精度を測っていないジョブ",
+                sum(self.jobs_without_accuracy.values()),
+                "認識精度（文字誤り率）の分母に含めない: "
+                + "、".join(
+                    f"{REASONS[key]} {count}件"
+                    for key, count in self.jobs_without_accuracy.items()
+                    if count
+                ),
             ),
             Exclusion(
                 "rejected_rows",
@@ -220,6 +293,47 @@ def _listed(job: JobFigures) -> dict[str, Any]:
         "meeting_date": job.meeting_date,
         "audio_minutes": _r(job.audio_minutes),
     }
+
+
+def _per_audio_hour(hours: float, audio_hours: float) -> float | None:
+    return _r(hours / audio_hours) if audio_hours else None
+
+
+def _correction_figures(measured: list[JobFigures]) -> CorrectionFigures:
+    """The measured jobs split by the source of their correction time (SPEC §3)."""
+    by_source = []
+    for source in CORRECTION_SOURCES:
+        members = [j for j in measured if j.correction_source == source]
+        audio = sum(j.audio_hours for j in members)
+        correction = sum((j.correction_minutes or 0) / 60 for j in members)
+        saved = sum(j.hours_saved or 0 for j in members)
+        by_source.append(
+            SourceFigures(
+                source=source,
+                label=SOURCE_LABELS[source],
+                jobs=len(members),
+                audio_hours=_r(audio),
+                baseline_hours=_r(sum(j.baseline_hours for j in members)),
+                correction_hours=_r(correction),
+                hours_saved=_r(saved),
+                correction_hours_per_audio_hour=_per_audio_hour(correction, audio),
+                hours_saved_per_audio_hour=_per_audio_hour(saved, audio),
+            )
+        )
+    editor, reported = by_source
+    rule = (
+        f"修正時間の出どころ: 計測（修正エディタが計った作業時間）{editor.jobs}件、"
+        f"自己申告（職員の入力・利用報告）{reported.jobs}件。削減時間は両方を合わせた全件で計算し、"
+        "両方あるときは出どころ別にも示す（それぞれのジョブだけの削減時間と、録音1時間あたりの"
+        "修正時間・削減時間。出どころ別の件数・会議が違うため、比べるのは録音1時間あたりの値）"
+    )
+    return CorrectionFigures(
+        measured_jobs=editor.jobs,
+        self_reported_jobs=reported.jobs,
+        both=editor.jobs > 0 and reported.jobs > 0,
+        by_source=by_source,
+        rule=rule,
+    )
 
 
 def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSummary:
@@ -300,6 +414,9 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
 
     measured_jobs = [j for j in jobs if j.measured]
     hours_saved = sum(j.hours_saved or 0 for j in measured_jobs)
+    correction = _correction_figures(measured_jobs)
+    accuracy = pool(jobs)
+    reasons = [missing_reason(j) for j in jobs]
     elapsed = period.months
     using = sum(1 for d in by_department if d.department_id is not None)
     without = sum(d.jobs for d in by_department if d.department_id is None)
@@ -329,6 +446,12 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
             f"報告のないジョブ{len(unmeasured)}件は利用として数え、削減時間には含めない"
         ),
         "avg_hours_saved_per_month": f"削減時間 ÷ 経過月数 {elapsed}か月",
+        "correction_source": correction.rule,
+        "accuracy": (
+            f"認識精度 = 1 − 文字誤り率（編集の合計 ÷ 修正後の文字数の合計）。修正が完了し、"
+            f"議事録案と修正後の文章を比べたジョブ{accuracy.jobs}件、"
+            f"{accuracy.characters:,}文字による"
+        ),
         "baseline_rate": (
             f"自所属の従来作業時間率がない所属（{len(on_default)}所属）と所属不明のジョブは"
             f"既定値 {default_rate:g} 時間/録音1時間（設定 PILOTS_DEFAULT_BASELINE_RATE）"
@@ -354,5 +477,8 @@ def summarize(session: Session, period: Period, *, default_rate: float) -> AsrSu
         excluded_jobs=len(excluded),
         excluded=excluded,
         rejected_rows=rejected,
+        correction=correction,
+        accuracy=accuracy,
+        jobs_without_accuracy={key: reasons.count(key) for key in REASONS},
         rules=rules,
     )

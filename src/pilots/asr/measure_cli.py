@@ -5,6 +5,7 @@ The commands of :data:`MEASURE_COMMANDS` join the ``pilots asr`` group in :mod:`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -12,8 +13,10 @@ import click
 from pilots.clikit import App, echo_import, json_option, pass_app, period_options
 
 if TYPE_CHECKING:
+    from pilots.asr.accuracy import PooledAccuracy
     from pilots.asr.jobs import JobFigures
     from pilots.asr.measure import AsrSummary
+    from pilots.asr.metrics import Accuracy
     from pilots.calendar import Period
 
 RATE_SOURCES = {"own": "所属", "default": "既定"}
@@ -55,27 +58,42 @@ def baseline_command(app: App, file: str, as_json: bool) -> None:
 @click.command("correction")
 @click.argument("job_id", type=int)
 @click.argument("minutes", type=float)
+@click.option(
+    "--corrected",
+    "corrected",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="修正後の議事録（.docx / .md / .txt）。議事録案と比べて認識精度を記録します。",
+)
 @json_option
 @pass_app
-def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> None:
-    """議事録案の修正にかかった時間（分）をジョブに記録します。
+def correction_command(
+    app: App, job_id: int, minutes: float, corrected: Path | None, as_json: bool
+) -> None:
+    """議事録案の修正にかかった時間（分、自己申告）をジョブに記録します。
 
     JOB_ID は pilots asr jobs に表示される番号です。もう一度記録すると置き換えます。
-    負の値や、録音の長さの PILOTS_ASR_MAX_CORRECTION_RATIO 倍（既定 10倍）を超える値は
-    記録しません。
+    数値でない値、負の値、録音の長さの PILOTS_ASR_MAX_CORRECTION_RATIO 倍（既定 10倍）を
+    超える値は記録しません。
+
+    --corrected に Word などで修正した議事録を渡すと、その本文（議事録案の各発言の
+    先頭にある [00:00:00] の時刻の段落から最後の時刻の段落まで。時刻と【要確認】の
+    注記は除く）を議事録案と比べ、文字誤り率と認識精度を記録します。
     """
+    from pilots.asr.corrected import read_corrected
     from pilots.asr.corrections import SELF_REPORTED, finish_correction
     from pilots.output import to_json
 
+    body = read_corrected(corrected) if corrected is not None else None
     with app.session() as session:
         result = finish_correction(
             session,
             job_id,
-            corrected_text=None,
+            corrected_text=body.text if body is not None else None,
             minutes=minutes,
             source=SELF_REPORTED,
             default_rate=app.settings.get("default_baseline_rate"),
             max_ratio=app.settings.get("asr.max_correction_ratio"),
+            corrected_file=body.name if body is not None else "",
         )
     if as_json:
         click.echo(to_json(result))
@@ -85,11 +103,39 @@ def correction_command(app: App, job_id: int, minutes: float, as_json: bool) -> 
         "" if result.previous_minutes is None else f"（前回 {_minutes(result.previous_minutes)}分）"
     )
     click.echo(
-        f"ジョブ #{job.job_id}: 修正時間 {_minutes(job.correction_minutes)}分{before}、"
+        f"ジョブ #{job.job_id}: 修正時間 {_minutes(job.correction_minutes)}分（自己申告）{before}、"
         f"削減時間 {_hours(job.hours_saved, 2)}時間 = 録音 {job.audio_hours:.2f}時間 × "
         f"{job.baseline_rate:g}（{RATE_SOURCES[job.rate_source]}） − 修正 "
         f"{(job.correction_minutes or 0) / 60:.2f}時間"
     )
+    if result.accuracy_note:
+        click.echo(f"認識精度: {result.accuracy_note}")
+    elif job.accuracy is not None:
+        compared = (
+            f"{body.name} の本文 {body.paragraphs}段落と議事録案を比べました"
+            if body is not None and result.compared
+            else "前回、修正後の議事録と比べた値です"
+        )
+        click.echo(f"{_accuracy_line(job.accuracy)}（{compared}）")
+
+
+def _accuracy_line(a: Accuracy | PooledAccuracy) -> str:
+    """認識精度 97.0%（文字誤り率 3.0% = 編集 6文字 ÷ 修正後 200文字[、ジョブ 5件]。置換 3 …）.
+
+    A job's accuracy, or a period's pooled one (which names the jobs it rests on).
+    """
+    from pilots.asr.accuracy import PooledAccuracy
+
+    jobs = f"、ジョブ {a.jobs}件" if isinstance(a, PooledAccuracy) else ""
+    if isinstance(a, PooledAccuracy) and not a.jobs:
+        return "認識精度: 測定なし（修正後の文章と議事録案を比べたジョブがありません）"
+    edits = (
+        f"編集 {a.edits:,}文字 ÷ 修正後 {a.characters:,}文字{jobs}。"
+        f"置換 {a.substitutions:,}、挿入 {a.insertions:,}、脱落 {a.deletions:,}"
+    )
+    if a.cer is None:
+        return f"認識精度: 修正後の文章が空のため率は出せません（{edits}）"
+    return f"認識精度 {1 - a.cer:.1%}（文字誤り率 {a.cer:.1%} = {edits}）"
 
 
 @click.command("jobs")
@@ -231,15 +277,28 @@ def _print_summary(s: AsrSummary) -> None:
         + "）"
         + (f"、除外 {s.excluded_jobs}件（音声なし）" if s.excluded_jobs else "")
     )
+    c = s.correction
+    click.echo(
+        f"修正時間の出どころ: 計測（修正エディタ） {c.measured_jobs}件、"
+        f"自己申告 {c.self_reported_jobs}件"
+    )
     click.echo(f"録音時間: {_hours(s.audio_hours)}時間")
     click.echo(
         f"削減時間: {_hours(s.hours_saved)}時間 = 従来作業 {_hours(s.baseline_hours)}時間 − "
         f"修正 {_hours(s.correction_hours)}時間（報告ありの{s.measured_jobs}件）"
     )
+    if c.both:
+        for f in c.by_source:
+            click.echo(
+                f"  うち{f.label}の{f.jobs}件: 削減 {_hours(f.hours_saved)}時間"
+                f"（録音1時間あたり 修正 {_hours(f.correction_hours_per_audio_hour, 2)}時間、"
+                f"削減 {_hours(f.hours_saved_per_audio_hour, 2)}時間）"
+            )
     click.echo(
         f"月平均削減時間: {_hours(s.avg_hours_saved_per_month)}時間 = "
         f"{_hours(s.hours_saved)}時間 ÷ {s.months}か月"
     )
+    click.echo(_accuracy_line(s.accuracy))
     if s.departments_on_default_rate:
         click.echo(
             f"既定の従来作業時間率 {s.default_baseline_rate:g} を使った所属: "
@@ -323,10 +382,82 @@ def _print_summary(s: AsrSummary) -> None:
         )
 
 
+@click.command("accuracy")
+@period_options
+@click.option(
+    "--by",
+    type=click.Choice(("department", "model")),
+    help="所属別（department）または音声認識モデル別（model）にも集計します。",
+)
+@json_option
+@pass_app
+def accuracy_command(app: App, period: Period, by: str | None, as_json: bool) -> None:
+    """議事録案の認識精度（1 − 文字誤り率）を期間で集計します（SPEC §3）。
+
+    修正が完了し、修正後の文章（修正エディタ、または pilots asr correction
+    --corrected）と議事録案を比べたジョブの、編集の合計 ÷ 修正後の文字数の合計です。
+    測っていないジョブは理由ごとの件数を示し、修正未完了と未比較のジョブは一覧にします
+    （利用報告から取り込んだジョブは件数のみ。--json ではすべて）。
+    """
+    from pilots.asr.accuracy import REASONS, summarize_accuracy
+    from pilots.output import format_table, to_json
+
+    with app.session() as session:
+        summary = summarize_accuracy(session, period, by=by)
+    if as_json:
+        click.echo(to_json(summary))
+        return
+    a = summary.overall
+    click.echo(
+        f"{summary.period_label}  会議日 {summary.start.isoformat()}〜{summary.as_of.isoformat()}"
+    )
+    click.echo(_accuracy_line(a))
+    if summary.groups:
+        click.echo("\n" + {"department": "所属別:", "model": "モデル別:"}[summary.by or ""])
+        click.echo(
+            format_table(
+                [
+                    "所属" if summary.by == "department" else "モデル",
+                    "ジョブ",
+                    "修正後(文字)",
+                    "編集(文字)",
+                    "文字誤り率",
+                    "認識精度",
+                ],
+                [
+                    (
+                        g.name,
+                        g.jobs,
+                        f"{g.characters:,}",
+                        f"{g.edits:,}",
+                        "" if g.cer is None else f"{g.cer:.1%}",
+                        "" if g.recognition_accuracy is None else f"{g.recognition_accuracy:.1%}",
+                    )
+                    for g in summary.groups
+                ],
+            )
+        )
+    if summary.without:
+        counts = "、".join(
+            f"{REASONS[key]} {count}件" for key, count in summary.without_by_reason.items() if count
+        )
+        click.echo(f"\n認識精度を測っていないジョブ {len(summary.without)}件: {counts}")
+        listed = [w for w in summary.without if w.reason != "import"]
+        if listed:
+            click.echo(
+                format_table(
+                    ["ID", "会議日", "所属", "理由"],
+                    [(w.job_id, w.meeting_date.isoformat(), w.department, w.label) for w in listed],
+                )
+            )
+    click.echo(f"\n規則: {summary.rule}")
+
+
 MEASURE_COMMANDS = (
     baseline_command,
     correction_command,
     jobs_command,
     import_command,
     summary_command,
+    accuracy_command,
 )

@@ -51,6 +51,8 @@ _RULE_LABELS = {
     "hours_saved": "削減時間の合計",
     "avg_hours_saved_per_month": "ひと月あたりの削減時間",
     "baseline_rate": "従来作業時間率",
+    "correction_source": "修正時間の出どころ（計測・自己申告）",
+    "accuracy": "認識精度（文字誤り率）",
     "valid": "有効回答",
     "satisfaction_rate": "満足度",
     "ci95": "95%信頼区間",

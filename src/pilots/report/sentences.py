@@ -43,9 +43,17 @@ def _asr_sentence(period: Period, asr: AsrSummary) -> str:
         if saved < 0
         else f"{format_figure(saved, 0)}時間の業務削減"
     )
+    # Where the editor measured correction times, the sentence says how many rest on each source.
+    sources = asr.correction
+    split = (
+        f"。うち修正時間を修正エディタで計測したもの{sources.measured_jobs:,}件、"
+        f"自己申告{sources.self_reported_jobs:,}件"
+        if sources.measured_jobs
+        else ""
+    )
     return (
         f"{_when(period)}{asr.departments_using}所属で利用され、ひと月あたり平均{effect}"
-        f"（導入前後の比較、修正時間の報告がある{asr.measured_jobs:,}件による）となった。"
+        f"（導入前後の比較、修正時間の報告がある{asr.measured_jobs:,}件による{split}）となった。"
     )
 
 

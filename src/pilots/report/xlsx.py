@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # Display formats: numbers stay numbers, the unit is shown by the format.
 RATE, HOURS, COUNT, RUNS = "0.00%", '#,##0.0"時間"', '#,##0"件"', '#,##0"回"'
 DEPARTMENTS = '#,##0"所属"'
+CHARACTERS = '#,##0"文字"'
 _LANDSCAPE_WIDTH = 100  # sheets wider than this (in Excel's column units) print landscape
 _LINE_POINTS = 15  # one line of the default 11-point font
 # Characters XML 1.0 cannot hold (openpyxl refuses them): dropped from text cells.
@@ -168,6 +169,8 @@ def write_xlsx(report: Report, path: Path) -> None:
     if report.asr is not None:
         _asr_departments(book, report, report.asr)
         _asr_months(book, report, report.asr)
+        _asr_sources(book, report, report.asr)
+        _asr_accuracy(book, report, report.asr)
     if report.rpa is not None:
         _rpa_tasks(book, report, report.rpa)
         _rpa_months(book, report, report.rpa)
@@ -290,6 +293,33 @@ _ASR_MONTHS = (
     _AUDIO,
     _SAVED,
 )
+_PER_AUDIO_HOUR = '#,##0.00"時間"'
+_ASR_SOURCES = (
+    _Column("出どころ", 16, attrgetter("label")),
+    _Column("ジョブ", 9, attrgetter("jobs"), COUNT),
+    _AUDIO,
+    _Column("修正時間", 12, attrgetter("correction_hours"), HOURS),
+    _SAVED,
+    _Column(
+        "録音1時間あたりの修正時間",
+        14,
+        attrgetter("correction_hours_per_audio_hour"),
+        _PER_AUDIO_HOUR,
+    ),
+    _Column(
+        "録音1時間あたりの削減時間", 14, attrgetter("hours_saved_per_audio_hour"), _PER_AUDIO_HOUR
+    ),
+)
+_ASR_ACCURACY = (
+    _Column("認識精度", 10, attrgetter("recognition_accuracy"), RATE),
+    _Column("文字誤り率", 10, attrgetter("cer"), RATE),
+    _Column("ジョブ", 9, attrgetter("jobs"), COUNT),
+    _Column("修正後の文字数", 12, attrgetter("characters"), CHARACTERS),
+    _Column("編集", 10, attrgetter("edits"), CHARACTERS),
+    _Column("置換", 10, attrgetter("substitutions"), CHARACTERS),
+    _Column("挿入", 10, attrgetter("insertions"), CHARACTERS),
+    _Column("脱落", 10, attrgetter("deletions"), CHARACTERS),
+)
 # What the rule of SPEC §4 counts and computes, per task and per month alike.
 _RUNS = (
     _Column("成功", 8, attrgetter("runs_success"), RUNS),
@@ -341,6 +371,32 @@ def _asr_departments(book: Any, report: Report, a: AsrSummary) -> None:
 
 def _asr_months(book: Any, report: Report, a: AsrSummary) -> None:
     _table(book, report, "音声認識_月別", _ASR_MONTHS, a.by_month)
+
+
+def _asr_sources(book: Any, report: Report, a: AsrSummary) -> None:
+    both = (
+        "計測（修正エディタ）と自己申告の両方があるため、削減時間を出どころ別にも示す"
+        "（件数と会議が違うため、比べるのは録音1時間あたりの値）。"
+        if a.correction.both
+        else ""
+    )
+    sheet = _table(
+        book,
+        report,
+        "音声認識_修正時間の出どころ",
+        _ASR_SOURCES,
+        a.correction.by_source,
+        caption=both + "削減時間の見出しの値は両方を合わせた全件による。",
+    )
+    total = ("合計（削減時間の見出しの値）", a.measured_jobs, None, None, a.hours_saved)
+    sheet.add(total, {2: COUNT, 5: HOURS})
+
+
+def _asr_accuracy(book: Any, report: Report, a: AsrSummary) -> None:
+    caption = a.rules["accuracy"]
+    if not a.accuracy.jobs:
+        caption = "測定なし（修正後の文章と議事録案を比べたジョブがありません）。" + caption
+    _table(book, report, "音声認識_認識精度", _ASR_ACCURACY, [a.accuracy], caption=caption)
 
 
 def _rpa_tasks(book: Any, report: Report, p: RpaSummary) -> None:

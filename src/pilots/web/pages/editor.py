@@ -115,7 +115,7 @@ def _draft_formats(session: Session, job_id: int) -> list[str]:
 
 
 def _corrected_formats() -> tuple[str, ...]:
-    from pilots.asr.corrected import CORRECTED_FORMATS
+    from pilots.asr.finishing import CORRECTED_FORMATS
 
     return CORRECTED_FORMATS
 
@@ -222,7 +222,7 @@ async def _change_state(request: Request, *, finish: bool) -> Response:
 
 
 def _state(ctx: Context, job_id: int, tab: str, finish: bool) -> None:
-    from pilots.asr.corrected import finish_editing, reopen_editing
+    from pilots.asr.finishing import finish_editing, reopen_editing
 
     settings = ctx.state.config.settings
     try:
@@ -285,8 +285,8 @@ def editor_download(request: Request) -> Response:
     ctx, refused = guard(request, "minutes")
     if refused:
         return refused
-    from pilots.asr.corrected import CORRECTED_FORMATS, corrected_minutes, corrected_transcript
     from pilots.asr.editing import load_document
+    from pilots.asr.finishing import CORRECTED_FORMATS, corrected_minutes, corrected_transcript
     from pilots.asr.result import MeetingInfo
     from pilots.tables import AsrJob
 

@@ -1,5 +1,9 @@
 """議事録作成: recordings into the queue, the jobs of a department, drafts and correction times.
 
+A correction time typed on this page is self-reported (SPEC §3); a corrected
+minutes file (docx, md, txt) sent with it is compared with the draft for the
+draft accuracy (:mod:`pilots.asr.corrected`, :mod:`pilots.asr.corrections`).
+
 Recordings go into the queue of :mod:`pilots.web.queue`, never transcribed
 inside a request; the worker (:mod:`pilots.web.worker`) drafts them. A clerk
 sees the jobs of their own department only (:func:`find_job`).
@@ -27,12 +31,14 @@ from pilots.web.render import attachment, guard, render
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from pilots.asr.corrected import CorrectedMinutes
     from pilots.tables import WebJob
 
 logger = logging.getLogger("pilots")
 
 MINUTES_FORMATS = ("docx", "md", "txt", "srt")
 GLOSSARY_LIMIT = 1024 * 1024
+CORRECTED_LIMIT = 20 * 1024 * 1024  # a corrected minutes file: Word with a few pictures
 # The header of the minutes as the clerk typed it: kept in the form when an upload is refused.
 _MINUTES_FIELDS = {"department": 200, "title": 300, "date": 40, "place": 300, "attendees": 1000}
 
@@ -65,6 +71,7 @@ def minutes_page(request: Request) -> Response:
 
 
 def _minutes_values(ctx: Context, request: Request) -> dict[str, Any]:
+    from pilots.asr.corrections import SOURCE_LABELS
     from pilots.org import list_departments
     from pilots.tables import AsrJob, WebJob
 
@@ -95,6 +102,7 @@ def _minutes_values(ctx: Context, request: Request) -> dict[str, Any]:
         "formats": formats,
         "measured": measured,
         "editable": editable,
+        "source_labels": SOURCE_LABELS,
         "departments": departments,
         "dept": dept,
         "states": queue.STATES,
@@ -263,17 +271,38 @@ async def minutes_correction(request: Request) -> Response:
     ctx, refused = guard(request, "minutes")
     if refused:
         return refused
-    form = await read_form(request, ctx)
     job_id = request.path_params["job_id"]
-    if await run_in_threadpool(_record_correction, ctx, form, job_id):
+    form, recorded = await with_form(request, ctx, _record_correction, job_id)
+    if recorded:
         return ctx.finish(RedirectResponse("/minutes", status_code=303))
     typed = {f"minutes-{job_id}": form_text(form, "minutes", 20)}
     values = await run_in_threadpool(_minutes_values, ctx, request)
     return render(ctx, "minutes.html", 400, form=typed, **values)
 
 
+def _corrected_text(form: FormData) -> CorrectedMinutes | None:
+    """The body of the corrected minutes posted with the time, if a file was chosen.
+
+    Raises:
+        PilotsError: the file is too large, or not minutes the accuracy can read.
+    """
+    from pilots.asr.corrected import parse_corrected
+
+    files = form_files(form, "corrected")
+    if not files:
+        return None
+    name = uploads.display_name(files[0].filename)
+    files[0].file.seek(0)
+    data = files[0].file.read(CORRECTED_LIMIT + 1)
+    if len(data) > CORRECTED_LIMIT:
+        raise uploads.UploadTooLarge(
+            f"{name}: ファイルが大きすぎます（上限 {uploads.format_mb(CORRECTED_LIMIT)} MB）"
+        )
+    return parse_corrected(data, name)
+
+
 def _record_correction(ctx: Context, form: FormData, job_id: int) -> bool:
-    """Record the posted correction time; False when it was refused (said in a flash)."""
+    """Record the posted correction time (and accuracy); False when refused (said in a flash)."""
     from pilots.asr.corrections import SELF_REPORTED, finish_correction
 
     text = form_text(form, "minutes", 40)
@@ -282,6 +311,11 @@ def _record_correction(ctx: Context, form: FormData, job_id: int) -> bool:
     except ValueError:
         ctx.flash("error", f"ジョブ #{job_id}: 修正時間は分数（例: 35）で入力してください: {text}")
         return False
+    try:
+        corrected = _corrected_text(form)
+    except PilotsError as exc:
+        ctx.flash("error", f"ジョブ #{job_id}: 修正後の議事録: {exc}")
+        return False
     settings = ctx.state.config.settings
     with ctx.state.session() as session:
         job = find_job(session, ctx, job_id)
@@ -289,20 +323,30 @@ def _record_correction(ctx: Context, form: FormData, job_id: int) -> bool:
             ctx.flash("error", f"ジョブ #{job_id} はまだ完了していません")
             return False
         try:
-            finish_correction(
+            result = finish_correction(
                 session,
                 job.asr_job_id,
-                corrected_text=None,
+                corrected_text=corrected.text if corrected is not None else None,
                 minutes=minutes,
                 source=SELF_REPORTED,
                 default_rate=settings.get("default_baseline_rate"),
                 max_ratio=settings.get("asr.max_correction_ratio"),
                 finished_by=ctx.user_name,
+                corrected_file=corrected.name if corrected is not None else "",
             )
         except PilotsError as exc:
             ctx.flash("error", f"ジョブ #{job_id}: {exc}")
             return False
-    ctx.flash("info", f"ジョブ #{job_id}: 修正時間 {minutes:g}分を記録しました")
+    accuracy = result.job.accuracy
+    said = f"ジョブ #{job_id}: 修正時間 {minutes:g}分を記録しました（自己申告）"
+    if result.accuracy_note:
+        said += f"。{result.accuracy_note}"
+    elif result.compared and accuracy is not None and accuracy.cer is not None:
+        said += (
+            f"。認識精度 {1 - accuracy.cer:.1%}（文字誤り率 {accuracy.cer:.1%}、"
+            f"修正後 {accuracy.characters:,}文字）"
+        )
+    ctx.flash("info", said)
     return True
 
 
