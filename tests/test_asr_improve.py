@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from pilots.asr.corrections import finish_correction
-from pilots.asr.improve import LearnedRule, accept_redecode, apply_rules
+from pilots.asr.glossary import Glossary, GlossaryTerm
+from pilots.asr.improve import LearnedRule, accept, apply_rules, best_candidate
 from pilots.asr.jobs import record_transcription
 from pilots.asr.materials import extract_terms, material_terms, read_material
 from pilots.asr.result import MeetingInfo, Transcript, Utterance
@@ -23,27 +25,38 @@ SAMPLES = ROOT / "data" / "samples"
 # --- the acceptance rule ---------------------------------------------------------------------
 
 
-def test_a_redecode_that_adds_the_term_and_agrees_elsewhere_is_kept() -> None:
-    old = "次に、協力の個別施設計画についてです。"
-    new = "次に橋梁の個別施設計画についてです"  # punctuation differs: not counted
-    accepted = accept_redecode(old, new, "橋梁", max_outside_edits=2)
-    assert accepted is not None
-    assert (accepted.before, accepted.outside_edits) == ("協力", 0)
+def _scorer(likelihood: dict[str, float]) -> Callable[[Sequence[str]], list[float]]:
+    """Stands in for the model's scores (the real model is in test_asr_real_model.py)."""
+    return lambda texts: [likelihood.get(text, -100.0) for text in texts]
 
 
-def test_a_redecode_that_changes_text_outside_the_term_is_rejected() -> None:
-    old = "次に、協力の個別施設計画についてです。"
-    new = "次に、橋梁の長寿命化計画を作りました。"  # the term, and a rewritten phrase
-    assert accept_redecode(old, new, "橋梁", max_outside_edits=2) is None
-    # One character off outside the term is within a limit of 2, not of 0.
-    off_by_one = "次に、橋梁の個別施設計画についたです。"
-    assert accept_redecode(old, off_by_one, "橋梁", max_outside_edits=2) is not None
-    assert accept_redecode(old, off_by_one, "橋梁", max_outside_edits=0) is None
+def _glossary() -> Glossary:
+    return Glossary(
+        [GlossaryTerm("橋梁", "キョウリョウ"), GlossaryTerm("業務台帳", "ギョウムダイチョウ")]
+    )
 
 
-def test_a_redecode_without_the_term_or_with_it_already_there_is_rejected() -> None:
-    assert accept_redecode("協力の計画です。", "協力の計画です。", "橋梁", 2) is None
-    assert accept_redecode("橋梁の計画です。", "橋梁の計画でした。", "橋梁", 2) is None
+def test_candidates_change_the_span_only_and_the_likeliest_within_the_margin_is_kept() -> None:
+    text = "次に、協力の個別施設計画についてです。"
+    spans = _glossary().near_spans(text, min_score=55, limit=3)
+    assert {(text[s.start : s.end], s.term.surface) for s in spans} >= {("協力", "橋梁")}
+    scores = {text: -10.0, "次に、橋梁の個別施設計画についてです。": -18.0}
+    scored = best_candidate(text, spans, _scorer(scores))
+    assert scored is not None
+    assert (scored.text, scored.before, scored.after) == (
+        "次に、橋梁の個別施設計画についてです。",
+        -10,
+        -18,
+    )
+    assert accept(scored, margin=8.0)  # 8 less likely: within the margin
+    assert not accept(scored, margin=7.9)
+    assert not accept(scored, margin=0.0)
+
+
+def test_a_span_over_another_term_is_never_a_candidate() -> None:
+    # 業務台帳 reads near 道路台帳 but is a term itself: the second pass leaves it alone.
+    glossary = Glossary([GlossaryTerm("業務台帳"), GlossaryTerm("道路台帳", "ドウロダイチョウ")])
+    assert glossary.near_spans("業務台帳に登録します。", min_score=45, limit=3) == []
 
 
 # --- handouts --------------------------------------------------------------------------------

@@ -213,7 +213,6 @@ class DraftPipeline:
         improve_transcript(
             transcript,
             self.transcriber,
-            self.text,
             self.glossary,
             self.options.improve,
             materials=len(self.materials),

@@ -60,6 +60,23 @@ class GlossaryTerm:
 
 
 @dataclass(frozen=True)
+class NearSpan:
+    """A part of a segment that may be a glossary term misheard (:meth:`Glossary.near_spans`).
+
+    Attributes:
+        start: where the span starts in the segment's text.
+        end: where it ends (exclusive).
+        term: the term it may be.
+        alike: how alike its reading is to the term's (0–1, 1: the same).
+    """
+
+    start: int
+    end: int
+    term: GlossaryTerm
+    alike: float
+
+
+@dataclass(frozen=True)
 class _Token:
     start: int  # in the skeleton
     end: int
@@ -210,31 +227,61 @@ class Glossary:
             count += 1
         return out, count
 
-    def near_terms(self, text: str, *, min_score: float, limit: int) -> list[GlossaryTerm]:
-        """The terms a segment probably holds misheard: its reading is near theirs.
+    def near_spans(self, text: str, *, min_score: float, limit: int) -> list[NearSpan]:
+        """Where a segment probably holds a term misheard: spans whose reading is near a term's.
 
         The reading of ``text`` is compared with each term's (rapidfuzz's
-        ``partial_ratio``, 0–100, terms of four kana or more); a term already
-        written in the text is left out. Best first, at most ``limit``.
+        ``partial_ratio``, 0–100, terms of four kana or more, at least
+        ``min_score``); a term already written in the text is left out. For each
+        such term, the spans of ``text`` at word boundaries around the best
+        matching part of the reading, their reading within two kana of the
+        term's length and as alike (``1 − Levenshtein distance / length`` of
+        the readings, at least ``min_score`` / 100), are the candidates, the
+        most alike first (at most three a term); a span over another term of
+        the glossary is never one. No other check: the second pass lets the model judge them
+        (:mod:`pilots.asr.improve`). Terms best first, at most ``limit`` terms.
         """
         if not self.terms or not text:
             return []
-        skeleton = _skeleton(text)[0]
+        skeleton, origin = _skeleton(text)
         if not skeleton:
             return []
         prepared = self._prepare()
-        reading, _ = _reading_map(_tokens(skeleton))
-        fuzz, process, _ = _rapidfuzz()
+        reading, offsets = _reading_map(_tokens(skeleton))
+        present = [m.span() for m in self._exact_pattern.finditer(skeleton)]
+        fuzz, process, levenshtein = _rapidfuzz()
         hits = process.extract(
             reading, self._keys, scorer=fuzz.partial_ratio, score_cutoff=min_score, limit=None
         )
-        found: list[GlossaryTerm] = []
+        found: list[NearSpan] = []
+        terms: list[GlossaryTerm] = []
         for _key, _score, index in sorted(hits, key=lambda hit: (-hit[1], hit[2])):
-            term, _, skel_surface = prepared[index]
-            if skel_surface in skeleton or term in found:
+            term, key, skel_surface = prepared[index]
+            if skel_surface in skeleton or term in terms:
                 continue
-            found.append(term)
-            if len(found) >= limit:
+            at = fuzz.partial_ratio_alignment(key, reading)
+            size = len(key)
+            spans: dict[tuple[int, int], float] = {}
+            for r_start in (p for p in offsets if abs(p - at.dest_start) <= 2):
+                for r_end in (p for p in offsets if abs(p - at.dest_end) <= 2):
+                    first, last = offsets[r_start], offsets[r_end]
+                    if not size - 2 <= r_end - r_start <= size + 2 or any(
+                        first < e and s < last for s, e in present
+                    ):
+                        continue  # another term written there is not replaced
+                    alike = 1 - levenshtein.distance(key, reading[r_start:r_end]) / max(
+                        size, r_end - r_start
+                    )
+                    if alike * 100 < min_score:
+                        continue
+                    begin, finish = origin[first], origin[last - 1] + 1
+                    spans[(begin, finish)] = max(alike, spans.get((begin, finish), 0.0))
+            best = sorted(spans.items(), key=lambda item: (-item[1], item[0]))[:3]
+            if not best:
+                continue
+            terms.append(term)
+            found += [NearSpan(begin, finish, term, alike) for (begin, finish), alike in best]
+            if len(terms) >= limit:
                 break
         return found
 

@@ -7,31 +7,38 @@ post-processing (:mod:`pilots.asr.postprocess`), before the drafts are written
 1. **Learned rules** (:func:`apply_rules`): the substitutions a department's
    clerks made again and again in earlier drafts, once an admin approved them
    (:mod:`pilots.asr.rules`), replace the same text in the new draft.
-2. **The second pass** (:func:`second_pass`): the segments whose reading is
-   near a glossary term that they do not contain (:meth:`Glossary.near_terms`)
-   are decoded again with those few terms as faster-whisper ``hotwords``. The
-   new text is kept only under the acceptance rule of :func:`accept_redecode`:
-   it holds the term, and outside the term it agrees with the first pass.
+2. **The second pass** (:func:`second_pass`): the spans of a segment whose
+   reading is near a glossary term (:meth:`Glossary.near_spans`, at least
+   ``asr.second_pass_similarity`` alike) are checked with the model. Each
+   candidate is the first pass's text with one span replaced by the term and
+   nothing else changed; the model scores it and the first pass's text on the
+   same audio by teacher forcing (:meth:`Transcriber.scorer`: the sum of the
+   log-probabilities of the tokens of the text of the segments within one
+   30-second window). **Acceptance rule** (:func:`accept`): the best candidate
+   is kept when its log-likelihood is at least the first pass's less
+   ``asr.second_pass_margin`` (natural-log units; the prior given to the
+   department's word against the model's own choice).
 
-Feeding every glossary term to the model for the whole recording made drafts
-much worse (issue 16); here the model hears at most a few terms, only on the
-segments that probably hold them, and a re-decode that changes anything else
-is thrown away. Every replacement is recorded (:class:`Improvement`: what,
-where, why) in the transcript, its json and the job, and flags its utterance
-(要確認) so that the clerk sees it in the editor and the draft.
+Re-decoding with the terms as faster-whisper ``hotwords`` was tried first and
+kept nothing on the samples (the base model did not write 橋梁 or 要介護認定
+even when prompted), and feeding every glossary term to the model made drafts
+much worse (issue 16); scoring fixed candidates lets the model judge the
+glossary's proposal without writing anything itself, so the text outside the
+term never changes. Every replacement is recorded (:class:`Improvement`: what,
+where, and the two log-likelihoods as the reason) in the transcript, its json
+and the job, and flags its utterance (要確認) so that the clerk sees it in the
+editor and the draft.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pilots.asr.audio import SAMPLE_RATE, iter_chunks
-from pilots.asr.glossary import Glossary, GlossaryTerm
-from pilots.asr.metrics import normalise_for_cer
-from pilots.asr.postprocess import TextPipeline
+from pilots.asr.glossary import Glossary, NearSpan
 from pilots.asr.result import Flag, Improvement, Transcript, Utterance
 from pilots.config import Settings
 
@@ -40,8 +47,10 @@ if TYPE_CHECKING:
 
 SECOND_PASS = "second_pass"
 RULE = "rule"
-# Audio kept either side of a segment when it is decoded again (Whisper's segment ends are loose).
+# Audio kept either side of a segment when it is scored (Whisper's segment ends are loose).
 _PAD_SECONDS = 0.3
+# The model hears at most 30 seconds at once.
+_MAX_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -68,8 +77,7 @@ class ImproveOptions:
         similarity: the reading similarity (0–100) from which a segment is
             taken to hold a term (``asr.second_pass_similarity``).
         max_terms: at most this many terms are given to the model for one segment.
-        max_outside_edits: the acceptance rule's limit: characters the new text
-            may differ from the first pass outside the term.
+        margin: the acceptance rule's margin (:func:`accept`), natural-log units.
         rules: the department's approved rules, applied before the second pass.
         materials_max_terms: at most this many terms are taken from the handouts.
     """
@@ -77,7 +85,7 @@ class ImproveOptions:
     second_pass: bool = False
     similarity: float = 80.0
     max_terms: int = 3
-    max_outside_edits: int = 2
+    margin: float = 0.0
     rules: tuple[LearnedRule, ...] = field(default=())
     materials_max_terms: int = 30
 
@@ -88,63 +96,10 @@ def improve_options(settings: Settings, rules: Sequence[LearnedRule] = ()) -> Im
         second_pass=settings.get("asr.second_pass"),
         similarity=settings.get("asr.second_pass_similarity"),
         max_terms=settings.get("asr.second_pass_max_terms"),
-        max_outside_edits=settings.get("asr.second_pass_max_outside_edits"),
+        margin=settings.get("asr.second_pass_margin"),
         rules=tuple(rules) if settings.get("asr.learned_rules") else (),
         materials_max_terms=settings.get("asr.materials_max_terms"),
     )
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A re-decode kept by :func:`accept_redecode`.
-
-    Attributes:
-        before: the first pass's characters the term replaced (normalised).
-        outside_edits: the edits outside the term (at most the limit).
-    """
-
-    before: str
-    outside_edits: int
-
-
-def accept_redecode(old: str, new: str, term: str, max_outside_edits: int) -> Accepted | None:
-    """The acceptance rule of the second pass: keep ``new`` instead of ``old``?
-
-    Both texts and the term are compared after :func:`normalise_for_cer` (NFKC,
-    no spaces or punctuation). The new text is kept only when
-
-    * it holds the term and the first pass did not, and
-    * the rest agrees with the first pass: with the new text cut into
-      *prefix* + term + *suffix*, the first pass can be cut into *P* + *X* +
-      *S* with ``lev(prefix, P) + lev(suffix, S) ≤ max_outside_edits``, where
-      *X*, what the term replaces, is not empty and at most twice the term's
-      length plus two characters.
-
-    A re-decode that also changes the words around the term (Whisper, prompted,
-    rewrites a phrase or invents one) is therefore rejected.
-
-    Returns:
-        What was replaced and the edits outside it; None when ``new`` is rejected.
-    """
-    from rapidfuzz.distance import Levenshtein
-
-    levenshtein_distance = Levenshtein.distance
-    o, n, t = normalise_for_cer(old), normalise_for_cer(new), normalise_for_cer(term)
-    if not t or t in o or t not in n:
-        return None
-    at = n.find(t)
-    prefix, suffix = n[:at], n[at + len(t) :]
-    head = [levenshtein_distance(prefix, o[:i]) for i in range(len(o) + 1)]
-    tail = [levenshtein_distance(suffix, o[j:]) for j in range(len(o) + 1)]
-    best: tuple[int, int, int] | None = None
-    for i in range(len(o) + 1):
-        for j in range(i + 1, min(len(o), i + 2 * len(t) + 2) + 1):
-            cost = head[i] + tail[j]
-            if best is None or cost < best[0]:
-                best = (cost, i, j)
-    if best is None or best[0] > max_outside_edits:
-        return None
-    return Accepted(o[best[1] : best[2]], best[0])
 
 
 def apply_rules(transcript: Transcript, rules: Sequence[LearnedRule]) -> int:
@@ -167,82 +122,137 @@ def apply_rules(transcript: Transcript, rules: Sequence[LearnedRule]) -> int:
 
 
 @dataclass(frozen=True)
-class _Target:
-    index: int
-    terms: list[GlossaryTerm]
+class Scored:
+    """A candidate of the second pass and what the model said of it (:func:`best_candidate`).
+
+    Attributes:
+        text: the segment's text with the span replaced by the term.
+        span: the span replaced.
+        before: the model's log-likelihood of the first pass's text.
+        after: its log-likelihood of ``text``.
+    """
+
+    text: str
+    span: NearSpan
+    before: float
+    after: float
+
+    @property
+    def gain(self) -> float:
+        """How much more likely the candidate is than the first pass (natural log)."""
+        return self.after - self.before
+
+
+def best_candidate(
+    text: str, spans: Sequence[NearSpan], score: Callable[[Sequence[str]], list[float]]
+) -> Scored | None:
+    """The candidate the model finds most likely, from ``text`` and its near spans.
+
+    Each candidate is ``text`` with one span replaced by its term, nothing else
+    changed; ``score`` gives the model's log-likelihood of each text on the
+    segment's audio (:meth:`Transcriber.scorer`).
+    """
+    candidates = [text[: span.start] + span.term.surface + text[span.end :] for span in spans]
+    if not candidates:
+        return None
+    before, *after = score([text, *candidates])
+    best = max(range(len(candidates)), key=lambda i: (after[i], -i))
+    return Scored(candidates[best], spans[best], before, after[best])
+
+
+def accept(scored: Scored, margin: float) -> bool:
+    """The acceptance rule of the second pass: keep the candidate?
+
+    Kept when the model's log-likelihood of the candidate on the segment's
+    audio is at least its log-likelihood of the first pass less the margin:
+    ``after ≥ before − margin``. The margin (``asr.second_pass_margin``, in
+    natural-log units) is the weight the glossary's word gets against the
+    model's own choice, the prior that the department's term was said; 0 keeps
+    only candidates the model itself prefers.
+    """
+    return scored.gain >= -margin
 
 
 def second_pass(
-    transcript: Transcript,
-    transcriber: Transcriber,
-    pipeline: TextPipeline,
-    glossary: Glossary,
-    options: ImproveOptions,
+    transcript: Transcript, transcriber: Transcriber, glossary: Glossary, options: ImproveOptions
 ) -> int:
-    """Decode again the segments near a glossary term; keep what the acceptance rule keeps.
+    """Check with the model the spans that may be a glossary term; keep what :func:`accept` keeps.
+
+    For every segment with spans near a term (:meth:`Glossary.near_spans`), the
+    candidates — the segment's text with one span replaced by the term — and
+    the first pass's text are scored on the segment's audio by teacher forcing
+    (:meth:`Transcriber.scorer`); the most likely candidate replaces the text if
+    :func:`accept` keeps it, and the segment is searched again (at most
+    ``options.max_terms`` terms a segment).
 
     Args:
         transcript: the first pass, post-processed; changed in place.
         transcriber: the loaded model.
-        pipeline: the text post-processing the first pass used.
         glossary: the terms (the glossary file, the handouts', the approved rules').
         options: thresholds.
 
     Returns:
-        The number of segments replaced.
+        The number of replacements.
     """
     utterances = transcript.utterances
-    targets: list[_Target] = []
-    for index, utt in enumerate(utterances):
-        terms = glossary.near_terms(utt.text, min_score=options.similarity, limit=options.max_terms)
-        if terms:
-            targets.append(_Target(index, terms))
-    if not targets:
-        return 0
+    targets = [
+        index
+        for index, utt in enumerate(utterances)
+        if glossary.near_spans(utt.text, min_score=options.similarity, limit=options.max_terms)
+    ]
     replaced = 0
-    pending = list(targets)
     for chunk in iter_chunks(transcript.audio):
         chunk_end = chunk.offset + chunk.duration
-        while pending and utterances[pending[0].index].start < chunk_end:
-            target = pending.pop(0)
-            utt = utterances[target.index]
-            start = max(utt.start - _PAD_SECONDS, chunk.offset)
-            end = min(utt.end + _PAD_SECONDS, chunk_end)
+        while targets and utterances[targets[0]].start < chunk_end:
+            # The targets within one 30-second window share one encoding of its audio.
+            group = [targets.pop(0)]
+            start = max(utterances[group[0]].start - _PAD_SECONDS, chunk.offset)
+            limit = min(start + _MAX_SECONDS, chunk_end)
+            while targets and utterances[targets[0]].end + _PAD_SECONDS <= limit:
+                group.append(targets.pop(0))
+            end = min(utterances[group[-1]].end + _PAD_SECONDS, limit)
             piece = chunk.samples[
                 int((start - chunk.offset) * SAMPLE_RATE) : int((end - chunk.offset) * SAMPLE_RATE)
             ]
-            if len(piece) == 0:
-                continue
-            hotwords = " ".join(term.surface for term in target.terms)
-            raw, words = transcriber.redecode(
-                piece, start, language=transcript.language, hotwords=hotwords
-            )
-            following = (
-                utterances[target.index + 1].raw_text
-                if target.index + 1 < len(utterances)
-                else None
-            )
-            text, _ = pipeline.process(raw, next_raw=following)
-            for term in target.terms:
-                accepted = accept_redecode(utt.text, text, term.surface, options.max_outside_edits)
-                if accepted is None:
-                    continue
-                reason = (
-                    f"第2パスで「{accepted.before}」を用語「{term.surface}」にしました"
-                    f"（読みが近い語を再認識、前後の違い{accepted.outside_edits}文字）"
-                )
-                utt.text, utt.raw_text, utt.words = text, raw, words
-                _record(
-                    transcript,
-                    target.index,
-                    utt,
-                    SECOND_PASS,
-                    accepted.before,
-                    term.surface,
-                    reason,
-                )
-                replaced += 1
-                break
+            if len(piece) > 0:
+                window = transcriber.scorer(piece, language=transcript.language)
+                for index in group:
+                    replaced += _check(transcript, index, group, window, glossary, options)
+    return replaced
+
+
+def _check(
+    transcript: Transcript,
+    index: int,
+    group: list[int],
+    window: Callable[[Sequence[str]], list[float]],
+    glossary: Glossary,
+    options: ImproveOptions,
+) -> int:
+    """The second pass on one segment: its candidates scored as part of the window's text."""
+    utterances = transcript.utterances
+    utt = utterances[index]
+
+    def score(texts: Sequence[str]) -> list[float]:
+        head = "".join(u.text for u in utterances[group[0] : index])
+        tail = "".join(u.text for u in utterances[index + 1 : group[-1] + 1])
+        return window([head + text + tail for text in texts])
+
+    replaced = 0
+    for _ in range(options.max_terms):
+        spans = glossary.near_spans(utt.text, min_score=options.similarity, limit=options.max_terms)
+        scored = best_candidate(utt.text, spans, score)
+        if scored is None or not accept(scored, options.margin):
+            break
+        before = utt.text[scored.span.start : scored.span.end]
+        utt.text = scored.text
+        reason = (
+            f"第2パスで「{before}」を用語「{scored.span.term.surface}」にしました"
+            f"（音声に照らした対数尤度 {scored.before:.1f} → {scored.after:.1f}、"
+            f"差 {scored.gain:+.1f}、基準 −{options.margin:g}）"
+        )
+        _record(transcript, index, utt, SECOND_PASS, before, scored.span.term.surface, reason)
+        replaced += 1
     return replaced
 
 
@@ -264,7 +274,6 @@ def _record(
 def improve_transcript(
     transcript: Transcript,
     transcriber: Transcriber,
-    pipeline: TextPipeline,
     glossary: Glossary | None,
     options: ImproveOptions,
     *,
@@ -281,6 +290,6 @@ def improve_transcript(
         transcript.steps.append(f"学習ルール{len(options.rules)}件（置換 {count}件）")
     if options.second_pass and glossary is not None and glossary.terms:
         started = time.perf_counter()
-        count = second_pass(transcript, transcriber, pipeline, glossary, options)
+        count = second_pass(transcript, transcriber, glossary, options)
         transcript.processing_seconds += time.perf_counter() - started
         transcript.steps.append(f"第2パス（置換 {count}件）")

@@ -71,8 +71,8 @@ class Improvement:
     """A replacement made in the draft from what the office knows (asr/improve.py), recorded.
 
     Attributes:
-        kind: ``second_pass`` (a segment decoded again with the glossary terms
-            it probably holds) or ``rule`` (a substitution learned from the
+        kind: ``second_pass`` (a glossary term the model found likely in place
+            of a span of the first pass) or ``rule`` (a substitution learned from the
             department's corrections and approved).
         utterance: the utterance's index in the transcript.
         start: seconds from the start of the recording (the utterance's).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,39 +86,46 @@ class Transcriber:
         )
         yield from segments
 
-    def redecode(
-        self, samples: Any, offset: float, *, language: str, hotwords: str
-    ) -> tuple[str, list[Word]]:
-        """Decode one short piece of a recording again, with ``hotwords`` (the second pass).
+    def scorer(self, samples: Any, *, language: str) -> Callable[[Sequence[str]], list[float]]:
+        """How likely the model finds texts for one short piece of audio (the second pass).
+
+        Teacher forcing: the piece is encoded once, here, and each text given to
+        the returned function is forced through the decoder (CTranslate2's
+        ``Whisper.align``, which faster-whisper uses for its word probabilities).
+        A text's score is the sum of the natural logs of its tokens'
+        probabilities. CTranslate2 gives the first token no probability (0) and
+        the end of text none either, so both are left out: texts compared
+        should share their first token.
 
         Args:
-            samples: the piece (16 kHz mono float32).
-            offset: where the piece starts in the recording, in seconds.
+            samples: the piece (16 kHz mono float32, at most 30 seconds).
             language: language code.
-            hotwords: the few terms the piece probably holds (faster-whisper's
-                ``hotwords``: put before the decoding as a prompt).
 
         Returns:
-            The raw text and the timed words.
+            A function from texts to their log-likelihoods, in order (higher: more likely).
         """
-        segments, _info = self._model.transcribe(
-            samples,
-            language=language,
-            beam_size=TranscribeOptions.beam_size,
-            vad_filter=False,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            hotwords=hotwords,
+        import numpy as np
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        features = model.feature_extractor(samples)[..., :-1]
+        frames = min(features.shape[-1], model.feature_extractor.nb_max_frames)
+        encoded = model.encode(pad_or_trim(features))
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
         )
-        texts: list[str] = []
-        words: list[Word] = []
-        for seg in segments:
-            texts.append(seg.text)
-            words.extend(
-                Word(offset + w.start, offset + w.end, w.word, w.probability)
-                for w in (seg.words or [])
-            )
-        return "".join(texts), words
+
+        def score(texts: Sequence[str]) -> list[float]:
+            scores: list[float] = []
+            for text in texts:
+                tokens = tokenizer.encode(text)
+                [result] = model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)
+                probabilities = np.asarray(result.text_token_probs[1 : len(tokens)])
+                scores.append(float(np.log(np.clip(probabilities, 1e-12, 1.0)).sum()))
+            return scores
+
+        return score
 
     def transcribe(
         self,
