@@ -536,6 +536,19 @@ class WebJobAudio(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class WebJobMaterial(Base):
+    """A handout (会議資料) sent with a queued job; its terms join the job's glossary."""
+
+    __tablename__ = "web_job_materials"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("web_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class WebJobOutput(Base):
     """One draft of a finished job (docx, md, txt, srt), served by the web UI."""
 

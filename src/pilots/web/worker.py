@@ -33,8 +33,10 @@ from pilots.asr.draft import (
     docx_marks,
     load_transcriber,
 )
+from pilots.asr.improve import improve_options
 from pilots.asr.jobs import JobRecord
 from pilots.asr.result import MeetingInfo, Transcript
+from pilots.asr.rules import approved_rules
 from pilots.asr.transcribe import Transcriber
 from pilots.config import Settings
 from pilots.errors import PilotsError
@@ -227,6 +229,9 @@ class Worker:
             glossary_text = job.glossary
             formats = tuple(f for f in job.formats.split(",") if f)
             stem = Path(job.original_name).stem or "recording"
+            # The handouts sent with the job, and the department's approved rules (issue 16).
+            materials = tuple(queue.write_materials(session, claim.job_id, work))
+            rules = approved_rules(session, job.department)
         glossary = None
         if glossary_text:
             glossary = work / "glossary.tsv"
@@ -238,6 +243,8 @@ class Worker:
                 glossary=glossary,
                 template_dir=self.settings.optional_path("template_dir"),
                 unsure_below=docx_marks(self.settings),
+                materials=materials,
+                improve=improve_options(self.settings, rules),
             ),
             self._model,
         )

@@ -1,4 +1,4 @@
-"""Better drafts (issue 16): the corrected text of a finish, and the learned rules.
+"""Better drafts (issue 16): corrected texts, the learned rules, a web job's handouts.
 
 Revision ID: 0018
 Revises: 0013
@@ -44,9 +44,24 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_asr_rules_department_id", "asr_rules", ["department_id"])
+    op.create_table(
+        "web_job_materials",
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["job_id"],
+            ["web_jobs.id"],
+            name="fk_web_job_materials_job_id_web_jobs",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("job_id", "seq", name="pk_web_job_materials"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("web_job_materials")
     op.drop_index("ix_asr_rules_department_id", table_name="asr_rules")
     op.drop_table("asr_rules")
     with op.batch_alter_table("asr_corrections") as batch:
