@@ -14,7 +14,7 @@ from pilots.asr.corrections import finish_correction
 from pilots.asr.glossary import Glossary, GlossaryTerm
 from pilots.asr.improve import LearnedRule, accept, apply_rules, best_candidate
 from pilots.asr.jobs import record_transcription
-from pilots.asr.materials import extract_terms, material_terms, read_material
+from pilots.asr.materials import extract_terms, join_terms, material_terms, read_material
 from pilots.asr.result import MeetingInfo, Transcript, Utterance
 from pilots.asr.rules import approved_rules, decide_rule, list_rules, mine_rules, substitutions
 from pilots.errors import InputFileError, NotFoundError
@@ -133,6 +133,20 @@ def test_handouts_in_each_format_give_their_terms(tmp_path: Path) -> None:
     pdf_terms = [t.surface for t in material_terms([tmp_path / "agenda.pdf"], 30)]
     assert pdf_terms[0] == "WinActor"  # twice, ranked first
     assert len(extract_terms("\n".join(AGENDA), 5)) == 5  # capped
+
+
+def test_handout_terms_nested_in_or_holding_another_term_stay_out_of_the_glossary() -> None:
+    glossary = [GlossaryTerm("財務会計システム"), GlossaryTerm("一般競争入札")]
+    handouts = [
+        GlossaryTerm("ライセンス"),
+        GlossaryTerm("システム"),  # part of 財務会計システム
+        GlossaryTerm("財務会計システム入力作業"),  # holds 財務会計システム
+        GlossaryTerm("入札"),
+        GlossaryTerm("一般競争入札"),  # already there
+        GlossaryTerm("契約課"),
+    ]
+    joined = [t.surface for t in join_terms(glossary, handouts)]
+    assert joined == ["財務会計システム", "一般競争入札", "ライセンス", "契約課"]
 
 
 def test_an_unreadable_handout_is_named(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from pilots.asr.glossary import Glossary, GlossaryTerm
 from pilots.asr.improve import ImproveOptions, improve_transcript
 from pilots.asr.jobs import JobRecord, record_transcription
-from pilots.asr.materials import material_terms
+from pilots.asr.materials import join_terms, material_terms
 from pilots.asr.minutes import write_outputs
 from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
@@ -161,8 +161,7 @@ def _glossary(options: DraftOptions, materials: list[GlossaryTerm]) -> Glossary 
     """The glossary file's terms, the handouts' and the approved rules' (None if none)."""
     terms = list(Glossary.load(options.glossary).terms) if options.glossary else []
     extra = [*materials, *(GlossaryTerm(rule.after) for rule in options.improve.rules)]
-    known = {term.surface for term in terms}
-    terms += [term for term in extra if term.surface not in known]
+    terms = join_terms(terms, extra)
     return Glossary(terms) if terms else None
 
 

@@ -167,3 +167,28 @@ def material_terms(paths: Sequence[Path], limit: int) -> list[GlossaryTerm]:
         return []
     text = "\n".join(read_material(path) for path in paths)
     return extract_terms(text, limit)
+
+
+def join_terms(terms: Sequence[GlossaryTerm], extra: Sequence[GlossaryTerm]) -> list[GlossaryTerm]:
+    """The glossary's terms, then those of ``extra`` that stand on their own.
+
+    An extra term already in the glossary, part of a longer term of either list
+    (システム of 財務会計システム, 入札 of 一般競争入札), or holding another
+    term (財務会計システム入力作業, 庁内LAN端末) is left out: the glossary
+    correction compares readings, and on the samples such nested terms made it
+    rewrite the words around them (財務会計システムへの入力作業 →
+    財務会計システム入力作業, 情報セキュリティポリシー with ポリシー as a term).
+    """
+    surfaces = [term.surface for term in (*terms, *extra)]
+    joined = list(terms)
+    seen = {term.surface for term in terms}
+    for term in extra:
+        nested = any(
+            other != term.surface and (term.surface in other or other in term.surface)
+            for other in surfaces
+        )
+        if term.surface in seen or nested:
+            continue
+        seen.add(term.surface)
+        joined.append(term)
+    return joined
