@@ -53,6 +53,18 @@ def test_candidates_change_the_span_only_and_the_likeliest_within_the_margin_is_
     assert not accept(scored, margin=0.0)
 
 
+def test_a_short_term_needs_a_closer_reading() -> None:
+    # 設定 (セッテイ) is 75 alike to 日程 (ニッテイ): another word, not 日程 misheard.
+    glossary = Glossary([GlossaryTerm("日程", "ニッテイ"), GlossaryTerm("公告", "コウコク")])
+    assert glossary.near_spans("価格の設定についても調整します。", min_score=55, limit=3) == []
+    text = "広告は1月以降になる見込みです。"
+    spans = glossary.near_spans(text, min_score=55, limit=3)
+    assert [(text[s.start : s.end], s.term.surface, s.alike) for s in spans] == [
+        ("広告", "公告", 1.0),
+        ("広告は", "公告", 0.8),
+    ]
+
+
 def test_a_span_over_another_term_is_never_a_candidate() -> None:
     # 業務台帳 reads near 道路台帳 but is a term itself: the second pass leaves it alone.
     glossary = Glossary([GlossaryTerm("業務台帳"), GlossaryTerm("道路台帳", "ドウロダイチョウ")])

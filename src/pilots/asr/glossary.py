@@ -25,6 +25,8 @@ from pilots.text import is_kanji
 # Marks the model (or our punctuation) may have put inside a term: 地域、放課、支援センター.
 _SKIPPABLE = frozenset("、 ・,")
 _VOICING = {0x3099: None, 0x309A: None}
+# A short term (six kana or fewer) is a near span's term only from this reading similarity.
+_SHORT_ALIKE = 80.0
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶヂヅヲヴ", "アイウエオツヤユヨワカケジズオブ")
 
 
@@ -236,7 +238,9 @@ class Glossary:
         such term, the spans of ``text`` at word boundaries around the best
         matching part of the reading, their reading within two kana of the
         term's length and as alike (``1 − Levenshtein distance / length`` of
-        the readings, at least ``min_score`` / 100), are the candidates, the
+        the readings, at least ``min_score`` / 100, and 0.8 for a term read in
+        six kana or fewer: two kana off in a short word make another word,
+        設定 for 日程), are the candidates, the
         most alike first (at most three a term); a span over another term of
         the glossary is never one. No other check: the second pass lets the model judge them
         (:mod:`pilots.asr.improve`). Terms best first, at most ``limit`` terms.
@@ -272,7 +276,7 @@ class Glossary:
                     alike = 1 - levenshtein.distance(key, reading[r_start:r_end]) / max(
                         size, r_end - r_start
                     )
-                    if alike * 100 < min_score:
+                    if alike * 100 < (max(min_score, _SHORT_ALIKE) if size <= 6 else min_score):
                         continue
                     begin, finish = origin[first], origin[last - 1] + 1
                     spans[(begin, finish)] = max(alike, spans.get((begin, finish), 0.0))
