@@ -73,19 +73,20 @@ class ImproveOptions:
     """Which improvement steps run, and their thresholds (the settings ``asr.second_pass…``).
 
     Attributes:
-        second_pass: decode again the segments that probably hold a glossary term.
-        similarity: the reading similarity (0–100) from which a segment is
-            taken to hold a term (``asr.second_pass_similarity``).
-        max_terms: at most this many terms are given to the model for one segment.
+        second_pass: check with the model the spans that read near a glossary
+            term (off here; the settings turn it on, ``asr.second_pass``).
+        similarity: the reading similarity (0–100) from which a span is taken
+            to be a term misheard (``asr.second_pass_similarity``).
+        max_terms: at most this many terms are checked for one segment.
         margin: the acceptance rule's margin (:func:`accept`), natural-log units.
         rules: the department's approved rules, applied before the second pass.
         materials_max_terms: at most this many terms are taken from the handouts.
     """
 
     second_pass: bool = False
-    similarity: float = 80.0
+    similarity: float = 55.0
     max_terms: int = 3
-    margin: float = 0.0
+    margin: float = 25.0
     rules: tuple[LearnedRule, ...] = field(default=())
     materials_max_terms: int = 30
 

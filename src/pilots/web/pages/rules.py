@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pilots.errors import PilotsError
+from pilots.text import normalize_name
 from pilots.web.context import Context, form_text, read_form
 from pilots.web.render import guard, render
 
@@ -48,8 +49,6 @@ def rules_page(request: Request) -> Response:
 
 def _mine(ctx: Context, department: str) -> bool:
     """An admin of a department sees and decides that department's rules only."""
-    from pilots.text import normalize_name
-
     assert ctx.user is not None
     own = ctx.user.department
     return not own or normalize_name(own) == normalize_name(department)
