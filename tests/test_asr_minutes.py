@@ -388,6 +388,8 @@ def test_json_round_trips(full: Transcript, tmp_path: Path) -> None:
         "glossary_replacements": 3,
         "flag_count": 1,
         "no_speech": False,
+        "steps": [],
+        "improvements": [],
     }
     segments = data["segments"]
     assert len(segments) == 4
