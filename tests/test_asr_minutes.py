@@ -393,6 +393,8 @@ def test_json_round_trips(full: Transcript, tmp_path: Path) -> None:
         "no_speech": False,
         "speakers": [],
         "speaker_problem": None,
+        "steps": [],
+        "improvements": [],
     }
     segments = data["segments"]
     assert len(segments) == 4

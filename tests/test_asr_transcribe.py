@@ -103,6 +103,13 @@ def test_transcribe_meeting_to_every_format_and_log_the_job(
     assert data["metadata"]["model"] == "base"
     assert data["metadata"]["duration"] == pytest.approx(74.77, abs=0.1)
     assert data["segments"] and data["segments"][0]["words"]
+    # The second pass (on by default) let the model check the glossary's terms on the audio:
+    # 「長内、ラン」 of the first pass is 庁内LAN, recorded with the two log-likelihoods.
+    assert any(step.startswith("第2パス（置換 1件") for step in data["metadata"]["steps"])
+    [improved] = [i for i in data["metadata"]["improvements"] if i["kind"] == "second_pass"]
+    assert (improved["before"], improved["after"]) == ("長内、ラン", "庁内LAN")
+    assert "対数尤度" in improved["reason"]
+    assert "庁内LAN" in txt
 
     # the job: department matched by NFKC, audio length, model, outputs, SHA-256
     (job,) = _jobs(db_url)

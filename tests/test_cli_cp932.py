@@ -156,6 +156,7 @@ def test_every_command_survives_a_cp932_stream(
         (("asr", "accuracy"), ["--fy", "2019", "--period", "final", "--by", "model"], "認識精度"),
         (("asr", "models"), [], "base"),
         (("asr", "purge"), ["--older-than", "0"], "を削除しました"),
+        (("asr", "rules", "list"), [], "新しい提案"),
         (
             ("asr", "transcribe"),
             [str(sample_formats["wav"]), "-o", str(out_dir), "--format", "txt", "--progress"],
@@ -228,6 +229,14 @@ def test_every_command_survives_a_cp932_stream(
         f"エラー: {tmp_path / '所属―なし.csv'}: ファイルがありません"
     ]:
         problems.append(f"missing file → {missing.stderr.decode('cp932')}")
+    # No rule is proposed on this database: deciding one is one error line, in CP932.
+    for decision in ("approve", "reject"):
+        refused = _run(["asr", "rules", decision, "1"], tmp_path, env)
+        if refused.returncode == 0 or refused.stderr.decode("cp932").splitlines() != [
+            "エラー: ルール #1 はありません（pilots asr rules list で一覧を表示します）"
+        ]:
+            problems.append(f"rules {decision} → {refused.stderr.decode('cp932')}")
     assert not problems, "\n\n".join(problems)
-    ran = {command for command, _, _ in runs} | {("serve",)}
+    decisions = {("asr", "rules", "approve"), ("asr", "rules", "reject")}
+    ran = {command for command, _, _ in runs} | {("serve",)} | decisions
     assert ran == set(_leaves(cli)), "run every command here (and its help above)"

@@ -452,6 +452,16 @@ def test_users_commands(tmp_path: Path) -> None:
     )
 
 
+def test_the_rules_page_is_an_admins_only(web: Web, users: auth.UserStore) -> None:
+    web.login("clerk1", "clerk-pass-1")
+    assert web.client.get("/minutes/rules").status_code == 403
+    assert "/minutes/rules" not in web.client.get("/minutes").text  # no link to it either
+    web.login("admin1", "admin-pass-1")
+    page = web.client.get("/minutes/rules")
+    assert page.status_code == 200 and "置換ルールはまだありません" in page.text
+    assert 'href="/minutes/rules"' in web.client.get("/minutes").text
+
+
 def test_password_hashes() -> None:
     stored = auth.hash_password("パスワード123")
     assert auth.verify_password("パスワード123", stored)
@@ -463,7 +473,9 @@ def test_password_hashes() -> None:
 # --- CSRF -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/minutes", "/rpa/runs", "/rpa/catalog", "/survey", "/logout"])
+@pytest.mark.parametrize(
+    "path", ["/minutes", "/minutes/rules/1", "/rpa/runs", "/rpa/catalog", "/survey", "/logout"]
+)
 def test_posts_without_the_csrf_token_are_refused(web: Web, path: str) -> None:
     web.client.get("/")
     files = [("file", ("a.csv", b"a,b\n1,2\n"))]

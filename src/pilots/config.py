@@ -45,6 +45,13 @@ def _probability(text: str) -> float:
     return value
 
 
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise ValueError(text)
+    return value
+
+
 def _flag(text: str) -> bool:
     value = text.strip().lower()
     if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
@@ -318,6 +325,75 @@ SETTINGS: tuple[Setting, ...] = (
         "are 18% of the words and hold 48% of the draft's errors: the most errors above chance "
         "while marking at most a fifth of the text (0.8 catches 71% but marks 30%). 0 marks "
         "nothing.",
+        _probability,
+    ),
+    Setting(
+        "asr.second_pass",
+        "1",
+        "1: after the first pass, the spans of a segment whose reading is near a glossary term "
+        "(the glossary file's, the handouts', the approved rules') are checked with the model: "
+        "the text with the span replaced by the term and the first pass's text are scored on "
+        "the segment's audio, and the term is kept only under the acceptance rule of "
+        "`asr.second_pass_margin` (see `asr/improve.py`); every replacement is marked 要確認 "
+        "in the draft and the editor and recorded in the json. 0: no second pass. On the "
+        "sample meetings (`make bench`, `bench_improve`) it made no meeting worse and lowered "
+        "the weighted CER.",
+        _flag,
+    ),
+    Setting(
+        "asr.second_pass_similarity",
+        "55",
+        "The reading similarity (0–100) from which the second pass takes a span to be a "
+        "glossary term misheard and lets the model check it: the segment's reading against the "
+        "term's (rapidfuzz partial ratio) and the span's (1 − Levenshtein distance / length). "
+        "A term read in six kana or fewer needs 80 (設定 is 75 alike to 日程). On the samples the "
+        "true spans were 57–100 alike; at 50 a wrong one passed the check.",
+        _percent,
+    ),
+    Setting(
+        "asr.second_pass_max_terms",
+        "3",
+        "At most this many glossary terms are checked for one segment in the second pass.",
+        _positive_int,
+    ),
+    Setting(
+        "asr.second_pass_margin",
+        "25",
+        "The second pass's acceptance rule: the term is kept when the model's log-likelihood "
+        "(natural log, summed over the tokens of the texts of the segments around it, up to "
+        "30 seconds of audio) of the text with the term is at least that of the first pass's "
+        "text less this margin: the weight given to the glossary against the model's own "
+        "choice. On the samples (spans at least 55 alike) the true replacements scored up to 20 "
+        "below the first pass and the wrong ones 39–41 below; 0 keeps only what the model "
+        "prefers itself (almost nothing, on the samples).",
+        _non_negative_float,
+    ),
+    Setting(
+        "asr.materials_max_terms",
+        "30",
+        "At most this many terms are taken from a job's handouts (`--materials`, 会議資料) as "
+        "glossary entries for that job, ranked by kind and frequency.",
+        _positive_int,
+    ),
+    Setting(
+        "asr.learned_rules",
+        "1",
+        "1: a department's approved rules (`pilots asr rules`) replace their text in its next "
+        "drafts and join its glossary for the second pass; 0: they are not used.",
+        _flag,
+    ),
+    Setting(
+        "asr.rules_min_jobs",
+        "2",
+        "A substitution clerks made (draft span → corrected span) is proposed as a rule once it "
+        "was made in at least this many finished jobs of the department.",
+        _positive_int,
+    ),
+    Setting(
+        "asr.rules_max_unchanged_share",
+        "0.2",
+        "A substitution is not proposed when its draft span was left unchanged in more than "
+        "this share of its occurrences in the department's finished jobs (a conflict).",
         _probability,
     ),
     Setting(

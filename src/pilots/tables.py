@@ -163,6 +163,41 @@ class AsrCorrection(Base):
     edit_deletions: Mapped[int | None] = mapped_column(Integer)
     cer: Mapped[float | None] = mapped_column(Float)
     corrected_file: Mapped[str] = mapped_column(String(300), default="")
+    # The corrected text compared (a finish with one): what rule mining learns from (issue 16).
+    corrected_text: Mapped[str | None] = mapped_column(Text)
+
+
+class AsrRule(Base):
+    """A substitution a department's clerks made in its drafts (draft span → corrected span).
+
+    Mined from finished jobs by :func:`pilots.asr.rules.mine_rules`: ``jobs``
+    is the number of jobs in which the clerks made it, ``changed`` how often,
+    ``unchanged`` how often the same draft span was left as it was, and
+    ``contexts`` (JSON list) a few lines it was made in. ``status`` is
+    ``proposed``, ``approved`` or ``rejected``; an approved rule is used in the
+    department's next drafts. ``decided_by`` / ``decided_at``: the admin's decision.
+    """
+
+    __tablename__ = "asr_rules"
+    __table_args__ = (
+        UniqueConstraint(
+            "department_id", "before", "after", name="uq_asr_rules_department_id_before_after"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), index=True
+    )
+    before: Mapped[str] = mapped_column(String(100))
+    after: Mapped[str] = mapped_column(String(100))
+    jobs: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    contexts: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    decided_by: Mapped[str] = mapped_column(String(100), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AsrBaseline(Base):
@@ -602,6 +637,19 @@ class WebJobAudio(Base):
         ForeignKey("web_jobs.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WebJobMaterial(Base):
+    """A handout (会議資料) sent with a queued job; its terms join the job's glossary."""
+
+    __tablename__ = "web_job_materials"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("web_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -20,6 +20,7 @@ from pilots.errors import ConfigError, PilotsError
 
 if TYPE_CHECKING:
     from pilots.asr.draft import Draft
+    from pilots.asr.improve import LearnedRule
 
 
 @click.group("asr", commands=MEASURE_COMMANDS)
@@ -142,6 +143,12 @@ class BatchProgress:
     help="用語集（1行に「表記<TAB>よみ」、# はコメント）。認識後の表記補正に使います。",
 )
 @click.option(
+    "--materials",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="会議資料（docx, xlsx, pdf, txt。複数指定可）。用語をこの議事録案の用語集に加えます。",
+)
+@click.option(
     "--fillers",
     type=click.Choice(["remove", "keep"]),
     default="remove",
@@ -214,6 +221,7 @@ def transcribe_command(
     formats: tuple[str, ...],
     model: str,
     glossary: Path | None,
+    materials: tuple[Path, ...],
     fillers: str,
     dept: str,
     title: str,
@@ -243,6 +251,7 @@ def transcribe_command(
     from contextlib import ExitStack, closing
 
     from pilots.asr.draft import DraftOptions, DraftPipeline, JobLog, docx_marks, speech_model
+    from pilots.asr.improve import improve_options
     from pilots.asr.result import MeetingInfo
     from pilots.asr.speakers import check_speakers, parse_speaker_names
     from pilots.files import check_folder
@@ -274,6 +283,8 @@ def transcribe_command(
         speaker_names=parse_speaker_names(speaker_names),
         speaker_voices=speaker_voices or app.settings.optional_path("asr.speaker_voices"),
         speaker_threshold=app.settings.get("asr.speaker_threshold"),
+        materials=materials,
+        improve=improve_options(app.settings, _approved_rules(app, dept, no_log=no_log)),
     )
     log = None if no_log else JobLog(session=app.session)
     show = sys.stderr.isatty() if progress is None else progress
@@ -399,3 +410,91 @@ def models_command(app: App, as_json: bool, verify: bool) -> None:
             ],
         )
     )
+
+
+def _approved_rules(app: App, dept: str, *, no_log: bool) -> list[LearnedRule]:
+    """The department's approved rules (none without a department, or with ``--no-log``)."""
+    from pilots.asr.rules import approved_rules
+
+    if not dept or no_log:
+        return []
+    with app.session() as session:
+        return approved_rules(session, dept)
+
+
+@asr_group.group("rules")
+def rules_group() -> None:
+    """修正履歴から学習した置換ルール（所属ごと）の一覧・承認・却下。"""
+
+
+@rules_group.command("list")
+@click.option("--dept", default="", help="この所属のルールだけを表示します。")
+@json_option
+@pass_app
+def rules_list_command(app: App, dept: str, as_json: bool) -> None:
+    """修正完了したジョブから置換ルールを集め直し、一覧を表示します。
+
+    同じ置換が PILOTS_ASR_RULES_MIN_JOBS 件以上のジョブで行われ、置換前の語が
+    そのまま残された割合が PILOTS_ASR_RULES_MAX_UNCHANGED_SHARE 以下のものが
+    「提案」になります。承認したルールは、その所属の次の議事録案から使われます。
+    """
+    from pilots.asr.rules import list_rules, mine_rules
+    from pilots.output import format_table, to_json
+
+    with app.session() as session:
+        added = mine_rules(
+            session,
+            min_jobs=app.settings.get("asr.rules_min_jobs"),
+            max_unchanged_share=app.settings.get("asr.rules_max_unchanged_share"),
+        )
+        rows = list_rules(session, dept or None)
+    if as_json:
+        click.echo(to_json(rows))
+        return
+    click.echo(
+        format_table(
+            ["番号", "所属", "置換前", "置換後", "ジョブ", "置換", "そのまま", "状態"],
+            [
+                (
+                    r.id,
+                    r.department,
+                    r.before,
+                    r.after,
+                    r.jobs,
+                    r.changed,
+                    r.unchanged,
+                    r.status_label,
+                )
+                for r in rows
+            ],
+        )
+    )
+    click.echo(f"ルール {len(rows)}件（新しい提案 {added}件）")
+
+
+def _decide(app: App, rule_id: int, status: str, by: str) -> None:
+    from datetime import datetime
+
+    from pilots.asr.rules import STATUS_LABELS, decide_rule
+
+    with app.session() as session:
+        decide_rule(session, rule_id, status, by=by, now=datetime.now())
+    click.echo(f"ルール #{rule_id} を{STATUS_LABELS[status]}しました")
+
+
+@rules_group.command("approve")
+@click.argument("rule_id", type=int)
+@click.option("--by", default="", help="判断した人の名前（記録用）。")
+@pass_app
+def rules_approve_command(app: App, rule_id: int, by: str) -> None:
+    """ルールを承認します（その所属の次の議事録案から使われます）。"""
+    _decide(app, rule_id, "approved", by)
+
+
+@rules_group.command("reject")
+@click.argument("rule_id", type=int)
+@click.option("--by", default="", help="判断した人の名前（記録用）。")
+@pass_app
+def rules_reject_command(app: App, rule_id: int, by: str) -> None:
+    """ルールを却下します（使われず、提案にも戻りません）。"""
+    _decide(app, rule_id, "rejected", by)

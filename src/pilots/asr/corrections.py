@@ -216,6 +216,7 @@ def finish_correction(
         source=source,
         minutes=float(minutes),
         corrected_file=corrected_file[:300],
+        corrected_text=corrected_text,
     )
     _set_accuracy(entry, accuracy)
     session.add(entry)

@@ -10,6 +10,8 @@ whose steps are its methods:
    glossary) that :class:`DraftOptions` asks for, and the review flags;
    :meth:`~DraftPipeline.label_speakers`: who speaks (話者1, 話者2 … or names),
    each utterance split where the speaker changes (:mod:`pilots.asr.speakers`);
+   :meth:`~DraftPipeline.improve`: the department's approved rules and the
+   targeted second pass (:mod:`pilots.asr.improve`), as the options ask;
 3. :meth:`~DraftPipeline.write`: the drafts, every format or none
    (:func:`pilots.asr.minutes.write_outputs`);
 4. :meth:`~DraftPipeline.record`: the job, for the time-saved measurement of
@@ -32,13 +34,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pilots.asr.glossary import Glossary
+from pilots.asr.glossary import Glossary, GlossaryTerm
+from pilots.asr.improve import ImproveOptions, improve_transcript
 from pilots.asr.jobs import JobRecord, record_transcription
+from pilots.asr.materials import join_terms, material_terms
 from pilots.asr.minutes import write_outputs
 from pilots.asr.postprocess import TextPipeline, load_fillers
 from pilots.asr.result import MeetingInfo, Transcript
@@ -90,6 +94,9 @@ class DraftOptions:
             (``議長.wav``) that name the speakers whose voice matches.
         speaker_threshold: the cosine similarity from which a reference recording
             names a speaker (``PILOTS_ASR_SPEAKER_THRESHOLD``).
+        materials: the meeting's handouts (docx, xlsx, pdf, txt): their terms
+            join the glossary for this draft (:mod:`pilots.asr.materials`).
+        improve: the learned rules and the second pass (:func:`improve_options`).
     """
 
     formats: tuple[str, ...] = ("docx",)
@@ -103,6 +110,8 @@ class DraftOptions:
     speaker_names: tuple[str, ...] = ()
     speaker_voices: Path | None = None
     speaker_threshold: float = 0.89
+    materials: tuple[Path, ...] = ()
+    improve: ImproveOptions = field(default_factory=ImproveOptions)
 
 
 def docx_marks(settings: Settings) -> float:
@@ -269,6 +278,14 @@ class Drafted:
     error: PilotsError | None = None
 
 
+def _glossary(options: DraftOptions, materials: list[GlossaryTerm]) -> Glossary | None:
+    """The glossary file's terms, the handouts' and the approved rules' (None if none)."""
+    terms = list(Glossary.load(options.glossary).terms) if options.glossary else []
+    extra = [*materials, *(GlossaryTerm(rule.after) for rule in options.improve.rules)]
+    terms = join_terms(terms, extra)
+    return Glossary(terms) if terms else None
+
+
 class DraftPipeline:
     """Turns recordings into minutes drafts and their jobs.
 
@@ -285,13 +302,14 @@ class DraftPipeline:
             when they will be, or were not asked for.
 
     Raises:
-        InputFileError: the filler list, the glossary or a reference recording of
-            ``speaker_voices`` cannot be read.
+        InputFileError: the filler list, the glossary, a handout or a reference
+            recording of ``speaker_voices`` cannot be read.
     """
 
     def __init__(self, options: DraftOptions, model: Callable[[], SpeechModel]) -> None:
         self.options = options
-        self.glossary = Glossary.load(options.glossary) if options.glossary else None
+        self.materials = material_terms(options.materials, options.improve.materials_max_terms)
+        self.glossary = _glossary(options, self.materials)
         fillers = load_fillers(options.fillers_file) if options.fillers == "remove" else None
         self.text = TextPipeline(fillers=fillers, glossary=self.glossary)
         self.speaker_notice = None if options.speakers == "off" else missing_parts()
@@ -354,6 +372,16 @@ class DraftPipeline:
             threshold=self.options.speaker_threshold,
         )
 
+    def improve(self, transcript: Transcript) -> None:
+        """Step 2, continued: the approved rules and the second pass, as asked (in place)."""
+        improve_transcript(
+            transcript,
+            self.transcriber,
+            self.glossary,
+            self.options.improve,
+            materials=len(self.materials),
+        )
+
     def write(
         self, transcript: Transcript, out_dir: Path, *, stem: str | None = None
     ) -> list[Path]:
@@ -405,6 +433,7 @@ class DraftPipeline:
     ) -> Draft:
         """Steps 2–4 for a recording the model has heard (see :meth:`draft_minutes`)."""
         transcript = self.label_speakers(self.finish(recognised, meeting))
+        self.improve(transcript)
         if on_transcribed is not None:
             on_transcribed(transcript)
         files = self.write(transcript, out_dir, stem=stem)

@@ -26,6 +26,8 @@ from pilots.text import is_kanji
 # Marks the model (or our punctuation) may have put inside a term: 地域、放課、支援センター.
 _SKIPPABLE = frozenset("、 ・,")
 _VOICING = {0x3099: None, 0x309A: None}
+# A short term (six kana or fewer) is a near span's term only from this reading similarity.
+_SHORT_ALIKE = 80.0
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶヂヅヲヴ", "アイウエオツヤユヨワカケジズオブ")
 
 
@@ -58,6 +60,23 @@ class GlossaryTerm:
 
     surface: str
     reading: str = ""
+
+
+@dataclass(frozen=True)
+class NearSpan:
+    """A part of a segment that may be a glossary term misheard (:meth:`Glossary.near_spans`).
+
+    Attributes:
+        start: where the span starts in the segment's text.
+        end: where it ends (exclusive).
+        term: the term it may be.
+        alike: how alike its reading is to the term's (0–1, 1: the same).
+    """
+
+    start: int
+    end: int
+    term: GlossaryTerm
+    alike: float
 
 
 @dataclass(frozen=True)
@@ -211,6 +230,66 @@ class Glossary:
             count += 1
         return out, count
 
+    def near_spans(self, text: str, *, min_score: float, limit: int) -> list[NearSpan]:
+        """Where a segment probably holds a term misheard: spans whose reading is near a term's.
+
+        The reading of ``text`` is compared with each term's (rapidfuzz's
+        ``partial_ratio``, 0–100, terms of four kana or more, at least
+        ``min_score``); a term already written in the text is left out. For each
+        such term, the spans of ``text`` at word boundaries around the best
+        matching part of the reading, their reading within two kana of the
+        term's length and as alike (``1 − Levenshtein distance / length`` of
+        the readings, at least ``min_score`` / 100, and 0.8 for a term read in
+        six kana or fewer: two kana off in a short word make another word,
+        設定 for 日程), are the candidates, the
+        most alike first (at most three a term); a span over another term of
+        the glossary is never one. No other check: the second pass lets the model judge them
+        (:mod:`pilots.asr.improve`). Terms best first, at most ``limit`` terms.
+        """
+        if not self.terms or not text:
+            return []
+        skeleton, origin = _skeleton(text)
+        if not skeleton:
+            return []
+        prepared = self._prepare()
+        reading, offsets = _reading_map(_tokens(skeleton))
+        present = [m.span() for m in self._exact_pattern.finditer(skeleton)]
+        fuzz, process, levenshtein = _rapidfuzz()
+        hits = process.extract(
+            reading, self._keys, scorer=fuzz.partial_ratio, score_cutoff=min_score, limit=None
+        )
+        found: list[NearSpan] = []
+        terms: list[GlossaryTerm] = []
+        for _key, _score, index in sorted(hits, key=lambda hit: (-hit[1], hit[2])):
+            term, key, skel_surface = prepared[index]
+            if skel_surface in skeleton or term in terms:
+                continue
+            at = fuzz.partial_ratio_alignment(key, reading)
+            size = len(key)
+            spans: dict[tuple[int, int], float] = {}
+            for r_start in (p for p in offsets if abs(p - at.dest_start) <= 2):
+                for r_end in (p for p in offsets if abs(p - at.dest_end) <= 2):
+                    first, last = offsets[r_start], offsets[r_end]
+                    if not size - 2 <= r_end - r_start <= size + 2 or any(
+                        first < e and s < last for s, e in present
+                    ):
+                        continue  # another term written there is not replaced
+                    alike = 1 - levenshtein.distance(key, reading[r_start:r_end]) / max(
+                        size, r_end - r_start
+                    )
+                    if alike * 100 < (max(min_score, _SHORT_ALIKE) if size <= 6 else min_score):
+                        continue
+                    begin, finish = origin[first], origin[last - 1] + 1
+                    spans[(begin, finish)] = max(alike, spans.get((begin, finish), 0.0))
+            best = sorted(spans.items(), key=lambda item: (-item[1], item[0]))[:3]
+            if not best:
+                continue
+            terms.append(term)
+            found += [NearSpan(begin, finish, term, alike) for (begin, finish), alike in best]
+            if len(terms) >= limit:
+                break
+        return found
+
     def _prepare(self) -> list[tuple[GlossaryTerm, str, str]]:
         """Terms with their comparison reading and skeleton, longest reading first."""
         if self._prepared is None:
@@ -252,7 +331,7 @@ def _rapidfuzz() -> tuple[Any, Any, Any]:
 _taggers = threading.local()
 
 
-def _tagger() -> Any:
+def tagger() -> Any:
     """This thread's MeCab tagger: a tagger parses into memory of its own, so threads that
     share one (a worker's jobs at once) get each other's words."""
     tagger = getattr(_taggers, "tagger", None)
@@ -265,7 +344,7 @@ def _tagger() -> Any:
 def _tokens(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     position = 0
-    for word in _tagger()(text):
+    for word in tagger()(text):
         surface: str = word.surface
         start = text.find(surface, position)
         if start < 0:  # the analyser never drops characters, but do not trust offsets blindly

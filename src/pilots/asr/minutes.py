@@ -28,7 +28,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -181,6 +181,8 @@ def placeholder_values(transcript: Transcript) -> dict[str, str]:
         glossary = f"{transcript.glossary_terms}語（置換 {transcript.glossary_replacements}件）"
     else:
         glossary = "なし"
+    if transcript.steps:
+        glossary += "・" + "・".join(transcript.steps)
     return {
         "会議名": meeting.title,
         "日時": format_date(meeting.date) if meeting.date else "",
@@ -589,6 +591,8 @@ def transcript_as_dict(transcript: Transcript) -> dict[str, Any]:
                 for s in transcript.speakers
             ],
             "speaker_problem": transcript.speaker_problem or None,
+            "steps": list(transcript.steps),
+            "improvements": [asdict(item) for item in transcript.improvements],
         },
         "segments": segments_as_data(transcript),
     }

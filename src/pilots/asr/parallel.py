@@ -33,12 +33,17 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pilots.asr.audio import Chunk
 from pilots.asr.transcribe import ChunkText, Heard, SpeechModel, TranscribeOptions, Transcriber
 from pilots.errors import PilotsError
 from pilots.processes import end_with_parent, portable_error
+
+if TYPE_CHECKING:
+    from pilots.asr.glossary import Glossary
+    from pilots.asr.improve import ImproveOptions
+    from pilots.asr.result import Transcript
 
 logger = logging.getLogger("pilots")
 
@@ -53,6 +58,8 @@ HEADROOM_BYTES = 1 << 30
 BASE_MODEL_BYTES = 145_217_532
 """The size of the bundled base model's ``model.bin``."""
 
+_CHUNK = "chunk"  # the kinds of work a process is sent
+_SECOND_PASS = "second_pass"
 _POLL = 0.2  # seconds between looks at a closing pool, and Ctrl-C on Windows
 
 
@@ -89,12 +96,12 @@ def default_processes(model_bytes: int = BASE_MODEL_BYTES, device: str = "cpu") 
 
 @dataclass(eq=False)
 class _Task:
-    """A chunk given to the pool, until a process has transcribed it."""
+    """Work given to the pool — a chunk to transcribe, or a transcript's second pass —
+    until a process has done it."""
 
     id: int
     inbox: queue.Queue[tuple[str, int, Any]] | None  # None: its caller is gone
-    chunk: Chunk | None  # dropped once sent to a process
-    options: TranscribeOptions
+    work: tuple[Any, ...] | None  # what the process is sent; dropped once sent
 
 
 @dataclass
@@ -206,7 +213,7 @@ class ModelPool(SpeechModel):
                         self._slots.release()
                         more = False
                     else:
-                        order.append(self._submit(chunk, options, inbox))
+                        order.append(self._submit((_CHUNK, chunk, options), inbox))
                         offsets[order[-1]] = chunk.offset
                     continue
                 try:
@@ -226,10 +233,43 @@ class ModelPool(SpeechModel):
         finally:
             self._forget(order)
 
-    def _submit(
-        self, chunk: Chunk, options: TranscribeOptions, inbox: queue.Queue[tuple[str, int, Any]]
+    def second_pass(
+        self, transcript: Transcript, glossary: Glossary, options: ImproveOptions
     ) -> int:
-        task = _Task(next(self._ids), inbox, chunk, options)
+        """The second pass of ``transcript`` in one of the processes (in place).
+
+        Raises:
+            PilotsError: the process ended while doing it.
+            Interrupted: the pool was closed meanwhile.
+        """
+        inbox: queue.Queue[tuple[str, int, Any]] = queue.Queue()
+        while not self._slots.acquire(timeout=_POLL):
+            self._check_open()
+        task = self._submit((_SECOND_PASS, transcript, glossary, options), inbox)
+        try:
+            while True:
+                self._check_open()
+                try:
+                    kind, _task, payload = inbox.get(timeout=_POLL)
+                except queue.Empty:
+                    continue
+                if kind == "done":
+                    checked, replaced = payload
+                    transcript.utterances[:] = checked.utterances
+                    transcript.improvements[:] = checked.improvements
+                    return int(replaced)
+                if kind == "died":
+                    raise PilotsError(
+                        f"{transcript.audio}: 音声認識のプロセスが異常終了しました"
+                        f"（終了コード {payload}）"
+                    )
+                if kind != "progress":
+                    raise payload
+        finally:
+            self._forget(deque([task]))
+
+    def _submit(self, work: tuple[Any, ...], inbox: queue.Queue[tuple[str, int, Any]]) -> int:
+        task = _Task(next(self._ids), inbox, work)
         with self._lock:
             self._tasks[task.id] = task
             self._pending.append(task)
@@ -309,11 +349,11 @@ class ModelPool(SpeechModel):
                 if not self._pending:
                     return
                 task = self._pending.popleft()
-            chunk, task.chunk = task.chunk, None
+            work, task.work = task.work, None
             child.task = task
             # If the process is gone, _receive finds it ended and fails the task.
             with contextlib.suppress(OSError):
-                child.conn.send((task.id, chunk, task.options))
+                child.conn.send((task.id, work))
 
     def _receive(self, children: list[_Child]) -> None:
         for child, message in _messages(children, _POLL):
@@ -439,14 +479,19 @@ def serve(conn: Connection, model_path: str, device: str, threads: int, parent: 
             return
         if task is None:
             return
-        task_id, chunk, options = task
+        task_id, work = task
 
         def heard(_offset: float, seconds: float, task_id: int = task_id) -> None:
             conn.send(("progress", task_id, seconds))
 
         try:
-            text = model.transcribe_chunk(chunk, options, heard)
+            if work[0] == _CHUNK:
+                _kind, chunk, options = work
+                done: Any = model.transcribe_chunk(chunk, options, heard)
+            else:
+                _kind, transcript, glossary, improve = work
+                done = (transcript, model.second_pass(transcript, glossary, improve))
         except Exception as exc:
             conn.send(("error", task_id, portable_error(exc)))
         else:
-            conn.send(("done", task_id, text))
+            conn.send(("done", task_id, done))

@@ -89,6 +89,31 @@ class Speaker:
 
 
 @dataclass(frozen=True)
+class Improvement:
+    """A replacement made in the draft from what the office knows (asr/improve.py), recorded.
+
+    Attributes:
+        kind: ``second_pass`` (a glossary term the model found likely in place
+            of a span of the first pass) or ``rule`` (a substitution learned from the
+            department's corrections and approved).
+        utterance: the utterance's index in the transcript.
+        start: seconds from the start of the recording (the utterance's).
+        end: seconds from the start of the recording.
+        before: what the first pass had written there.
+        after: what the draft has now.
+        reason: why, in Japanese (shown in the editor and the draft as a 要確認 note).
+    """
+
+    kind: str
+    utterance: int
+    start: float
+    end: float
+    before: str
+    after: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class MeetingInfo:
     """The header block of the minutes (会議名, 日時, 場所, 出席者, 所属)."""
 
@@ -119,6 +144,9 @@ class Transcript:
             the speakers were not told apart.
         speaker_problem: why the speakers could not be told apart although they
             were asked for (the draft is then written without them); empty otherwise.
+        improvements: the replacements of the second pass and the learned rules.
+        steps: the improvement steps that ran, by their Japanese names (第2パス,
+            資料の用語 n語, 学習ルール n件), for the draft's header and its json.
     """
 
     audio: Path
@@ -134,6 +162,8 @@ class Transcript:
     glossary_replacements: int = 0
     speakers: list[Speaker] = field(default_factory=list)
     speaker_problem: str = ""
+    improvements: list[Improvement] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
 
     @property
     def flag_count(self) -> int:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pilots.asr.audio import SAMPLE_RATE, Chunk, iter_chunks, probe_duration
 from pilots.asr.flags import check_utterance
@@ -25,6 +25,10 @@ from pilots.asr.modelfiles import resolve_model, sha256_file
 from pilots.asr.postprocess import TextPipeline
 from pilots.asr.result import MeetingInfo, Transcript, Utterance, Word
 from pilots.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pilots.asr.glossary import Glossary
+    from pilots.asr.improve import ImproveOptions
 
 logger = logging.getLogger("pilots")
 
@@ -168,6 +172,15 @@ class SpeechModel(ABC):
             heard: told the progress within each chunk.
         """
 
+    @abstractmethod
+    def second_pass(
+        self, transcript: Transcript, glossary: Glossary, options: ImproveOptions
+    ) -> int:
+        """The targeted second pass of :func:`pilots.asr.improve.second_pass`, with this model.
+
+        ``transcript`` is changed in place; the number of replacements is returned.
+        """
+
     def hear(
         self,
         audio: Path,
@@ -254,6 +267,55 @@ class Transcriber(SpeechModel):
             condition_on_previous_text=options.condition_on_previous_text,
         )
         yield from segments
+
+    def second_pass(
+        self, transcript: Transcript, glossary: Glossary, options: ImproveOptions
+    ) -> int:
+        """The second pass in this process (:func:`pilots.asr.improve.second_pass`)."""
+        from pilots.asr.improve import second_pass
+
+        return second_pass(transcript, self, glossary, options)
+
+    def scorer(self, samples: Any, *, language: str) -> Callable[[Sequence[str]], list[float]]:
+        """How likely the model finds texts for one short piece of audio (the second pass).
+
+        Teacher forcing: the piece is encoded once, here, and each text given to
+        the returned function is forced through the decoder (CTranslate2's
+        ``Whisper.align``, which faster-whisper uses for its word probabilities).
+        A text's score is the sum of the natural logs of its tokens'
+        probabilities. CTranslate2 gives the first token no probability (0) and
+        the end of text none either, so both are left out: texts compared
+        should share their first token.
+
+        Args:
+            samples: the piece (16 kHz mono float32, at most 30 seconds).
+            language: language code.
+
+        Returns:
+            A function from texts to their log-likelihoods, in order (higher: more likely).
+        """
+        import numpy as np
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        features = model.feature_extractor(samples)[..., :-1]
+        frames = min(features.shape[-1], model.feature_extractor.nb_max_frames)
+        encoded = model.encode(pad_or_trim(features))
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+        )
+
+        def score(texts: Sequence[str]) -> list[float]:
+            scores: list[float] = []
+            for text in texts:
+                tokens = tokenizer.encode(text)
+                [result] = model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)
+                probabilities = np.asarray(result.text_token_probs[1 : len(tokens)])
+                scores.append(float(np.log(np.clip(probabilities, 1e-12, 1.0)).sum()))
+            return scores
+
+        return score
 
     def transcribe_chunk(
         self, chunk: Chunk, options: TranscribeOptions, heard: Heard | None = None

@@ -25,7 +25,7 @@ from pilots import db
 from pilots.web import auth, uploads
 from pilots.web.context import State, WebConfig
 from pilots.web.middleware import LimitAndHeaders
-from pilots.web.pages import editor, minutes, report, rpa, survey
+from pilots.web.pages import editor, minutes, report, rpa, rules, survey
 from pilots.web.pages.auth import home, login, logout
 from pilots.web.render import http_error, page_environment, server_error
 
@@ -42,6 +42,8 @@ ROUTES = [
     Route("/minutes", minutes.minutes_page, methods=["GET"]),
     Route("/minutes", minutes.minutes_upload, methods=["POST"]),
     Route("/minutes/status", minutes.minutes_status),
+    Route("/minutes/rules", rules.rules_page, methods=["GET"]),
+    Route("/minutes/rules/{rule_id:int}", rules.rules_decide, methods=["POST"]),
     Route("/minutes/jobs/{job_id:int}/download/{fmt:str}", minutes.minutes_download),
     Route("/minutes/jobs/{job_id:int}/correction", minutes.minutes_correction, methods=["POST"]),
     Route(

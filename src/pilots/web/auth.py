@@ -50,6 +50,7 @@ PAGE_ROLES = {
     "rpa": frozenset({"rpa", "admin"}),
     "survey": frozenset({"evaluator", "admin"}),
     "report": frozenset({"evaluator", "admin"}),
+    "rules": frozenset({"admin"}),
 }
 SESSION_SECONDS = 12 * 3600
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from pilots.db import db_now
-from pilots.tables import WebJob, WebJobAudio, WebJobOutput, WebUpload
+from pilots.tables import WebJob, WebJobAudio, WebJobMaterial, WebJobOutput, WebUpload
 from pilots.text import normalize_name
 
 CHUNK_BYTES = 1 << 20  # one row of web_job_audio: small enough for any database driver
@@ -40,9 +40,10 @@ STATES = {
 
 @dataclass(frozen=True)
 class NewJob:
-    """What a clerk asks for: one recording, the header of its minutes, and its speakers.
+    """What a clerk asks for: one recording, the header of its minutes, its speakers and handouts.
 
     ``speakers`` is ``auto``, ``off`` or a number of speakers, as ``--speakers`` takes it.
+    ``materials`` are the meeting's handouts (file name, bytes): docx, xlsx, pdf or txt.
     """
 
     original_name: str
@@ -57,6 +58,7 @@ class NewJob:
     audio_seconds: float | None = None
     submitted_by: str = ""
     upload_id: int | None = None
+    materials: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def enqueue(session: Session, job: NewJob, audio: BinaryIO) -> int:
     )
     session.add(row)
     session.flush()
+    for seq, (name, data) in enumerate(job.materials):
+        session.add(WebJobMaterial(job_id=row.id, seq=seq, name=name, data=data))
     size = 0
     seq = 0
     while block := audio.read(CHUNK_BYTES):
@@ -193,6 +197,7 @@ def complete(
     for fmt, data in outputs.items():
         session.add(WebJobOutput(job_id=claim.job_id, format=fmt, data=data))
     session.execute(delete(WebJobAudio).where(WebJobAudio.job_id == claim.job_id))
+    session.execute(delete(WebJobMaterial).where(WebJobMaterial.job_id == claim.job_id))
     session.flush()
     return True
 
@@ -206,6 +211,7 @@ def fail(session: Session, claim: Claim, error: str) -> bool:
     )
     if result.rowcount:  # type: ignore[attr-defined]
         session.execute(delete(WebJobAudio).where(WebJobAudio.job_id == claim.job_id))
+        session.execute(delete(WebJobMaterial).where(WebJobMaterial.job_id == claim.job_id))
         return True
     return False
 
@@ -287,6 +293,19 @@ def write_audio(session: Session, job_id: int, path: Path) -> str:
             out.write(block)
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_materials(session: Session, job_id: int, folder: Path) -> list[Path]:
+    """Write the job's handouts into ``folder`` (numbered, their suffix kept); their paths."""
+    rows = session.scalars(
+        select(WebJobMaterial).where(WebJobMaterial.job_id == job_id).order_by(WebJobMaterial.seq)
+    )
+    paths: list[Path] = []
+    for row in rows:
+        path = folder / f"material{row.seq}{Path(row.name).suffix.lower()}"
+        path.write_bytes(bytes(row.data))
+        paths.append(path)
+    return paths
 
 
 def output(session: Session, job_id: int, fmt: str) -> bytes | None:

@@ -39,8 +39,10 @@ from pilots.asr.draft import (
     docx_marks,
     speech_model,
 )
+from pilots.asr.improve import improve_options
 from pilots.asr.jobs import JobRecord
 from pilots.asr.result import MeetingInfo, Transcript
+from pilots.asr.rules import approved_rules
 from pilots.asr.transcribe import SpeechModel
 from pilots.config import Settings
 from pilots.errors import PilotsError
@@ -269,6 +271,9 @@ class Worker:
             formats = tuple(f for f in job.formats.split(",") if f)
             speakers = job.speakers
             stem = Path(job.original_name).stem or "recording"
+            # The handouts sent with the job, and the department's approved rules (issue 16).
+            materials = tuple(queue.write_materials(session, claim.job_id, work))
+            rules = approved_rules(session, job.department)
         glossary = None
         if glossary_text:
             glossary = work / "glossary.tsv"
@@ -283,6 +288,8 @@ class Worker:
                 speakers=speakers,
                 speaker_voices=self.settings.optional_path("asr.speaker_voices"),
                 speaker_threshold=self.settings.get("asr.speaker_threshold"),
+                materials=materials,
+                improve=improve_options(self.settings, rules),
             ),
             self._model,
         )

@@ -38,6 +38,8 @@ logger = logging.getLogger("pilots")
 
 MINUTES_FORMATS = ("docx", "md", "txt", "srt")
 GLOSSARY_LIMIT = 1024 * 1024
+MATERIALS_LIMIT = 20 * 1024 * 1024  # one handout: a Word or PDF agenda with a few pictures
+MATERIALS_COUNT = 10
 CORRECTED_LIMIT = 20 * 1024 * 1024  # a corrected minutes file: Word with a few pictures
 # The header of the minutes as the clerk typed it: kept in the form when an upload is refused.
 _MINUTES_FIELDS = {
@@ -175,6 +177,11 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
         except PilotsError as exc:
             ctx.flash("error", str(exc))
             return False
+    try:
+        materials = _read_materials(form_files(form, "materials"))
+    except PilotsError as exc:
+        ctx.flash("error", str(exc))
+        return False
     accepted = True
     for upload in recordings:
         try:
@@ -199,6 +206,7 @@ def _enqueue_recordings(ctx: Context, form: FormData) -> bool:
                             place=form_text(form, "place", 300),
                             attendees=form_text(form, "attendees", 1000),
                             glossary=glossary,
+                            materials=materials,
                             formats=MINUTES_FORMATS,
                             speakers=speakers,
                             audio_seconds=stored.audio_seconds,
@@ -235,6 +243,38 @@ def _read_glossary(ctx: Context, upload: UploadFile) -> str:
         return text
     finally:
         stored.path.unlink(missing_ok=True)
+
+
+def _read_materials(files: list[UploadFile]) -> tuple[tuple[str, bytes], ...]:
+    """The handouts (会議資料) sent with the recordings, each checked by reading its text.
+
+    Raises:
+        UploadError: too many, too large, of another kind or unreadable; names the file.
+    """
+    import tempfile
+
+    from pilots.asr.materials import read_material
+
+    if len(files) > MATERIALS_COUNT:
+        raise uploads.UploadError(f"会議資料は{MATERIALS_COUNT}件までにしてください")
+    materials: list[tuple[str, bytes]] = []
+    for upload in files:
+        name = Path(upload.filename or "資料").name[:200]
+        data = upload.file.read(MATERIALS_LIMIT + 1)
+        if len(data) > MATERIALS_LIMIT:
+            raise uploads.UploadError(
+                f"会議資料 {name}: {MATERIALS_LIMIT // 2**20} MB を超えるファイルは使えません"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"material{Path(name).suffix.lower()}"
+            path.write_bytes(data)
+            try:
+                read_material(path)
+            except PilotsError as exc:
+                reason = getattr(exc, "reason", str(exc))
+                raise uploads.UploadError(f"会議資料 {name}: {reason}") from None
+        materials.append((name, data))
+    return tuple(materials)
 
 
 def minutes_status(request: Request) -> Response:
