@@ -15,6 +15,7 @@ import pytest
 
 from pilots.asr.draft import speech_model
 from pilots.asr.glossary import Glossary
+from pilots.asr.improve import improve_options, improve_transcript
 from pilots.asr.modelfiles import resolve_model
 from pilots.asr.parallel import ModelPool
 from pilots.asr.postprocess import TextPipeline, load_fillers
@@ -63,6 +64,19 @@ def test_chunks_transcribed_side_by_side_give_the_sequential_text(
     text = TextPipeline(fillers=load_fillers(), glossary=Glossary.load(SAMPLES / "glossary.tsv"))
     assert [(u.text, u.flags) for u in together.finish(text).utterances] == [
         (u.text, u.flags) for u in alone.finish(text).utterances
+    ]
+
+    # The second pass (issue 16) runs where the model is: in a model process, the same
+    # replacements as here (「長内、ラン」 → 庁内LAN, with the same log-likelihoods).
+    glossary = Glossary.load(SAMPLES / "glossary.tsv")
+    options = improve_options(Settings({}), ())
+    here, there = alone.finish(text), together.finish(text)
+    improve_transcript(here, Transcriber("base", model_dir), glossary, options)
+    improve_transcript(there, pool, glossary, options)
+    assert [(i.before, i.after) for i in there.improvements] == [("長内、ラン", "庁内LAN")]
+    assert there.improvements == here.improvements
+    assert [(u.text, u.flags) for u in there.utterances] == [
+        (u.text, u.flags) for u in here.utterances
     ]
 
 

@@ -41,6 +41,7 @@ from pilots.asr.audio import SAMPLE_RATE, iter_chunks
 from pilots.asr.glossary import Glossary, NearSpan
 from pilots.asr.result import Flag, Improvement, Transcript, Utterance
 from pilots.config import Settings
+from pilots.errors import PilotsError
 
 if TYPE_CHECKING:
     from pilots.asr.transcribe import SpeechModel, Transcriber
@@ -272,6 +273,14 @@ def _record(
     utt.flags.append(Flag(kind, reason))
 
 
+def _checked(
+    transcriber: Transcriber, transcript: Transcript, glossary: Glossary, options: ImproveOptions
+) -> tuple[list[Utterance], list[Improvement], int]:
+    """:func:`second_pass` where the model is loaded: what it changed, and how many."""
+    count = second_pass(transcript, transcriber, glossary, options)
+    return list(transcript.utterances), list(transcript.improvements), count
+
+
 def improve_transcript(
     transcript: Transcript,
     model: SpeechModel,
@@ -284,7 +293,7 @@ def improve_transcript(
 
     ``materials`` is the number of the handouts' terms in the glossary (named too).
     The second pass runs where ``model`` is loaded: in this process, or in one of
-    its model processes (:meth:`SpeechModel.second_pass`).
+    its model processes (:meth:`SpeechModel.call`).
     """
     if materials:
         transcript.steps.append(f"会議資料の用語{materials}語")
@@ -293,6 +302,11 @@ def improve_transcript(
         transcript.steps.append(f"学習ルール{len(options.rules)}件（置換 {count}件）")
     if options.second_pass and glossary is not None and glossary.terms:
         started = time.perf_counter()
-        count = model.second_pass(transcript, glossary, options)
+        try:
+            utterances, improvements, count = model.call(_checked, transcript, glossary, options)
+        except PilotsError as exc:  # a model process ended: name the recording
+            raise PilotsError(f"{transcript.audio}: {exc}") from exc
+        transcript.utterances[:] = utterances
+        transcript.improvements[:] = improvements
         transcript.processing_seconds += time.perf_counter() - started
         transcript.steps.append(f"第2パス（置換 {count}件）")

@@ -28,22 +28,24 @@ import queue
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pilots.asr.audio import Chunk
-from pilots.asr.transcribe import ChunkText, Heard, SpeechModel, TranscribeOptions, Transcriber
+from pilots.asr.transcribe import (
+    ChunkText,
+    Heard,
+    SpeechModel,
+    T,
+    TranscribeOptions,
+    Transcriber,
+)
 from pilots.errors import PilotsError
 from pilots.processes import end_with_parent, portable_error
-
-if TYPE_CHECKING:
-    from pilots.asr.glossary import Glossary
-    from pilots.asr.improve import ImproveOptions
-    from pilots.asr.result import Transcript
 
 logger = logging.getLogger("pilots")
 
@@ -59,7 +61,7 @@ BASE_MODEL_BYTES = 145_217_532
 """The size of the bundled base model's ``model.bin``."""
 
 _CHUNK = "chunk"  # the kinds of work a process is sent
-_SECOND_PASS = "second_pass"
+_CALL = "call"
 _POLL = 0.2  # seconds between looks at a closing pool, and Ctrl-C on Windows
 
 
@@ -233,10 +235,8 @@ class ModelPool(SpeechModel):
         finally:
             self._forget(order)
 
-    def second_pass(
-        self, transcript: Transcript, glossary: Glossary, options: ImproveOptions
-    ) -> int:
-        """The second pass of ``transcript`` in one of the processes (in place).
+    def call(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(transcriber, *args)`` in one of the processes, and its result.
 
         Raises:
             PilotsError: the process ended while doing it.
@@ -245,7 +245,7 @@ class ModelPool(SpeechModel):
         inbox: queue.Queue[tuple[str, int, Any]] = queue.Queue()
         while not self._slots.acquire(timeout=_POLL):
             self._check_open()
-        task = self._submit((_SECOND_PASS, transcript, glossary, options), inbox)
+        task = self._submit((_CALL, work, args), inbox)
         try:
             while True:
                 self._check_open()
@@ -254,14 +254,11 @@ class ModelPool(SpeechModel):
                 except queue.Empty:
                     continue
                 if kind == "done":
-                    checked, replaced = payload
-                    transcript.utterances[:] = checked.utterances
-                    transcript.improvements[:] = checked.improvements
-                    return int(replaced)
+                    result: T = payload
+                    return result
                 if kind == "died":
                     raise PilotsError(
-                        f"{transcript.audio}: 音声認識のプロセスが異常終了しました"
-                        f"（終了コード {payload}）"
+                        f"音声認識のプロセスが異常終了しました（終了コード {payload}）"
                     )
                 if kind != "progress":
                     raise payload
@@ -489,8 +486,8 @@ def serve(conn: Connection, model_path: str, device: str, threads: int, parent: 
                 _kind, chunk, options = work
                 done: Any = model.transcribe_chunk(chunk, options, heard)
             else:
-                _kind, transcript, glossary, improve = work
-                done = (transcript, model.second_pass(transcript, glossary, improve))
+                _kind, function, args = work
+                done = function(model, *args)
         except Exception as exc:
             conn.send(("error", task_id, portable_error(exc)))
         else:

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from pilots.asr.audio import SAMPLE_RATE, Chunk, iter_chunks, probe_duration
 from pilots.asr.flags import check_utterance
@@ -26,10 +26,6 @@ from pilots.asr.postprocess import TextPipeline
 from pilots.asr.result import MeetingInfo, Transcript, Utterance, Word
 from pilots.errors import ConfigError
 
-if TYPE_CHECKING:
-    from pilots.asr.glossary import Glossary
-    from pilots.asr.improve import ImproveOptions
-
 logger = logging.getLogger("pilots")
 
 Progress = Callable[[float, float | None], None]
@@ -37,6 +33,7 @@ Progress = Callable[[float, float | None], None]
 Heard = Callable[[float, float], None]
 """Told (the chunk's offset, seconds of the chunk done) as the model gets through a chunk."""
 DEVICES = ("cpu", "cuda", "auto")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -173,12 +170,12 @@ class SpeechModel(ABC):
         """
 
     @abstractmethod
-    def second_pass(
-        self, transcript: Transcript, glossary: Glossary, options: ImproveOptions
-    ) -> int:
-        """The targeted second pass of :func:`pilots.asr.improve.second_pass`, with this model.
+    def call(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(transcriber, *args)`` where the model is loaded, and its result.
 
-        ``transcript`` is changed in place; the number of replacements is returned.
+        Here, or in one of the model processes: ``work`` is then a module-level
+        function, and its arguments and result travel by pickle (a change made
+        to an argument there is not seen here: return it).
         """
 
     def hear(
@@ -268,13 +265,9 @@ class Transcriber(SpeechModel):
         )
         yield from segments
 
-    def second_pass(
-        self, transcript: Transcript, glossary: Glossary, options: ImproveOptions
-    ) -> int:
-        """The second pass in this process (:func:`pilots.asr.improve.second_pass`)."""
-        from pilots.asr.improve import second_pass
-
-        return second_pass(transcript, self, glossary, options)
+    def call(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(self, *args)``: the model is loaded in this process."""
+        return work(self, *args)
 
     def scorer(self, samples: Any, *, language: str) -> Callable[[Sequence[str]], list[float]]:
         """How likely the model finds texts for one short piece of audio (the second pass).
