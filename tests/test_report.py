@@ -246,20 +246,7 @@ class _References(html.parser.HTMLParser):
 
 def test_html_references_nothing_external(pilots: Pilots, tmp_path: Path) -> None:
     load_everything(pilots)
-    out = tmp_path / "reports"
-    pilots(
-        "report",
-        "--fy",
-        "2019",
-        "--period",
-        "final",
-        "--plan",
-        str(PLAN),
-        "-o",
-        str(out),
-        "--format",
-        "html",
-    )
+    out, _ = _report(pilots, tmp_path, "--format", "html")
     page = (out / "report_fy2019_final.html").read_text(encoding="utf-8")
     parser = _References()
     parser.feed(page)

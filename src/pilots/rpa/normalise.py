@@ -16,7 +16,7 @@
 
 A million-row file passes through :meth:`Normaliser.__call__` and
 :meth:`Parser.batches` a row at a time, so their common case is written out
-inline: a few dictionary lookups and one ``fromisoformat`` per date.
+inline: a few dictionary lookups and one ``fromisoformat`` per date (:meth:`Normaliser._time`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from pilots.rpa.logfile import LogFile
 from pilots.text import normalize_name
 
 BATCH_ROWS = 20_000
-fromisoformat = datetime.fromisoformat
 # In the order a normalised row carries them (import_id and format are constants).
 RUN_COLUMNS: tuple[str, ...] = (
     "line",
@@ -171,33 +170,8 @@ class Normaliser:
         scenario = self.scenarios.get(cell) or self._scenario(cell)
         cell = self.status(cells)
         status = self.statuses.get(cell) or self._status(cell)
-        sqlite = self.sqlite
-        # Fast path inline: the common "2019/04/01 09:00:00" (or ISO) text is
-        # already what SQLite stores; anything else goes through _time.
-        cell = self.started(cells)
-        started: datetime | None = None
-        started_db: Any = None
-        if cell:
-            iso = cell.replace("/", "-")
-            try:
-                started = fromisoformat(iso)
-                if started.tzinfo is not None or len(iso) != 19 or iso[10] != " ":
-                    raise ValueError
-                started_db = iso if sqlite else started
-            except ValueError:
-                started, started_db = self._time(cell, "開始日時")
-        cell = self.ended(cells)
-        ended: datetime | None = None
-        ended_db: Any = None
-        if cell:
-            iso = cell.replace("/", "-")
-            try:
-                ended = fromisoformat(iso)
-                if ended.tzinfo is not None or len(iso) != 19 or iso[10] != " ":
-                    raise ValueError
-                ended_db = iso if sqlite else ended
-            except ValueError:
-                ended, ended_db = self._time(cell, "終了日時")
+        started, started_db = self._time(self.started(cells), "開始日時")
+        ended, ended_db = self._time(self.ended(cells), "終了日時")
         if started is not None:
             anchor: datetime | None = started
             if ended is not None and ended < started:
