@@ -131,7 +131,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor, busy_timeout)
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -140,6 +140,27 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         # IMMEDIATE: a writer waits (busy_timeout) for another one instead of
         # failing with SQLITE_BUSY when its read lock must become a write lock.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _wal(cursor: Any, busy_timeout: float) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting up to the busy timeout for another process.
+
+    Switching a new file's journal mode takes a lock that SQLite's busy handler
+    does not wait for: a process connecting while another switches the file or
+    creates the schema is told "database is locked" at once. It tries again here.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def describe(engine: Engine) -> str:
