@@ -71,12 +71,21 @@ def _sqlite_path(parsed: URL) -> Path | None:
     return Path(database).expanduser()
 
 
-def make_engine(url: str, *, busy_timeout: float = 30.0, create_folder: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    busy_timeout: float = 30.0,
+    create_folder: bool = False,
+    connections: int = 5,
+) -> Engine:
     """Create an engine for ``url``.
 
     A SQLite file is created on first use where its folder exists; a missing
     folder is an error (a mistyped path must not become an empty database)
     unless ``create_folder`` asks for it (``pilots init``, the default data folder).
+    A server database keeps ``connections`` open for reuse (a command needs one;
+    ``pilots serve`` as many as it handles requests at once: a connection opened
+    per request costs PostgreSQL's password exchange each time).
 
     Raises:
         DatabaseError: bad URL, missing driver, or a SQLite folder that is
@@ -92,6 +101,7 @@ def make_engine(url: str, *, busy_timeout: float = 30.0, create_folder: bool = F
         kwargs["connect_args"] = {"timeout": busy_timeout}
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = connections
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:

@@ -74,10 +74,19 @@ ROUTES = [
 ]
 
 
+SERVER_CONNECTIONS = 40
+"""PostgreSQL connections the server keeps open: one per request it handles at once
+(Starlette runs the handlers' database work on AnyIO's 40 worker threads)."""
+
+
 def create_app(config: WebConfig) -> Starlette:
     """The web app over the database of ``config`` (its schema brought up to date)."""
     settings = config.settings
-    engine = db.make_engine(config.db_url, busy_timeout=settings.get("sqlite_busy_timeout"))
+    engine = db.make_engine(
+        config.db_url,
+        busy_timeout=settings.get("sqlite_busy_timeout"),
+        connections=SERVER_CONNECTIONS,
+    )
     db.upgrade(engine)
     state = State(
         config=config,
