@@ -116,12 +116,15 @@ def spoken(utterance: Utterance) -> str:
 
 
 def _unsure(utterance: Utterance, line: str, below: float) -> tuple[tuple[int, int], ...]:
-    """Where on its line an utterance's uncertain words stand (none when below is 0)."""
-    if below <= 0 or not utterance.words or not line.endswith(utterance.text):
+    """Where on its line an utterance's uncertain words stand (none when below is 0).
+
+    The line is the utterance's text (its speaker is a field of its own); a text
+    that had to be put on one line no longer matches its words' places: no marks.
+    """
+    if below <= 0 or not utterance.words or line != utterance.text:
         return ()
-    shift = len(line) - len(utterance.text)
     spans = uncertain(word_spans(utterance.text, utterance.words), below)
-    return tuple((s.first + shift, s.end + shift) for s in spans)
+    return tuple((s.first, s.end) for s in spans)
 
 
 def minutes_lines(transcript: Transcript, *, unsure_below: float = 0.0) -> list[MinutesLine]:
