@@ -25,6 +25,34 @@ def test_upgrade_creates_schema_on_empty_database(db_url: str) -> None:
     engine.dispose()
 
 
+def test_the_quick_schema_check_knows_the_newest_migration() -> None:
+    # A migration added without moving HEAD_REVISION would never be applied to
+    # a database at the previous head: the quick check would call it current.
+    assert db.head_revision() == db.HEAD_REVISION
+
+
+def test_a_database_one_migration_behind_is_brought_up_to_date(db_url: str) -> None:
+    from alembic import command
+
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        command.downgrade(db._alembic_config(conn), "0016")
+    assert "asr_rules" not in inspect(engine).get_table_names()
+    assert db.upgrade(engine) is True
+    assert "asr_rules" in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert db.current_revision(conn) == db.HEAD_REVISION
+    engine.dispose()
+
+
+def test_sqlite_sorts_with_a_helper_thread_per_core(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA threads").scalar() == db.SORTER_THREADS
+
+
 def test_upgrade_keeps_data_of_existing_database(db_url: str) -> None:
     engine = db.make_engine(db_url)
     db.upgrade(engine)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from pilots import __version__
 from pilots.asr.cli import asr_group
 from pilots.clikit import App, PilotsGroup, echo_import, folder_option, json_option, pass_app, run
 from pilots.config import Settings
@@ -21,6 +20,13 @@ from pilots.report.cli import plan_group, report_command
 from pilots.rpa.cli import rpa_group
 from pilots.survey.cli import survey_group
 from pilots.web.cli import serve_command, users_group, worker_command
+
+
+def _print_version(ctx: click.Context) -> None:
+    import pilots
+
+    click.echo(f"pilots {pilots.__version__}")
+    ctx.exit()
 
 
 @click.group(
@@ -44,7 +50,14 @@ from pilots.web.cli import serve_command, users_group, worker_command
     help="データベースURL（環境変数 PILOTS_DATABASE_URL、既定は <data_dir>/pilots.db の SQLite）。",
 )
 @click.option("--debug", is_flag=True, help="エラー時にトレースバックを表示します。")
-@click.version_option(__version__, "--version", prog_name="pilots", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="バージョンを表示して終了します。",
+)
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, debug: bool) -> None:
     """pilots — IT実証事業（音声認識・RPA）の効果測定ツール。

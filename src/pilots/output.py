@@ -51,9 +51,16 @@ def format_figure(value: float, decimals: int = 1) -> str:
     return text
 
 
+def _fields(value: Any) -> dict[str, Any]:
+    # One level only: json calls _default again for a dataclass inside. asdict
+    # deep-copies every list and dict first, three quarters of the time of
+    # ``pilots rpa issues --json`` on a million runs (measured).
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+
 def _default(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        return _fields(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Path):
@@ -67,8 +74,6 @@ def _default(value: Any) -> Any:
 
 def to_json(value: Any) -> str:
     """Serialise a result dataclass (or list of them) as indented UTF-8 JSON."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
     return json.dumps(value, ensure_ascii=False, indent=2, default=_default)
 
 

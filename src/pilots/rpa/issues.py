@@ -30,12 +30,14 @@ groups.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import exp, lgamma, log, log1p
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, extract, func, select
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from pilots.calendar import Period
@@ -167,16 +169,9 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return max(1.0 - total, 0.0)
 
 
-def run_time(dialect: str) -> tuple[Any, Any, Any]:
-    """The time of a run (its start, else its end), its hour and its weekday (0 = Monday)."""
-    moment = func.coalesce(RpaRun.started_at, RpaRun.ended_at)
-    if dialect == "postgresql":
-        hour = cast(extract("hour", moment), Integer)
-        sunday_first = cast(extract("dow", moment), Integer)
-    else:
-        hour = cast(func.strftime("%H", moment), Integer)
-        sunday_first = cast(func.strftime("%w", moment), Integer)
-    return moment, hour, (sunday_first + 6) % 7
+def run_moment() -> Any:
+    """The time of a run: its start, else its end."""
+    return func.coalesce(RpaRun.started_at, RpaRun.ended_at)
 
 
 def task_owners(session: Session) -> tuple[dict[int, RpaTask], dict[str, int]]:
@@ -193,38 +188,28 @@ def task_owners(session: Session) -> tuple[dict[int, RpaTask], dict[str, int]]:
     return tasks, owner
 
 
-class _Group:
-    """A failure group being summed up (one per group of tens of thousands: kept plain)."""
+class _Clock:
+    """The hour and weekday of a run's time, as a datetime or as SQLite's ISO text.
 
-    __slots__ = (
-        "cases",
-        "first",
-        "hours",
-        "last",
-        "minutes",
-        "retries",
-        "runs",
-        "scenario",
-        "statuses",
-        "weekdays",
-    )
+    SQLite hands the time back as text when it is not converted per row (the
+    conversion was a third of the command's time on a million runs); the
+    weekday of each day's text is worked out once.
+    """
 
-    def __init__(self, scenario: str) -> None:
-        self.scenario = scenario
-        self.runs = 0
-        self.cases = 0.0
-        self.minutes = 0.0
-        self.retries: int | None = None
-        # A datetime (PostgreSQL) or its text (SQLite): one or the other within a query.
-        self.first: Any = None
-        self.last: Any = None
-        self.statuses: dict[str, int] = {}
-        self.hours = [0] * 24
-        self.weekdays = [0] * 7
+    def __init__(self) -> None:
+        self._weekday: dict[str, int] = {}
+
+    def __call__(self, moment: Any) -> tuple[int, int]:
+        if isinstance(moment, datetime):
+            return moment.hour, moment.weekday()
+        day = moment[:10]
+        weekday = self._weekday.get(day)
+        if weekday is None:
+            weekday = self._weekday[day] = date.fromisoformat(day).weekday()
+        return int(moment[11:13]), weekday
 
 
 def _as_datetime(value: Any) -> datetime | None:
-    # SQLite hands back MIN/MAX of a DATETIME column as its text.
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
@@ -247,13 +232,14 @@ class FailureGroups:
 def failure_groups(session: Session, period: Period) -> FailureGroups:
     """Group the failed runs of a period and rank them by hours lost (SPEC §4, see above)."""
     tasks, owner = task_owners(session)
-    moment, hour, weekday = run_time(session.get_bind().dialect.name)
     in_period = RpaRun.run_day.between(day_number(period.start), day_number(period.end))
     failed = RpaRun.status == FAILURE
-    # Two passes: every run of the period counted per terminal (the terminal
-    # check; runs of scenarios no task claims apart), then the failures alone
-    # grouped by error and time. One pass folding the successes' columns away
-    # with CASE sorted a million long keys: twice the time (measured).
+    # Two passes: every run of the period counted per terminal in SQL (the
+    # terminal check; runs of scenarios no task claims apart), then the failed
+    # runs themselves, grouped here. One pass folding the successes' columns
+    # away with CASE sorted a million long keys: twice the time; grouping the
+    # failures in SQL by error, hour and weekday sorted them and cost more than
+    # grouping the rows here (both measured on a million runs).
     per_terminal: dict[str, list[int]] = {}
     unmatched = 0
     matched = RpaRun.scenario_key.in_(select(RpaTaskScenario.scenario_key)).label("matched")
@@ -266,68 +252,110 @@ def failure_groups(session: Session, period: Period) -> FailureGroups:
             unmatched += int(failures)
         elif robot:
             per_terminal[robot] = [int(runs), int(failures)]
-    keys = [
-        RpaRun.scenario_key,
-        RpaRun.robot,
-        RpaRun.error_code,
-        RpaRun.message,
-        RpaRun.status_raw,
-        hour,
-        weekday,
-    ]
     rows = session.execute(
         select(
-            *keys,
-            func.count(),
-            func.sum(RpaRun.cases),
-            func.count(RpaRun.cases),
-            func.sum(RpaRun.retries),
-            # As text: SQLite's DATETIME text is read once, below, not per row by the driver.
-            func.min(moment, type_=String),
-            func.max(moment, type_=String),
-            func.min(func.coalesce(RpaRun.scenario, RpaRun.scenario_key)),
+            RpaRun.scenario_key,
+            RpaRun.robot,
+            RpaRun.error_code,
+            RpaRun.message,
+            RpaRun.status_raw,
+            # Not converted per run: SQLite gives its text, PostgreSQL a datetime.
+            type_coerce(run_moment(), String),
+            RpaRun.cases,
+            RpaRun.retries,
+            RpaRun.scenario,
+        ).where(in_period, failed, matched)
+    ).tuples()
+    # Tens of thousands of groups, each with its lists, and no reference cycle
+    # among them: the cyclic collector would only rescan them as they grow
+    # (a quarter of the command's time on a million runs, measured).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        ranked = _ranked(rows, tasks, owner)
+    finally:
+        if collecting:
+            gc.enable()
+    return FailureGroups(ranked, dict(per_terminal), unmatched)
+
+
+def _ranked(
+    rows: Iterable[tuple[Any, ...]], tasks: dict[int, RpaTask], owner: dict[str, int]
+) -> list[IssueGroup]:
+    """Sum the failed runs up by group (the rule above) and rank the groups by hours lost.
+
+    Each group is summed up in its :class:`IssueGroup` itself: ``cases`` and
+    ``hours_lost`` (in minutes until the end), ``first_seen`` and
+    ``last_seen`` as the rows give them (a datetime, or SQLite's text).
+    """
+    figures = {
+        pk: (
+            (t.task_id, t.task_name, t.department.name),
+            (t.cases_per_run, t.exception_minutes_per_failure, t.manual_minutes_per_case),
         )
-        .where(in_period, failed)
-        .group_by(*keys)
-    ).all()
-    minutes = {
-        pk: (t.cases_per_run, t.exception_minutes_per_failure, t.manual_minutes_per_case)
         for pk, t in tasks.items()
     }
-    groups: dict[tuple[int, str, str | None, str | None, str | None], _Group] = {}
-    for scenario_key, robot, code, message, raw, hr, wd, n, *rest in rows:
-        task_pk = owner.get(scenario_key)
-        if task_pk is None:
-            continue
-        cases_sum, cases_n, retries, first, last, shown = rest
-        cases_per_run, exception, manual = minutes[task_pk]
-        g = groups.get((task_pk, scenario_key, code, message, robot))
+    clock = _Clock()
+    groups: dict[tuple[int, str, str | None, str | None, str | None], IssueGroup] = {}
+    for scenario_key, robot, code, message, raw, when, cases, retries, scenario in rows:
+        task_pk = owner[scenario_key]
+        (task_id, task_name, department), (cases_per_run, exception, manual) = figures[task_pk]
+        key = (task_pk, scenario_key, code, message, robot)
+        g = groups.get(key)
+        shown = scenario_key if scenario is None else scenario
         if g is None:
-            g = groups[task_pk, scenario_key, code, message, robot] = _Group(shown)
-        cases = float(cases_sum or 0) + (n - cases_n) * cases_per_run
-        g.runs += n
-        g.cases += cases
-        g.minutes += n * exception + cases * manual
+            g = groups[key] = IssueGroup(
+                task_id=task_id,
+                task_name=task_name,
+                department=department,
+                scenario=shown,
+                scenario_key=scenario_key,
+                error_code=code,
+                error=message,
+                terminal=robot,
+                runs=0,
+                statuses={},
+                cases=0.0,
+                hours_lost=0.0,
+                retries=None,
+                first_seen=None,
+                last_seen=None,
+                hours=[0] * 24,
+                weekdays=[0] * 7,
+                cluster="",
+            )
+        elif shown < g.scenario:
+            g.scenario = shown  # one name however its runs wrote it: the first in order
+        n_cases = cases_per_run if cases is None else cases
+        g.runs += 1
+        g.cases += n_cases
+        g.hours_lost += exception + n_cases * manual
         if retries is not None:
             g.retries = (g.retries or 0) + int(retries)
-        g.statuses[raw] = g.statuses.get(raw, 0) + n
-        if first is not None and (g.first is None or first < g.first):
-            g.first = first
-        if last is not None and (g.last is None or last > g.last):
-            g.last = last
-        if hr is not None and wd is not None:
-            g.hours[int(hr)] += n
-            g.weekdays[int(wd)] += n
-
-    names = {pk: (t.task_id, t.task_name, t.department.name) for pk, t in tasks.items()}
-    ranked = sorted(
-        (
-            _group(names[pk], key, code, message, robot, g)
-            for (pk, key, code, message, robot), g in groups.items()
-        ),
-        key=lambda x: (-x.hours_lost, -x.runs, x.task_id, x.scenario, x.error_code or ""),
+        g.statuses[raw] = g.statuses.get(raw, 0) + 1
+        if when is not None:
+            if g.first_seen is None or when < g.first_seen:
+                g.first_seen = when
+            if g.last_seen is None or when > g.last_seen:
+                g.last_seen = when
+            hour, weekday = clock(when)
+            g.hours[hour] += 1
+            g.weekdays[weekday] += 1
+    for g in groups.values():
+        g.cases = round(g.cases, 6)
+        g.hours_lost = round(g.hours_lost / 60, 6)
+        g.first_seen = _as_datetime(g.first_seen)
+        g.last_seen = _as_datetime(g.last_seen)
+        g.cluster = cluster_text(g.hours, g.weekdays)
+        if len(g.statuses) > 1:
+            g.statuses = dict(sorted(g.statuses.items(), key=lambda kv: (-kv[1], kv[0])))
+    return sorted(
+        groups.values(),
+        key=lambda x: (
+            *(-x.hours_lost, -x.runs, x.task_id, x.scenario, x.scenario_key),
+            *(x.error_code or "", x.error or "", x.terminal or ""),
+        ),  # equal hours and runs: a fixed order, whatever order the rows came in
     )
-    return FailureGroups(ranked, dict(per_terminal), unmatched)
 
 
 def summarize_issues(
@@ -360,39 +388,6 @@ def summarize_issues(
                 "業務台帳のどのシナリオ名にも当たらない失敗は、失った時間を計算できないため数えません",
             )
         ],
-    )
-
-
-def _group(
-    task: tuple[str, str, str],
-    scenario_key: str,
-    code: str | None,
-    message: str | None,
-    robot: str | None,
-    g: _Group,
-) -> IssueGroup:
-    statuses = g.statuses
-    if len(statuses) > 1:
-        statuses = dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0])))
-    return IssueGroup(
-        task_id=task[0],
-        task_name=task[1],
-        department=task[2],
-        scenario=g.scenario or scenario_key,
-        scenario_key=scenario_key,
-        error_code=code,
-        error=message,
-        terminal=robot,
-        runs=g.runs,
-        statuses=statuses,
-        cases=round(g.cases, 6),
-        hours_lost=round(g.minutes / 60, 6),
-        retries=g.retries,
-        first_seen=_as_datetime(g.first),
-        last_seen=_as_datetime(g.last),
-        hours=g.hours,
-        weekdays=g.weekdays,
-        cluster=cluster_text(g.hours, g.weekdays),
     )
 
 
