@@ -304,6 +304,21 @@ def test_a_shorter_term_inside_a_longer_one_is_left_alone() -> None:
     assert glossary.apply("介護保険事業計画、介護保険") == ("介護保険事業計画、介護保険", 0)
 
 
+def test_a_shorter_term_written_inside_a_misheard_longer_one_does_not_block_it() -> None:
+    # The joho sample's first pass heard 財務開計システム; with システム also a
+    # term, the システム written there used to keep 財務会計システム out.
+    text = "あの、財務開計システムへの入力作業だけで"
+    for shorter in ("システム", "財務"):
+        glossary = Glossary(
+            [GlossaryTerm("財務会計システム", "ざいむかいけいしすてむ"), GlossaryTerm(shorter, "")]
+        )
+        assert glossary.apply(text) == ("あの、財務会計システムへの入力作業だけで", 1)
+        assert glossary.apply("システムと財務開計システム") == ("システムと財務会計システム", 1)
+        spans = glossary.near_spans(text, min_score=55, limit=3)
+        assert text[spans[0].start : spans[0].end] == "財務開計システム"
+        assert spans[0].term.surface == "財務会計システム"
+
+
 def test_glossary_file_formats(tmp_path: Path) -> None:
     text = (
         "# 用語集\n\n電子決裁\tでんしけっさい\r\n庁内LAN\n  \nＷｉｎＡｃｔｏｒ\tウィンアクター\t\n"

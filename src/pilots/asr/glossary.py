@@ -214,8 +214,22 @@ class Glossary:
         for index in sorted(hit[2] for hit in hits):
             term, key, skel_surface = prepared[index]
             for candidate in _find(term, key, skel_surface, skeleton, tokens, reading, offsets):
-                if any(candidate.start < e and s < candidate.end for s, e in taken):
+                # A shorter term written inside the span is part of this one (システム
+                # in 財務開計システム → 財務会計システム): it gives way to it.
+                inner = {
+                    (start, end)
+                    for start, end, surface in exact
+                    if candidate.start <= start and end <= candidate.end and surface in term.surface
+                }
+                if any(
+                    candidate.start < end and start < candidate.end
+                    for start, end in taken
+                    if (start, end) not in inner
+                ):
                     continue
+                if inner:
+                    exact = [x for x in exact if x[:2] not in inner]
+                    taken = [span for span in taken if span not in inner]
                 taken.append((candidate.start, candidate.end))
                 replacements.append((candidate.start, candidate.end, term.surface))
         # A term present but split by 、 or spaces (庁内、LAN) is written whole again.
@@ -243,7 +257,8 @@ class Glossary:
         six kana or fewer: two kana off in a short word make another word,
         設定 for 日程), are the candidates, the
         most alike first (at most three a term); a span over another term of
-        the glossary is never one. No other check: the second pass lets the model judge them
+        the glossary is never one, unless that term is part of this one (システム
+        in 財務開計システム). No other check: the second pass lets the model judge them
         (:mod:`pilots.asr.improve`). Terms best first, at most ``limit`` terms.
         """
         if not self.terms or not text:
@@ -253,7 +268,10 @@ class Glossary:
             return []
         prepared = self._prepare()
         reading, offsets = _reading_map(_tokens(skeleton))
-        present = [m.span() for m in self._exact_pattern.finditer(skeleton)]
+        present = [
+            (m.start(), m.end(), self._surface_of[m.group(0)])
+            for m in self._exact_pattern.finditer(skeleton)
+        ]
         fuzz, process, levenshtein = _rapidfuzz()
         hits = process.extract(
             reading, self._keys, scorer=fuzz.partial_ratio, score_cutoff=min_score, limit=None
@@ -271,9 +289,12 @@ class Glossary:
                 for r_end in (p for p in offsets if abs(p - at.dest_end) <= 2):
                     first, last = offsets[r_start], offsets[r_end]
                     if not size - 2 <= r_end - r_start <= size + 2 or any(
-                        first < e and s < last for s, e in present
+                        first < end
+                        and start < last
+                        and not (first <= start and end <= last and surface in term.surface)
+                        for start, end, surface in present
                     ):
-                        continue  # another term written there is not replaced
+                        continue  # another term written there is not replaced (but its part is)
                     alike = 1 - levenshtein.distance(key, reading[r_start:r_end]) / max(
                         size, r_end - r_start
                     )
