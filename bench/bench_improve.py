@@ -87,10 +87,8 @@ def run() -> list[Comparison]:
     raw = {}
     for sample in SAMPLES:
         started = time.perf_counter()
-        raw[sample.stem] = transcriber.transcribe(
-            sample,
-            TextPipeline(fillers=load_fillers(None), glossary=None),
-            options=TranscribeOptions(word_timestamps=True),
+        raw[sample.stem] = transcriber.hear(sample, TranscribeOptions(word_timestamps=True)).finish(
+            TextPipeline(fillers=load_fillers(None), glossary=None)
         )
         first_seconds += time.perf_counter() - started
     references = {s.stem: s.with_suffix(".txt").read_text(encoding="utf-8") for s in SAMPLES}

@@ -58,8 +58,9 @@ def _error_positions(draft: str, reference: str) -> list[int]:
     """Draft positions of the errors (one per substituted, deleted or missing character)."""
     from rapidfuzz.distance import Levenshtein
 
-    positions = []
-    for tag, draft_pos, _ref_pos in Levenshtein.editops(draft, reference).as_list():
+    positions: list[int] = []
+    for op in Levenshtein.editops(draft, reference):
+        tag, draft_pos = op.tag, op.src_pos
         if tag in ("replace", "delete"):
             positions.append(draft_pos)
         else:  # a reference character the draft lacks: the draft word before it
@@ -84,12 +85,8 @@ def run() -> list[Comparison]:
         # Alternate which goes first: the second run of a file finds it in the page cache.
         for timed in (False, True) if turn % 2 else (True, False):
             started = time.perf_counter()
-            transcript = model.transcribe(
-                sample,
-                pipeline.text,
-                options=TranscribeOptions(word_timestamps=timed),
-                meeting=MeetingInfo(),
-            )
+            heard = model.hear(sample, TranscribeOptions(word_timestamps=timed))
+            transcript = heard.finish(pipeline.text, meeting=MeetingInfo())
             seconds[timed] += time.perf_counter() - started
             if timed:
                 transcripts.append(transcript)
