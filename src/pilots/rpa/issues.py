@@ -169,11 +169,6 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return max(1.0 - total, 0.0)
 
 
-def run_moment() -> Any:
-    """The time of a run: its start, else its end."""
-    return func.coalesce(RpaRun.started_at, RpaRun.ended_at)
-
-
 def task_owners(session: Session) -> tuple[dict[int, RpaTask], dict[str, int]]:
     """The catalog's tasks by key, and the task of each scenario key."""
     tasks = {
@@ -191,9 +186,8 @@ def task_owners(session: Session) -> tuple[dict[int, RpaTask], dict[str, int]]:
 class _Clock:
     """The hour and weekday of a run's time, as a datetime or as SQLite's ISO text.
 
-    SQLite hands the time back as text when it is not converted per row (the
-    conversion was a third of the command's time on a million runs); the
-    weekday of each day's text is worked out once.
+    The failed runs' times are read unconverted (SQLite's text, PostgreSQL's
+    datetime); the weekday of each day's text is worked out once.
     """
 
     def __init__(self) -> None:
@@ -210,6 +204,7 @@ class _Clock:
 
 
 def _as_datetime(value: Any) -> datetime | None:
+    # SQLite's text of a DATETIME column, as the failed runs are read.
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
@@ -259,8 +254,9 @@ def failure_groups(session: Session, period: Period) -> FailureGroups:
             RpaRun.error_code,
             RpaRun.message,
             RpaRun.status_raw,
-            # Not converted per run: SQLite gives its text, PostgreSQL a datetime.
-            type_coerce(run_moment(), String),
+            # The run's time (its start, else its end), not converted per run:
+            # SQLite gives its text, PostgreSQL a datetime.
+            type_coerce(func.coalesce(RpaRun.started_at, RpaRun.ended_at), String),
             RpaRun.cases,
             RpaRun.retries,
             RpaRun.scenario,
