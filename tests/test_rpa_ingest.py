@@ -514,25 +514,47 @@ def test_two_ingests_at_once_both_succeed(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def _write_lock_free(path: Path) -> bool:
+    """Whether a writer could start on the SQLite file now (no other transaction writes)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
 @POSIX_ONLY
 def test_killed_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kill.db'}"
     small = _wmc_file(tmp_path / "small.csv", 10)
     subprocess.run([sys.executable, "-c", _INGEST, url, str(small)], check=True, timeout=120)
     big = _wmc_file(tmp_path / "big.csv", 400_000, start=100)
-    wal = tmp_path / "kill.db-wal"
-    size_before = wal.stat().st_size if wal.exists() else 0
     proc = subprocess.Popen(
         [sys.executable, "-c", _INGEST, url, str(big)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # Kill it once it is writing the big file (its pages reach the WAL before commit).
+    # Kill it in the middle of its transaction: once it has held the write lock
+    # for half a second (the whole file takes seconds). Its pages stay in its
+    # 128 MB cache until the commit writes them to the WAL at once, so waiting
+    # for the WAL to grow, as this test did, killed it during the commit and,
+    # now and then, just after it.
+    locked_since: float | None = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if wal.exists() and wal.stat().st_size > size_before + 4_000_000:
-            break
-        time.sleep(0.05)
+        if not _write_lock_free(tmp_path / "kill.db"):
+            locked_since = locked_since or time.monotonic()
+            if time.monotonic() - locked_since >= 0.5:
+                break
+        else:
+            locked_since = None
+        time.sleep(0.02)
     assert proc.poll() is None, "the ingest finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)

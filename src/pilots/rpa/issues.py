@@ -31,7 +31,7 @@ groups.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import exp, lgamma, log, log1p
@@ -261,7 +261,7 @@ def failure_groups(session: Session, period: Period) -> FailureGroups:
             RpaRun.retries,
             RpaRun.scenario,
         ).where(in_period, failed, matched)
-    ).tuples()
+    )
     # Tens of thousands of groups, each with its lists, and no reference cycle
     # among them: the cyclic collector would only rescan them as they grow
     # (a quarter of the command's time on a million runs, measured).
@@ -276,7 +276,7 @@ def failure_groups(session: Session, period: Period) -> FailureGroups:
 
 
 def _ranked(
-    rows: Iterable[tuple[Any, ...]], tasks: dict[int, RpaTask], owner: dict[str, int]
+    rows: Iterable[Sequence[Any]], tasks: dict[int, RpaTask], owner: dict[str, int]
 ) -> list[IssueGroup]:
     """Sum the failed runs up by group (the rule above) and rank the groups by hours lost.
 
