@@ -125,6 +125,32 @@ def test_markdown_and_text_drafts_read_back_as_the_same_body(
         }, suffix
 
 
+def test_a_draft_with_speakers_handed_back_unchanged_has_no_edit(
+    pilots: Pilots, tmp_path: Path
+) -> None:
+    # The drafts write 議長：… ; the draft the accuracy compares with must too, or
+    # every speaker label counted as characters the draft left out (5 of 25).
+    from datetime import date
+
+    from pilots.asr.jobs import record_transcription
+
+    transcript = drafted_transcript(DRAFT)
+    for utterance, speaker in zip(transcript.utterances, ("議長", "主査"), strict=True):
+        utterance.speaker = speaker
+    with _session(pilots) as session:
+        job_id = record_transcription(session, transcript, [], today=date(2019, 6, 3)).job_id
+    files = write_outputs(transcript, tmp_path / "drafts", ["docx", "md", "txt"])
+    for file in files:
+        args = ("asr", "correction", str(job_id), "30", "--corrected", str(file), "--json")
+        data = json.loads(pilots(*args).output)
+        assert data["job"]["accuracy"] == {
+            "characters": 25,
+            "substitutions": 0,
+            "insertions": 0,
+            "deletions": 0,
+        }, file.suffix
+
+
 def test_tracked_changes_in_word_are_read_as_accepted(pilots: Pilots, tmp_path: Path) -> None:
     from docx.oxml import parse_xml
     from docx.oxml.ns import nsdecls

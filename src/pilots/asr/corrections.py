@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from pilots.asr.jobs import JobFigures, job_figures, stored_job
 from pilots.asr.metrics import Accuracy, measure_accuracy
-from pilots.asr.minutes import one_line
+from pilots.asr.minutes import spoken_line
 from pilots.errors import ConfigError, StateError
 from pilots.tables import AsrCorrection, AsrJob, WebJob, WebJobOutput
 
@@ -107,8 +107,13 @@ def correction_problem(minutes: float, audio_minutes: float, max_ratio: float) -
     return None
 
 
-def stored_draft_text(session: Session, job_id: int) -> str | None:
-    """The job's draft as the accuracy compares it: its utterances' text, one a line.
+def stored_draft_text(session: Session, job_id: int, *, speakers: bool = True) -> str | None:
+    """The job's draft as the accuracy compares it: its lines as the drafts write them.
+
+    One utterance a line, after its speaker where it has one (``議長：…``,
+    :func:`pilots.asr.minutes.spoken_line`), as in the docx, md and txt the
+    clerk corrects; without the speakers (``speakers=False``) as the
+    correction editor compares its text, where the speaker is a field of its own.
 
     From the segments kept with the job (``draft_json``); for a job the web
     worker drafted before they were kept, from the queue's text draft (``txt``),
@@ -118,8 +123,11 @@ def stored_draft_text(session: Session, job_id: int) -> str | None:
     """
     stored = session.scalar(select(AsrJob.draft_json).where(AsrJob.id == job_id))
     if stored is not None:
-        texts = (one_line(str(segment.get("text", ""))) for segment in json.loads(stored))
-        return "".join(f"{text}\n" for text in texts if text)
+        lines = (
+            spoken_line(segment.get("speaker") if speakers else None, str(segment.get("text", "")))
+            for segment in json.loads(stored)
+        )
+        return "".join(f"{line}\n" for line in lines if line)
     queued = session.scalar(
         select(WebJobOutput.data)
         .join(WebJob, WebJob.id == WebJobOutput.job_id)

@@ -111,8 +111,13 @@ def one_line(text: str) -> str:
 
 def spoken(utterance: Utterance) -> str:
     """The utterance on one line, after its speaker where it has one (``議長：…``)."""
-    text = one_line(utterance.text)
-    return f"{utterance.speaker}：{text}" if utterance.speaker and text else text
+    return spoken_line(utterance.speaker, utterance.text)
+
+
+def spoken_line(speaker: str | None, text: str) -> str:
+    """A draft's line: ``text`` on one line, after ``speaker`` where there is one."""
+    text = one_line(text)
+    return f"{speaker}：{text}" if speaker and text else text
 
 
 def _unsure(utterance: Utterance, line: str, below: float) -> tuple[tuple[int, int], ...]:

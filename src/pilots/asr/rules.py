@@ -27,7 +27,7 @@ from difflib import SequenceMatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pilots.asr.corrections import stored_draft_text
+from pilots.asr.corrections import EDITOR, stored_draft_text
 from pilots.asr.improve import LearnedRule
 from pilots.asr.jobs import find_department
 from pilots.errors import NotFoundError, StateError
@@ -109,13 +109,17 @@ def _finished_texts(session: Session, department_id: int) -> list[tuple[int, str
         .order_by(AsrJob.id)
     )
     for job_id in jobs:
-        corrected = session.scalar(
-            select(AsrCorrection.corrected_text)
+        finished = session.execute(
+            select(AsrCorrection.corrected_text, AsrCorrection.source)
             .where(AsrCorrection.job_id == job_id, AsrCorrection.action == "finish")
             .order_by(AsrCorrection.id.desc())
             .limit(1)
-        )
-        draft = stored_draft_text(session, job_id)
+        ).first()
+        if finished is None:
+            continue
+        corrected, source = finished
+        # The editor's text has no speaker labels; a corrected file has them.
+        draft = stored_draft_text(session, job_id, speakers=source != EDITOR)
         if corrected and draft:
             rows.append((job_id, draft, corrected))
     return rows
