@@ -54,8 +54,8 @@ def _wmc(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def _groups(session: Session, **kw: object) -> list[IssueGroup]:
-    return summarize_issues(session, FY2019, alpha=0.01, min_runs=30, **kw).groups  # type: ignore[arg-type]
+def _groups(session: Session) -> list[IssueGroup]:
+    return summarize_issues(session, FY2019, alpha=0.01, min_runs=30).groups
 
 
 def _run(scenario: str, status: str, start: str, robot: str, **extra: str) -> dict[str, str]:

@@ -111,7 +111,7 @@ def test_entries_show_their_failures_and_the_effect_of_their_resolution(logs: Pi
     assert (register["issues_extracted"], register["issues_resolved"]) == (4, 3)
     text = logs("rpa", "issue", "list", "--fy", "2019").output
     assert "実運用上での課題の抽出と解決: 4件を抽出、3件を解決" in text
-    assert "減った（前 40.0% 8/20回 → 後 5.0% 1/20回）" in text
+    assert "減った（失敗率 40.0%（8/20回） → 5.0%（1/20回））" in text
 
 
 def test_the_register_as_of_an_earlier_date(logs: Pilots) -> None:

@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session
 from pilots.calendar import Period, format_date, format_fiscal_year
 from pilots.config import Settings
 from pilots.rpa.issues import summarize_issues
-from pilots.rpa.register import Effect, RegisterSummary, entries_explaining, summarize_register
+from pilots.rpa.register import (
+    RegisterSummary,
+    effect_text,
+    entries_explaining,
+    summarize_register,
+)
 from pilots.rpa.selection import CandidateSelection, chosen_candidates
 
 OPERATIONS_SOURCES = ("rpa.issues_extracted", "rpa.issues_resolved", "rpa.candidates_selected")
@@ -122,36 +127,20 @@ class RpaOperations:
         return f"{self.issues_resolved}件を解決"
 
 
-def effect_text(effect: Effect | None) -> str:
-    """A resolution's effect: 止まった（失敗率 20.0%（8/40回）→ 0.0%（0/52回））."""
-    if effect is None:
-        return "—"
-
-    def rate(failures: int, runs: int, value: float | None) -> str:
-        return "実行なし" if value is None else f"{value:.1%}（{failures}/{runs}回）"
-
-    before = rate(effect.failures_before, effect.runs_before, effect.rate_before)
-    after = rate(effect.failures_after, effect.runs_after, effect.rate_after)
-    return f"{effect.verdict}（失敗率 {before} → {after}）"
-
-
-def rpa_operations(
-    session: Session, period: Period, settings: Settings | None = None
-) -> RpaOperations | None:
+def rpa_operations(session: Session, period: Period) -> RpaOperations | None:
     """The RPA operations of a period (None when there is no issue, failure or choice yet).
 
-    ``settings`` gives the terminal check's level and minimum of runs (the
-    ``rpa.terminal_*`` settings; by default from the environment, as the
-    command line reads them).
+    The terminal check's level and minimum of runs are the ``rpa.terminal_*``
+    settings, read as the command line reads them.
     """
-    settings = settings or Settings()
-    register = summarize_register(session, period)
+    settings = Settings()
     found = summarize_issues(
         session,
         period,
         alpha=settings.get("rpa.terminal_alpha"),
         min_runs=settings.get("rpa.terminal_min_runs"),
     )
+    register = summarize_register(session, period, found.groups)
     candidates = chosen_candidates(session, period.fiscal_year, period.end)
     if not (register.entries or found.groups or candidates.tasks):
         return None

@@ -226,6 +226,7 @@ def list_command(app: App, choice: PeriodChoice, as_json: bool) -> None:
 
 def _register_text(s: RegisterSummary) -> str:
     from pilots.output import format_figure, format_table
+    from pilots.rpa.register import effect_text
 
     lines = [
         f"RPA 課題管理表 {s.period_label}",
@@ -239,14 +240,7 @@ def _register_text(s: RegisterSummary) -> str:
         return "\n".join(lines)
     rows = []
     for e in s.entries:
-        effect = ""
-        if e.effect is not None:
-            f = e.effect
-            effect = (
-                f"{f.verdict}（前 {percent_text(f.rate_before)} {f.failures_before}/"
-                f"{f.runs_before}回 → 後 {percent_text(f.rate_after)} {f.failures_after}/"
-                f"{f.runs_after}回）"
-            )
+        effect = "" if e.effect is None else effect_text(e.effect)
         rows.append(
             (
                 e.id,

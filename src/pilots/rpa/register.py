@@ -484,10 +484,31 @@ def _effect(
     )
 
 
-def summarize_register(session: Session, period: Period) -> RegisterSummary:
-    """The register as of the period's end: each entry's state, failures and effect (SPEC §4)."""
+def effect_text(effect: Effect | None) -> str:
+    """A resolution's effect: 止まった（失敗率 20.0%（8/40回）→ 0.0%（0/52回））."""
+    if effect is None:
+        return "—"
+
+    def rate(failures: int, runs: int, value: float | None) -> str:
+        return "実行なし" if value is None else f"{value:.1%}（{failures}/{runs}回）"
+
+    before = rate(effect.failures_before, effect.runs_before, effect.rate_before)
+    after = rate(effect.failures_after, effect.runs_after, effect.rate_after)
+    return f"{effect.verdict}（失敗率 {before} → {after}）"
+
+
+def summarize_register(
+    session: Session, period: Period, groups: Sequence[IssueGroup] | None = None
+) -> RegisterSummary:
+    """The register as of the period's end: each entry's state, failures and effect (SPEC §4).
+
+    ``groups`` are the period's failure groups when the caller has them already
+    (:func:`pilots.rpa.issues.summarize_issues`): on a million runs they take
+    seconds to build.
+    """
     issues = list(session.scalars(select(RpaIssue).order_by(RpaIssue.id)))
-    groups = failure_groups(session, period).groups
+    if groups is None:
+        groups = failure_groups(session, period).groups
     entries = []
     for issue in issues:
         if issue.found_on > period.end:

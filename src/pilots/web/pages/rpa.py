@@ -109,7 +109,7 @@ def _operations(
     return {
         "issues": issues,
         "groups_shown": issues.groups[:GROUPS_SHOWN],
-        "register": summarize_register(session, chosen),
+        "register": summarize_register(session, chosen, issues.groups),
         "states": STATES,
         "known_errors": sorted(e for e in errors if e),
         "known_terminals": [t.terminal for t in issues.terminals],
