@@ -217,8 +217,6 @@ def test_two_tabs_with_overlapping_activity_count_once(session: Session) -> None
     report("B", [base + 80_000, base + 200_000], [base + 230_000])
     # Union: 0–230 s and 500–560 s = 230 + 60 s.
     assert activity.active_seconds(session, job_id) == 290.0
-    # Each tab alone would have claimed 160 + 150 = 310 s; never more than the wall time.
-    assert activity.active_seconds(session, job_id) <= 560.0
     assert activity.recent_tabs(session, job_id, "A", base + 300_000, 120) == 1
     assert activity.recent_tabs(session, job_id, "A", base + 400_000, 120) == 0
 

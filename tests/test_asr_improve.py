@@ -19,9 +19,6 @@ from pilots.asr.result import MeetingInfo, Transcript, Utterance
 from pilots.asr.rules import approved_rules, decide_rule, list_rules, mine_rules, substitutions
 from pilots.errors import InputFileError, NotFoundError
 
-ROOT = Path(__file__).parent.parent
-SAMPLES = ROOT / "data" / "samples"
-
 # --- the acceptance rule ---------------------------------------------------------------------
 
 

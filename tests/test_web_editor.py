@@ -192,8 +192,10 @@ def test_finish_needs_a_form_token_and_freezes_the_text(web: Web, clip: bytes) -
         asr = session.get(AsrJob, asr_id)
         assert asr is not None and asr.correction_source == "editor"
         assert asr.correction_minutes == pytest.approx(1.0)
-        # 3 characters of LG1 → LGWAN: 1 substitution and 2 insertions over the corrected text.
-        assert asr.cer is not None and asr.cer > 0
+        # LG1 → LGWAN: 1 substitution, and 2 characters the draft left out (deletions),
+        # over the corrected text's 36 characters.
+        assert (asr.edit_substitutions, asr.edit_insertions, asr.edit_deletions) == (1, 0, 2)
+        assert asr.cer == pytest.approx(3 / 36)
     engine.dispose()
     txt = web.client.get(f"/minutes/{job_id}/edit/download/txt")
     assert txt.status_code == 200 and txt.text.startswith("LGWANの更新です。\n")

@@ -246,6 +246,7 @@ def test_a_worker_with_concurrency_2_runs_two_jobs_at_once_and_each_once(
     ), spans
 
 
+@pytest.mark.slow
 def test_the_speakers_asked_for_reach_the_jobs_drafts(
     engine: Engine, model_dir: Path, tmp_path: Path
 ) -> None:
