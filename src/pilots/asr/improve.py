@@ -204,6 +204,8 @@ def second_pass(
     ]
     replaced = 0
     for chunk in iter_chunks(transcript.audio):
+        if not targets:
+            break  # nothing (left) to check: the rest of the recording is not decoded
         chunk_end = chunk.offset + chunk.duration
         while targets and utterances[targets[0]].start < chunk_end:
             # The targets within one 30-second window share one encoding of its audio.

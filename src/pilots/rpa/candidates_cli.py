@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pilots.clikit import DATE, App, json_option, pass_app
-from pilots.rpa.text_cli import cases_text, hours_text, rate_option
+from pilots.rpa.text_cli import cases_text, hours_text, rate_option, who
 
 if TYPE_CHECKING:
     from datetime import date
@@ -85,17 +85,11 @@ def candidates_command(
                 year,
                 items,
                 chosen_on=chosen_on or decision_day(year, today()),
-                chosen_by=by if by is not None else _login_name(),
+                chosen_by=who(by),
             )
         else:
             chosen = chosen_candidates(session, year)
     click.echo(to_json(chosen) if as_json else _selection_text(chosen))
-
-
-def _login_name() -> str:
-    import getpass
-
-    return getpass.getuser()
 
 
 def _selection_text(s: CandidateSelection) -> str:

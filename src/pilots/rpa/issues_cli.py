@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pilots.clikit import DATE, App, PeriodChoice, json_option, pass_app, period_choice_options
-from pilots.rpa.text_cli import percent_text
+from pilots.rpa.text_cli import percent_text, who
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -154,13 +154,6 @@ def _fields(values: dict[str, Any]) -> IssueFields:
     return IssueFields(**{k: v for k, v in values.items() if k != "by"})
 
 
-def _by(values: dict[str, Any]) -> str:
-    import getpass
-
-    given: str | None = values.get("by")
-    return given if given is not None else getpass.getuser()
-
-
 @issue_group.command("add")
 @_register_options
 @pass_app
@@ -172,7 +165,7 @@ def add_command(app: App, /, **values: Any) -> None:
     from pilots.rpa.register import add_issue
 
     with app.session() as session:
-        number = add_issue(session, _fields(values), by=_by(values))
+        number = add_issue(session, _fields(values), by=who(values.get("by")))
     click.echo(f"課題 No.{number} を登録しました")
 
 
@@ -188,7 +181,7 @@ def update_command(app: App, /, number: int, **values: Any) -> None:
     from pilots.rpa.register import update_issue
 
     with app.session() as session:
-        update_issue(session, number, _fields(values), by=_by(values))
+        update_issue(session, number, _fields(values), by=who(values.get("by")))
     click.echo(f"課題 No.{number} を更新しました")
 
 
@@ -201,12 +194,10 @@ def import_command(app: App, file: str) -> None:
     列: 課題, 状態, 発見日, 原因, 対応策, 担当, 解決日, 業務ID, シナリオ名, エラー, 端末。
     登録済みの課題（同じ課題名）は更新、それ以外は追加します。
     """
-    import getpass
-
     from pilots.rpa.register import import_register
 
     with app.session() as session:
-        result = import_register(session, file, by=getpass.getuser())
+        result = import_register(session, file, by=who(None))
     click.echo(f"{file}: {result.rows}件（追加 {result.added}、更新 {result.updated}）")
 
 

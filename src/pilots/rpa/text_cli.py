@@ -6,6 +6,15 @@ from pilots.clikit import App
 from pilots.errors import ConfigError
 
 
+def who(given: str | None) -> str:
+    """Who records an entry: the name given (``--by``), else the login name of this session."""
+    if given is not None:
+        return given
+    import getpass
+
+    return getpass.getuser()
+
+
 def hours_text(value: float) -> str:
     """Hours with one decimal and thousands separators (1,803.4)."""
     return f"{value:,.1f}"
