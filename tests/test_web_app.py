@@ -21,7 +21,7 @@ from pilots import db
 from pilots.cli import cli
 from pilots.config import Settings
 from pilots.errors import InputFileError
-from pilots.tables import AsrJob, WebJob, WebUpload
+from pilots.tables import AsrJob, RpaIssue, WebJob, WebUpload
 from pilots.web import auth, queue
 from pilots.web.app import create_app
 from pilots.web.context import WebConfig
@@ -829,6 +829,19 @@ def test_a_bad_glossary_is_refused_with_its_name(web: Web, clip: bytes) -> None:
 
 
 # --- RPA, survey, report ---------------------------------------------------------------------
+
+
+def test_a_refused_register_entry_shows_the_page_again_with_what_was_typed(web: Web) -> None:
+    page = web.post(
+        "/rpa/issues",
+        {"title": "端末の<不調>", "state": "保留", "found_on": "2019-12-01", "owner": "山田"},
+        token_from="/rpa",
+    )
+    text = page.text  # type: ignore[attr-defined]
+    assert page.status_code == 400  # type: ignore[attr-defined]
+    assert "保留" in text and "端末の&lt;不調&gt;" in text and "端末の<不調>" not in text
+    assert 'value="山田"' in text
+    assert _count(web, RpaIssue) == 0
 
 
 def test_rpa_import_shows_the_result_and_the_rejected_row(web: Web) -> None:
