@@ -169,6 +169,27 @@ def test_rename_a_speaker_and_every_utterance_shows_it(
     assert speakers() == named
 
 
+def test_after_undoing_a_split_the_tools_act_on_a_visible_utterance(
+    server: Server, meeting: int, page: Any
+) -> None:
+    # Ctrl+Z of a split hid the utterance that had the focus; Alt+M then merged that
+    # hidden one with the first, and the first utterance vanished from the page.
+    page.goto(f"{server.url}/minutes/{meeting}/edit")
+    before = _texts(page)
+    page.locator("ol.utterances li").first.locator(".text").click()
+    page.keyboard.press("Home")
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # split at the cursor
+    page.keyboard.press("Control+KeyZ")  # undo: merged again
+    assert _texts(page) == before
+    page.keyboard.press("Alt+KeyM")  # merge the first utterance with the next
+    assert _texts(page) == [before[0] + before[1], *before[2:]]
+    page.keyboard.press("Control+KeyZ")  # and back, for the next tests on this meeting
+    assert _texts(page) == before
+    _saved(page)
+
+
 def test_keyboard_split_merge_undo_and_playback(server: Server, meeting: int, page: Any) -> None:
     page.goto(f"{server.url}/minutes/{meeting}/edit")
     before = _texts(page)

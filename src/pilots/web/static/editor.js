@@ -141,6 +141,9 @@
         Math.max(parseFloat(li.getAttribute("data-end")), parseFloat(other.getAttribute("data-end"))));
       other.hidden = true;
       lastText[op.id] = textOf(li);
+      // Undoing a split hides the utterance being worked on: the tools go on with the one
+      // that took its text back, not with a hidden one.
+      if (current === other) { focusText(li, null); current = li; }
     } else if (op.op === "insert") {
       other = make(op["new"]);
       var before = op.after ? byId(op.after) : null;
@@ -154,6 +157,7 @@
       lastText[op["new"]] = op.text;
     } else if (op.op === "delete") {
       li.hidden = true;
+      if (current === li) { current = null; }
     } else if (op.op === "restore") {
       li.hidden = false;
     } else if (op.op === "name") {
