@@ -21,8 +21,10 @@ does:
 
 CER is :func:`pilots.asr.metrics.cer` against ``<stem>.txt``; the weighted CER
 weights each meeting by its reference length. A learned rule's replacement is
-*confirmed* when the reference text holds its replacement text in the
-utterance's place (the ``after`` text occurs in the reference). The time
+*confirmed* when this meeting's reference calls for that very substitution:
+(before, after) is among :func:`~pilots.asr.rules.substitutions` between the
+meeting's step-4 draft and its reference text (an ``after`` that merely occurs
+somewhere in the reference does not count). The time
 comparison is the second pass against the first pass of the same recordings.
 """
 
@@ -128,11 +130,14 @@ def run() -> list[Comparison]:
         rule_options = dataclasses.replace(options, rules=tuple(rules))
         improve_transcript(learned, transcriber, with_handouts[stem], rule_options)
         drafts["+ rules"][stem] = _text(learned)
-        reference = normalise_for_cer(references[stem])
+        wanted = {
+            (sub.before, sub.after)
+            for sub in substitutions(drafts["+ handouts"][stem], references[stem])
+        }
         for improvement in learned.improvements:
             if improvement.kind == "rule":
                 applied += 1
-                confirmed += normalise_for_cer(improvement.after) in reference
+                confirmed += (improvement.before, improvement.after) in wanted
         print(f"rules learned for {stem} from the other two: {len(rules)}", flush=True)
     lengths = {stem: len(normalise_for_cer(text)) for stem, text in references.items()}
     total = sum(lengths.values())
