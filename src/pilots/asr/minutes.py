@@ -621,9 +621,7 @@ def _text_writer(text: str) -> Writer:
     return lambda path: path.write_bytes(data)
 
 
-def _prepare_docx(
-    transcript: Transcript, template_dir: Path | None, unsure_below: float = 0.0
-) -> Writer:
+def _prepare_docx(transcript: Transcript, template_dir: Path | None, unsure_below: float) -> Writer:
     document = build_docx(transcript, template_dir, unsure_below=unsure_below)
     return lambda path: document.save(str(path))
 
@@ -633,8 +631,8 @@ _Preparer = Callable[[Transcript, Path | None], Writer]
 # Each preparer does the work that can fail on the user's input (reading and
 # filling a template) and returns a writer that only saves, so that a bad
 # template is reported before any file is started.
+# The text formats; docx is prepared with the uncertain-word marks (write_outputs).
 _PREPARERS: dict[str, _Preparer] = {
-    "docx": _prepare_docx,
     "md": lambda t, d: _text_writer(render_markdown(t, d)),
     "txt": lambda t, d: _text_writer(render_txt(t)),
     "srt": lambda t, d: _text_writer(render_srt(t)),

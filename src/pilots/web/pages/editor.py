@@ -13,7 +13,6 @@ too — and every write carries the session's CSRF token.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from pilots.db import db_now
 from pilots.errors import PilotsError
 from pilots.web import playback, uploads
 from pilots.web.context import Context, form_text, read_form, read_json
@@ -38,10 +38,6 @@ logger = logging.getLogger("pilots")
 
 SAVE_LIMIT = 2 * 1024 * 1024  # bytes of one save: two seconds of typing are far less
 SPEEDS = ("0.5", "0.75", "1.0", "1.25", "1.5", "1.75", "2.0")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _asr_job_id(job: WebJob) -> int:
@@ -69,7 +65,7 @@ def _page_values(ctx: Context, job_id: int) -> dict[str, Any]:
     with ctx.state.session() as session:
         job = find_job(session, ctx, job_id)
         asr_id = _asr_job_id(job)
-        document = open_document(session, asr_id, now=_utc_now())
+        document = open_document(session, asr_id, now=db_now(session))
         if document is None:
             raise HTTPException(404, "このジョブには修正できる議事録案がありません")
         measured = session.get(AsrJob, asr_id)
@@ -189,7 +185,7 @@ def _save(ctx: Context, job_id: int, body: dict[str, Any]) -> tuple[int, dict[st
                     ops=ops,
                     tab=tab,
                     user=ctx.user_name,
-                    now=_utc_now(),
+                    now=db_now(session),
                 )
         except VersionConflict as exc:
             return 409, {"message": str(exc), "version": exc.version, "others": others}
@@ -229,7 +225,7 @@ def _state(ctx: Context, job_id: int, tab: str, finish: bool) -> None:
         with ctx.state.session() as session:
             asr_id = _asr_job_id(find_job(session, ctx, job_id))
             if not finish:
-                reopen_editing(session, asr_id, by=ctx.user_name, tab=tab, now=_utc_now())
+                reopen_editing(session, asr_id, by=ctx.user_name, tab=tab, now=db_now(session))
                 message = "修正を再開しました（記録しました）。修正時間は前回までの分に足されます"
             else:
                 result = finish_editing(
@@ -237,7 +233,7 @@ def _state(ctx: Context, job_id: int, tab: str, finish: bool) -> None:
                     asr_id,
                     by=ctx.user_name,
                     tab=tab,
-                    now=_utc_now(),
+                    now=db_now(session),
                     max_ratio=settings.get("asr.max_correction_ratio"),
                     default_rate=settings.get("default_baseline_rate"),
                 )
