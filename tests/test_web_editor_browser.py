@@ -308,3 +308,58 @@ def test_finish_measures_the_active_time_and_the_accuracy(
         assert server.asr_job(job).correction_minutes is None
     finally:
         context.close()
+
+
+def _visibility(page: Any, state: str) -> None:
+    """The page told that its tab was hidden or shown again."""
+    page.evaluate(
+        "s => { Object.defineProperty(document, 'visibilityState', {value: s, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }",
+        state,
+    )
+
+
+def _held(held: list[Any], count: int, page: Any) -> None:
+    for _ in range(200):  # the page's requests reach the route only while Playwright waits
+        if len(held) >= count:
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError(f"{len(held)} saves sent, {count} expected")
+
+
+def test_leaving_the_tab_while_a_save_is_on_its_way_keeps_the_page_and_the_edit(
+    server: Server, meeting: int, page: Any
+) -> None:
+    # The tab was hidden while a save was on its way: the page sent what was typed since
+    # with the same version, the second save was refused (409), the page locked itself
+    # and dropped the edit.
+    held: list[Any] = []
+    released = False
+
+    def hold(route: Any) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/edit/save", hold)
+    page.goto(f"{server.url}/minutes/{meeting}/edit")
+    version = int(page.locator("[data-version]").get_attribute("data-version"))
+    text = page.locator("ol.utterances li").nth(2).locator(".text")
+    start = text.inner_text()
+    text.click()
+    page.keyboard.press("End")
+    page.keyboard.type("X")
+    _held(held, 1, page)  # the autosave, a second after the change
+    page.keyboard.type("Y")  # typed while that save is on its way
+    _visibility(page, "hidden")
+    _held(held, 2, page)  # what the page sends as the tab is hidden
+    released = True
+    for route in held:  # in the order they were sent
+        route.continue_()
+    _visibility(page, "visible")
+    # X, then Y: two versions on, and the page never locked.
+    page.get_by_text(f"保存しました（版 {version + 2}、").wait_for(timeout=15_000)
+    assert page.locator('[data-role="conflict"]').is_hidden()
+    page.reload()
+    assert page.locator("ol.utterances li").nth(2).locator(".text").inner_text() == start + "XY"

@@ -208,9 +208,12 @@
     if (saving && !leaving) { return saving.then(function () { return flush(false); }); }
     if (!pending.length && !moments.length && !hiddenAt.length) { return Promise.resolve(); }
     if (blocked && !moments.length && !hiddenAt.length) { return Promise.resolve(); }
-    var ops = blocked ? [] : pending;
+    // Leaving while a save is on its way: that save holds the version, so the operations
+    // wait for it (sent with the same version, one of the two saves would be refused).
+    var held = blocked || (leaving && saving);
+    var ops = held ? [] : pending;
     var sentMoments = moments, sentHidden = hiddenAt;
-    if (!blocked) { pending = []; }
+    if (!held) { pending = []; }
     moments = [];
     hiddenAt = [];
     if (ops.length) { say("保存しています…"); }
