@@ -363,3 +363,27 @@ def test_leaving_the_tab_while_a_save_is_on_its_way_keeps_the_page_and_the_edit(
     assert page.locator('[data-role="conflict"]').is_hidden()
     page.reload()
     assert page.locator("ol.utterances li").nth(2).locator(".text").inner_text() == start + "XY"
+
+
+def test_a_save_the_server_refuses_stops_the_page_instead_of_retrying(
+    server: Server, meeting: int, page: Any
+) -> None:
+    sent: list[str] = []
+
+    def refuse(route: Any) -> None:
+        sent.append(route.request.post_data or "")
+        route.fulfill(
+            status=400, content_type="application/json", body='{"message": "発言 u9 はありません"}'
+        )
+
+    page.route("**/edit/save", refuse)
+    page.goto(f"{server.url}/minutes/{meeting}/edit")
+    text = page.locator("ol.utterances li").nth(1).locator(".text")
+    text.click()
+    page.keyboard.press("End")
+    page.keyboard.type("Z")
+    conflict = page.locator('[data-role="conflict"]')
+    conflict.get_by_text("発言 u9 はありません").wait_for()
+    page.wait_for_timeout(2500)  # a retry came 2 s after a failed save
+    assert len(sent) == 1
+    page.unroute("**/edit/save")

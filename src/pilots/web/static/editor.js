@@ -236,6 +236,10 @@
           othersBox.hidden = !answer.others;
         } else if (response.status === 409) {
           stop(answer.message, ops.length);
+        } else if (response.status >= 400 && response.status < 500) {
+          // Refused (an operation the server cannot apply, an expired login): sent again it
+          // would be refused again, and every later change would wait behind it.
+          stop(answer.message || "保存できませんでした（" + response.status + "）", ops.length);
         } else {
           throw new Error(answer.message || String(response.status));
         }
