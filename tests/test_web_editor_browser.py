@@ -121,9 +121,7 @@ def test_open_play_correct_and_reload(server: Server, meeting: int, page: Any) -
     text = rows.nth(1).locator(".text")
     text.click()
     page.keyboard.press("End")
-    # One input (as an IME commits it): typed key by key on a slow machine, the first
-    # autosave could carry only 「（」 and _saved would take it for the last one.
-    page.keyboard.insert_text("（修正済み）")
+    page.keyboard.type("（修正済み）")
     _saved(page)
     # … and is there after a reload.
     page.reload()
