@@ -49,7 +49,10 @@
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
     return [h, m, r].map(function (n) { return (n < 10 ? "0" : "") + n; }).join(":");
   }
-  function say(text) { saveStatus.textContent = text; }
+  function say(text) {
+    // Said again unchanged (every key typed), the status would be announced again.
+    if (saveStatus.textContent !== text) { saveStatus.textContent = text; }
+  }
   items().forEach(function (li) { lastText[li.getAttribute("data-id")] = textOf(li); });
 
   // --- speakers: a label is shown by the name the clerk gave it ---------------------------
@@ -174,6 +177,8 @@
     } else {
       pending.push(op);
     }
+    // Until the server has it, the page must not go on saying 保存しました.
+    say("保存しています…");
     schedule();
   }
   function perform(doOps, undoOps, merge) {
@@ -231,7 +236,11 @@
               var li = byId(id);
               if (li) { setTimes(li, answer.times[id][0], answer.times[id][1]); }
             });
-            say("保存しました（版 " + version + "、" + new Date().toLocaleTimeString("ja-JP") + "）");
+            // 保存しました only once everything typed is on the server: what was typed while
+            // this save was on its way goes with the next one, and is not saved yet.
+            if (!pending.length) {
+              say("保存しました（版 " + version + "、" + new Date().toLocaleTimeString("ja-JP") + "）");
+            }
           }
           othersBox.hidden = !answer.others;
         } else if (response.status === 409) {
