@@ -174,6 +174,59 @@ def test_a_recording_browsers_cannot_play_gets_a_playable_copy_once(
     assert list((web.data_dir / "uploads").glob("*")) == []
 
 
+def test_an_existing_copy_is_served_while_another_recording_is_converted(
+    web: Web, clip: bytes, tmp_path: Path
+) -> None:
+    # One copy is made at a time; a request for a copy made long ago waited behind the
+    # conversion of another recording (a minute for a long meeting) before playing.
+    import threading
+
+    from pilots.web import playback
+
+    job_id = _job(web, _wma(tmp_path / "ic.wma", clip), "ICレコーダー.wma")
+    assert web.client.get(f"/minutes/{job_id}/edit/audio?copy=play").status_code == 200
+    answers: list[int] = []
+
+    def seek() -> None:
+        ranged = web.client.get(
+            f"/minutes/{job_id}/edit/audio?copy=play", headers={"Range": "bytes=100-199"}
+        )
+        answers.append(ranged.status_code)
+
+    with playback._LOCK:  # another recording is being converted
+        asking = threading.Thread(target=seek)
+        asking.start()
+        asking.join(timeout=10)
+        waited = asking.is_alive()
+    asking.join()
+    assert not waited and answers == [206]
+
+
+def test_seeking_does_not_open_the_recording_again(
+    web: Web, clip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The player asks for the recording with an HTTP Range request at every seek; each
+    # request opened the whole file with PyAV to name its media type.
+    import av
+
+    job_id = _job(web, clip)
+    assert web.client.get(f"/minutes/{job_id}/edit").status_code == 200
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(*args: object, **kwargs: object) -> object:
+        opened.append(str(args[0]))
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    for start in (0, 1000, 2000):
+        ranged = web.client.get(
+            f"/minutes/{job_id}/edit/audio", headers={"Range": f"bytes={start}-{start + 99}"}
+        )
+        assert ranged.status_code == 206 and ranged.headers["content-type"] == "audio/wav"
+    assert opened == []
+
+
 def test_finish_needs_a_form_token_and_freezes_the_text(web: Web, clip: bytes) -> None:
     job_id = _job(web, clip)
     web.client.get(f"/minutes/{job_id}/edit")

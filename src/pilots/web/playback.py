@@ -14,6 +14,7 @@ is personal data like the recording: deleting the recording deletes it too
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from pathlib import Path
@@ -47,9 +48,23 @@ def media_type(path: Path) -> str:
     A codec no browser is known to play gets ``audio/x-<codec>``, which every
     browser answers with "no": the page then asks for the playable copy.
 
+    The recording is opened once: the answer is kept for its path, size and time
+    of change, since the player asks again with every HTTP Range request (each
+    seek) and a recording's format does not change.
+
     Raises:
         InputFileError: the file is not readable audio.
     """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise InputFileError(path, f"音声ファイルとして読めません（{exc}）") from None
+    return _probe(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe(path: Path, size: int, changed_ns: int) -> str:
+    """:func:`media_type` by opening the file (``size`` and ``changed_ns`` key the cache)."""
     import av
 
     try:
@@ -82,8 +97,10 @@ def playable_copy(original: Path) -> Path:
         InputFileError: the recording cannot be decoded.
     """
     target = copy_path(original)
+    if target.is_file():  # made before: no waiting while another recording is converted
+        return target
     with _LOCK:
-        if target.is_file():
+        if target.is_file():  # made by the request this one waited for
             return target
         partial = original.with_name(f"{uuid.uuid4().hex}.part")
         try:
