@@ -9,6 +9,7 @@ voice in another.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -32,8 +33,10 @@ from pilots.asr.speakers import (
     MAX_POINTS,
     MERGE_COSINE,
     Diarization,
+    SpeakerStepFailed,
     _cluster,
     check_speakers,
+    diarize,
     load_voices,
     missing_parts,
     parse_speaker_names,
@@ -245,7 +248,11 @@ def test_a_crashed_speaker_step_still_gives_the_draft(
     def kill_the_child() -> None:
         while not stop.is_set():
             for child in psutil.Process().children():
-                if "pilots.asr.speakers" in " ".join(child.cmdline()):
+                try:  # another child of the test run may end meanwhile
+                    ours = "pilots.asr.speakers" in " ".join(child.cmdline())
+                except psutil.Error:
+                    continue
+                if ours:
                     child.send_signal(signal.SIGKILL)
                     return
             time.sleep(0.05)
@@ -263,6 +270,20 @@ def test_a_crashed_speaker_step_still_gives_the_draft(
         labelled.speaker_problem
         == "話者を区別できませんでした: 処理が異常終了しました（シグナル 9）"
     )
+
+
+@POSIX_ONLY
+def test_a_speaker_process_dead_before_it_read_its_request_is_a_failed_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed before it read its request (CI's kill test, now and then), the child left
+    the request unwritten: a BrokenPipeError escaped instead of the step's failure, and the
+    draft was lost. Here the child is a program that ends at once without reading; the
+    request, a long meeting's 20,000 spans, is larger than the pipe holds."""
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    spans = [(float(i), i + 0.5) for i in range(20_000)]
+    with pytest.raises(SpeakerStepFailed, match="処理が異常終了しました（終了コード 1）"):
+        diarize(tmp_path / "meeting.wav", spans, count=None)
 
 
 @POSIX_ONLY
@@ -287,8 +308,9 @@ def test_the_speaker_process_ends_with_pilots(
     deadline = time.monotonic() + 120
     while child is None and time.monotonic() < deadline and proc.poll() is None:
         for c in psutil.Process(proc.pid).children():
-            if "pilots.asr.speakers" in " ".join(c.cmdline()):
-                child = c
+            with contextlib.suppress(psutil.Error):  # a child ending meanwhile
+                if "pilots.asr.speakers" in " ".join(c.cmdline()):
+                    child = c
         time.sleep(0.05)
     assert child is not None, "the speaker step never started"
     proc.send_signal(how)

