@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from pilots.asr.corrections import finish_correction
+from pilots.asr.corrections import finish_correction, reopen_correction
 from pilots.asr.glossary import Glossary, GlossaryTerm
 from pilots.asr.improve import LearnedRule, accept, apply_rules, best_candidate
 from pilots.asr.jobs import record_transcription
@@ -257,6 +257,39 @@ def test_a_conflicting_substitution_is_not_proposed(session: Session) -> None:
         _finish(session, job, "移行の件です。\n以降も続けます。\n")
     assert mine_rules(session, min_jobs=2, max_unchanged_share=0.2) == 0
     assert mine_rules(session, min_jobs=2, max_unchanged_share=0.5) == 1
+
+
+def test_a_finished_job_is_aligned_once_and_again_when_finished_again(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rules page mines at every view: every finished job's draft and corrected text
+    # were aligned again each time (seconds for a two-hour meeting, per job).
+    from pilots.asr import rules
+
+    aligned: list[str] = []
+
+    def counted(draft: str, corrected: str) -> list[rules.Substitution]:
+        aligned.append(corrected)
+        return substitutions(draft, corrected)
+
+    monkeypatch.setattr(rules, "substitutions", counted)
+    jobs = [
+        _job(session, "情報政策課", [f"第{day}回、システム以降の件です。"], day) for day in (1, 2)
+    ]
+    for day, job in enumerate(jobs, 1):
+        _finish(session, job, f"第{day}回、システム移行の件です。\n")
+    assert mine_rules(session, min_jobs=2, max_unchanged_share=0.2) == 1
+    assert len(aligned) == 2
+    assert mine_rules(session, min_jobs=2, max_unchanged_share=0.2) == 0
+    assert len(aligned) == 2  # nothing aligned again
+    assert [(r.before, r.after, r.jobs) for r in list_rules(session)] == [("以降", "移行", 2)]
+    # Reopened and finished with another correction: that job is aligned anew.
+    reopen_correction(session, jobs[1])
+    _finish(session, jobs[1], "第2回、システム以降の件です。\n")
+    mine_rules(session, min_jobs=2, max_unchanged_share=0.2)
+    assert aligned[2:] == ["第2回、システム以降の件です。\n"]
+    [rule] = list_rules(session)
+    assert (rule.jobs, rule.changed, rule.unchanged) == (1, 1, 1)
 
 
 def test_deciding_an_unknown_rule_is_refused(session: Session) -> None:

@@ -27,7 +27,7 @@ from pilots.errors import DatabaseError
 logger = logging.getLogger("pilots")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0018"
+HEAD_REVISION = "0019"
 """The newest migration shipped, as alembic finds it (a test holds the two equal).
 
 Every command checks the schema first: reading the stored revision and

@@ -165,6 +165,9 @@ class AsrCorrection(Base):
     corrected_file: Mapped[str] = mapped_column(String(300), default="")
     # The corrected text compared (a finish with one): what rule mining learns from (issue 16).
     corrected_text: Mapped[str | None] = mapped_column(Text)
+    # What rule mining found in this finish (JSON: the draft compared and its substitutions),
+    # kept so that it is worked out once (pilots.asr.rules).
+    mined: Mapped[str | None] = mapped_column(Text)
 
 
 class AsrRule(Base):

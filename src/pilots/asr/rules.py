@@ -23,8 +23,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pilots.asr.corrections import EDITOR, stored_draft_text
@@ -37,6 +38,9 @@ STATUSES = ("proposed", "approved", "rejected")
 STATUS_LABELS = {"proposed": "提案", "approved": "承認", "rejected": "却下"}
 _MAX_SPAN = 20
 _CONTEXTS = 3
+# What a finish's kept mining result was worked out by: raise it when substitutions()
+# changes, and every finish is aligned again at the next mining.
+_MINED_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -100,29 +104,54 @@ class _Tally:
     contexts: list[str] = field(default_factory=list)
 
 
-def _finished_texts(session: Session, department_id: int) -> list[tuple[int, str, str]]:
-    """(job, draft, corrected text) of the department's finished jobs with both texts."""
-    rows: list[tuple[int, str, str]] = []
-    jobs = session.scalars(
-        select(AsrJob.id)
-        .where(AsrJob.department_id == department_id, AsrJob.correction_minutes.is_not(None))
-        .order_by(AsrJob.id)
+def _finished_texts(
+    session: Session, department_id: int
+) -> list[tuple[int, str, list[Substitution]]]:
+    """(job, draft, substitutions) of the department's finished jobs with both texts.
+
+    Each job's latest finish is aligned once: what it gave is kept with that finish
+    (``asr_corrections.mined``, tagged with :data:`_MINED_VERSION`), since aligning a
+    two-hour meeting's texts takes seconds and the rules page mines at every view.
+    A job finished again is a new finish row, aligned anew.
+    """
+    latest = (
+        select(func.max(AsrCorrection.id).label("id"))
+        .where(AsrCorrection.action == "finish")
+        .group_by(AsrCorrection.job_id)
+        .subquery()
     )
-    for job_id in jobs:
-        finished = session.execute(
-            select(AsrCorrection.corrected_text, AsrCorrection.source)
-            .where(AsrCorrection.job_id == job_id, AsrCorrection.action == "finish")
-            .order_by(AsrCorrection.id.desc())
-            .limit(1)
-        ).first()
-        if finished is None:
-            continue
-        corrected, source = finished
-        # The editor's text has no speaker labels; a corrected file has them.
-        draft = stored_draft_text(session, job_id, speakers=source != EDITOR)
-        if corrected and draft:
-            rows.append((job_id, draft, corrected))
+    finishes = session.scalars(
+        select(AsrCorrection)
+        .join(latest, latest.c.id == AsrCorrection.id)
+        .join(AsrJob, AsrJob.id == AsrCorrection.job_id)
+        .where(AsrJob.department_id == department_id, AsrJob.correction_minutes.is_not(None))
+        .order_by(AsrCorrection.job_id)
+    ).all()
+    rows: list[tuple[int, str, list[Substitution]]] = []
+    for finish in finishes:
+        mined = json.loads(finish.mined) if finish.mined else None
+        if mined is None or mined.get("version") != _MINED_VERSION:
+            mined = _mine(session, finish)
+            finish.mined = json.dumps(mined, ensure_ascii=False)
+        if mined["draft"]:
+            subs = [Substitution(*sub) for sub in mined["substitutions"]]
+            rows.append((finish.job_id, mined["draft"], subs))
     return rows
+
+
+def _mine(session: Session, finish: AsrCorrection) -> dict[str, Any]:
+    """What one finish teaches: the draft compared ('' when there is nothing to compare)
+    and the substitutions from it to the corrected text."""
+    # The editor's text has no speaker labels; a corrected file has them.
+    draft = stored_draft_text(session, finish.job_id, speakers=finish.source != EDITOR)
+    if not finish.corrected_text or not draft:
+        return {"version": _MINED_VERSION, "draft": "", "substitutions": []}
+    found = substitutions(draft, finish.corrected_text)
+    return {
+        "version": _MINED_VERSION,
+        "draft": draft,
+        "substitutions": [[sub.before, sub.after, sub.context] for sub in found],
+    }
 
 
 def mine_rules(session: Session, *, min_jobs: int, max_unchanged_share: float) -> int:
@@ -139,11 +168,11 @@ def mine_rules(session: Session, *, min_jobs: int, max_unchanged_share: float) -
         The number of rules proposed for the first time.
     """
     added = 0
-    for department_id in session.scalars(select(Department.id).order_by(Department.id)):
+    for department_id in session.scalars(select(Department.id).order_by(Department.id)).all():
         texts = _finished_texts(session, department_id)
         tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-        for job_id, draft, corrected in texts:
-            for sub in substitutions(draft, corrected):
+        for job_id, _draft, found in texts:
+            for sub in found:
                 tally = tallies[(sub.before, sub.after)]
                 tally.jobs.add(job_id)
                 tally.changed += 1
@@ -152,17 +181,19 @@ def mine_rules(session: Session, *, min_jobs: int, max_unchanged_share: float) -
         changed_of: dict[str, int] = defaultdict(int)
         for (before, _after), tally in tallies.items():
             changed_of[before] += tally.changed
-        for (before, after), tally in tallies.items():
-            occurrences = sum(draft.count(before) for _, draft, _ in texts)
-            unchanged = max(occurrences - changed_of[before], 0)
-            share = unchanged / (unchanged + tally.changed)
-            rule = session.scalar(
-                select(AsrRule).where(
-                    AsrRule.department_id == department_id,
-                    AsrRule.before == before,
-                    AsrRule.after == after,
-                )
+        occurrences = {
+            before: sum(draft.count(before) for _, draft, _ in texts) for before in changed_of
+        }
+        existing = {
+            (rule.before, rule.after): rule
+            for rule in session.scalars(
+                select(AsrRule).where(AsrRule.department_id == department_id)
             )
+        }
+        for (before, after), tally in tallies.items():
+            unchanged = max(occurrences[before] - changed_of[before], 0)
+            share = unchanged / (unchanged + tally.changed)
+            rule = existing.get((before, after))
             if rule is None:
                 if len(tally.jobs) < min_jobs or share > max_unchanged_share:
                     continue
