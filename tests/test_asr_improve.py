@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pilots import db
 from pilots.asr.corrections import finish_correction, reopen_correction
 from pilots.asr.glossary import Glossary, GlossaryTerm
 from pilots.asr.improve import LearnedRule, accept, apply_rules, best_candidate
@@ -290,6 +293,39 @@ def test_a_finished_job_is_aligned_once_and_again_when_finished_again(
     assert aligned[2:] == ["第2回、システム以降の件です。\n"]
     [rule] = list_rules(session)
     assert (rule.jobs, rule.changed, rule.unchanged) == (1, 1, 1)
+
+
+def test_two_minings_at_once_propose_a_new_rule_once(engine: Engine) -> None:
+    """Two views of the rules page at the same moment both found the same new proposal: on
+    PostgreSQL the second waited for the first's row, then failed on the unique constraint
+    (an error page). It now takes the first's rule. (SQLite serialises writers.)"""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises writers")
+    factory = db.session_factory(engine)
+    with db.session_scope(factory) as session:
+        for day in (1, 2):
+            job = _job(session, "情報政策課", [f"第{day}回、システム以降の件です。"], day)
+            _finish(session, job, f"第{day}回、システム移行の件です。\n")
+        # Mined once with a stricter setting: nothing proposed, the jobs' alignments kept.
+        assert mine_rules(session, min_jobs=3, max_unchanged_share=0.2) == 0
+    first = factory()
+    first.begin()
+    assert mine_rules(first, min_jobs=2, max_unchanged_share=0.2) == 1
+    result: dict[str, object] = {}
+
+    def second_view() -> None:
+        with db.session_scope(factory) as session:
+            result["added"] = mine_rules(session, min_jobs=2, max_unchanged_share=0.2)
+            result["rules"] = [(r.before, r.after, r.jobs) for r in list_rules(session)]
+
+    worker = threading.Thread(target=second_view)
+    worker.start()
+    worker.join(timeout=1.0)
+    assert worker.is_alive()  # waiting on the first transaction's new rule
+    first.commit()
+    worker.join(timeout=30)
+    first.close()
+    assert result == {"added": 0, "rules": [("以降", "移行", 2)]}
 
 
 def test_deciding_an_unknown_rule_is_refused(session: Session) -> None:

@@ -26,6 +26,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pilots.asr.corrections import EDITOR, stored_draft_text
@@ -197,17 +198,38 @@ def mine_rules(session: Session, *, min_jobs: int, max_unchanged_share: float) -
             if rule is None:
                 if len(tally.jobs) < min_jobs or share > max_unchanged_share:
                     continue
-                rule = AsrRule(department_id=department_id, before=before, after=after)
-                rule.status = "proposed"
-                rule.decided_by = ""
-                session.add(rule)
-                added += 1
+                proposed = _propose(session, department_id, before, after)
+                if proposed is None:  # just proposed by another mining: that one
+                    rule = session.scalars(
+                        select(AsrRule).where(
+                            AsrRule.department_id == department_id,
+                            AsrRule.before == before,
+                            AsrRule.after == after,
+                        )
+                    ).one()
+                else:
+                    rule = proposed
+                    added += 1
             rule.jobs = len(tally.jobs)
             rule.changed = tally.changed
             rule.unchanged = unchanged
             rule.contexts = json.dumps(tally.contexts, ensure_ascii=False)
     session.flush()
     return added
+
+
+def _propose(session: Session, department_id: int, before: str, after: str) -> AsrRule | None:
+    """A new proposed rule; None when another mining (a second view of the rules page at
+    the same moment, on PostgreSQL) has just proposed the same one."""
+    rule = AsrRule(department_id=department_id, before=before, after=after)
+    rule.status = "proposed"
+    rule.decided_by = ""
+    try:
+        with session.begin_nested():
+            session.add(rule)
+    except IntegrityError:
+        return None
+    return rule
 
 
 @dataclass(frozen=True)
