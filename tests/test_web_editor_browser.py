@@ -402,23 +402,72 @@ def test_saved_is_not_said_while_a_change_waits_to_be_saved(
     # 保存しました stayed on the page while what was typed after that save waited for the
     # next one: a clerk (and test_open_play_correct_and_reload, under load in CI) took the
     # change for saved when only its first character was.
+    held: list[Any] = []
+    page.route("**/edit/save", lambda route: held.append(route))
     start = datetime(2030, 4, 1, 9, 0, 0)
     page.clock.install(time=start)
     page.clock.pause_at(start.replace(second=1))  # the autosave waits until it is told
     page.goto(f"{server.url}/minutes/{meeting}/edit")
     version = int(page.locator("[data-version]").get_attribute("data-version"))
     status = page.locator('[data-role="save-status"]')
+
+    def saved(saves: int) -> None:  # the save on its way let through, and its answer read
+        page.clock.run_for(1_500)
+        _held(held, saves, page)
+        held[saves - 1].continue_()
+        page.locator(f'[data-saved-version="{version + saves}"]').wait_for(state="attached")
+
     text = page.locator("ol.utterances li").nth(3).locator(".text")
     before = _text(text)
     text.click()
     page.keyboard.press("End")
     page.keyboard.type("A")
     assert status.inner_text() == "保存しています…"
-    page.clock.run_for(1_500)
-    page.get_by_text(f"保存しました（版 {version + 1}、").wait_for()
-    page.keyboard.type("B")  # the autosave of B is a second away
+    saved(1)
+    assert status.inner_text().startswith(f"保存しました（版 {version + 1}、")
+    page.keyboard.type("B")  # after that save: its autosave is a second away
     assert status.inner_text() == "保存しています…"
     page.clock.run_for(1_500)
-    page.get_by_text(f"保存しました（版 {version + 2}、").wait_for()
+    _held(held, 2, page)
+    page.keyboard.type("C")  # while B's save is on its way
+    held[1].continue_()
+    page.locator(f'[data-saved-version="{version + 2}"]').wait_for(state="attached")
+    assert status.inner_text() == "保存しています…"  # B is saved, C is not yet
+    saved(3)
+    assert status.inner_text().startswith(f"保存しました（版 {version + 3}、")
+    page.unroute("**/edit/save")
     page.reload()
-    assert _text(page.locator("ol.utterances li").nth(3).locator(".text")) == before + "AB"
+    assert _text(page.locator("ol.utterances li").nth(3).locator(".text")) == before + "ABC"
+
+
+def test_a_failing_save_stays_said_while_the_clerk_types_on(
+    server: Server, meeting: int, page: Any
+) -> None:
+    # The next key replaced 保存できませんでした with 保存しています…: while the server was
+    # down, a clerk who kept typing never saw that nothing was being saved.
+    def down(route: Any) -> None:
+        route.fulfill(
+            status=503, content_type="application/json", body='{"message": "サーバー停止中"}'
+        )
+
+    page.route("**/edit/save", down)
+    start = datetime(2030, 4, 1, 9, 0, 0)
+    page.clock.install(time=start)
+    page.clock.pause_at(start.replace(second=1))
+    page.goto(f"{server.url}/minutes/{meeting}/edit")
+    status = page.locator('[data-role="save-status"]')
+    text = page.locator("ol.utterances li").nth(5).locator(".text")
+    before = _text(text)
+    text.click()
+    page.keyboard.press("End")
+    page.keyboard.type("D")
+    page.clock.run_for(1_500)
+    failed = "保存できませんでした（サーバー停止中）。2秒後にもう一度保存します。"
+    page.get_by_text(failed).wait_for()
+    page.keyboard.type("E")
+    assert status.inner_text() == failed
+    page.unroute("**/edit/save")  # the server is back: the retry saves both
+    page.clock.run_for(2_500)
+    page.get_by_text("保存しました（版 ").wait_for()
+    page.reload()
+    assert _text(page.locator("ol.utterances li").nth(5).locator(".text")) == before + "DE"

@@ -32,6 +32,7 @@
   var saving = null;
   var timer = null;
   var blocked = false;
+  var failing = false;  // the last save failed: its message stays until a save succeeds
   var undoStack = [];
   var redoStack = [];
   var lastText = {};
@@ -177,8 +178,9 @@
     } else {
       pending.push(op);
     }
-    // Until the server has it, the page must not go on saying 保存しました.
-    say("保存しています…");
+    // Until the server has it, the page must not go on saying 保存しました (nor hide that
+    // saving fails: that message stays while it does).
+    if (!failing) { say("保存しています…"); }
     schedule();
   }
   function perform(doOps, undoOps, merge) {
@@ -230,8 +232,10 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (answer) {
         if (response.status === 200) {
+          failing = false;
           if (ops.length) {
             version = answer.version;
+            root.setAttribute("data-saved-version", String(version));
             Object.keys(answer.times || {}).forEach(function (id) {
               var li = byId(id);
               if (li) { setTimes(li, answer.times[id][0], answer.times[id][1]); }
@@ -254,6 +258,7 @@
         }
       });
     }).catch(function (error) {
+      failing = true;
       pending = ops.concat(pending);
       moments = sentMoments.concat(moments);
       hiddenAt = sentHidden.concat(hiddenAt);
