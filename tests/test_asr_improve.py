@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -283,6 +284,7 @@ def test_a_finished_job_is_aligned_once_and_again_when_finished_again(
         _finish(session, job, f"第{day}回、システム移行の件です。\n")
     assert mine_rules(session, min_jobs=2, max_unchanged_share=0.2) == 1
     assert len(aligned) == 2
+    session.expire_all()  # what was kept is read back from the database
     assert mine_rules(session, min_jobs=2, max_unchanged_share=0.2) == 0
     assert len(aligned) == 2  # nothing aligned again
     assert [(r.before, r.after, r.jobs) for r in list_rules(session)] == [("以降", "移行", 2)]
@@ -309,8 +311,6 @@ def test_two_minings_at_once_propose_a_new_rule_once(engine: Engine) -> None:
         # Mined once with a stricter setting: nothing proposed, the jobs' alignments kept.
         assert mine_rules(session, min_jobs=3, max_unchanged_share=0.2) == 0
     first = factory()
-    first.begin()
-    assert mine_rules(first, min_jobs=2, max_unchanged_share=0.2) == 1
     result: dict[str, object] = {}
 
     def second_view() -> None:
@@ -318,14 +318,32 @@ def test_two_minings_at_once_propose_a_new_rule_once(engine: Engine) -> None:
             result["added"] = mine_rules(session, min_jobs=2, max_unchanged_share=0.2)
             result["rules"] = [(r.before, r.after, r.jobs) for r in list_rules(session)]
 
-    worker = threading.Thread(target=second_view)
-    worker.start()
-    worker.join(timeout=1.0)
-    assert worker.is_alive()  # waiting on the first transaction's new rule
-    first.commit()
-    worker.join(timeout=30)
-    first.close()
+    worker = threading.Thread(target=second_view, daemon=True)
+    try:
+        first.begin()
+        assert mine_rules(first, min_jobs=2, max_unchanged_share=0.2) == 1
+        worker.start()
+        _until_a_session_waits_for_a_lock(engine)  # the second's insert, on the first's row
+        first.commit()
+        worker.join(timeout=30)
+    finally:
+        first.rollback()
+        first.close()
     assert result == {"added": 0, "rules": [("以降", "移行", 2)]}
+
+
+def _until_a_session_waits_for_a_lock(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        for _ in range(300):
+            waiting = conn.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            )
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("no session came to wait for a lock in 15 s")
 
 
 def test_deciding_an_unknown_rule_is_refused(session: Session) -> None:

@@ -39,8 +39,9 @@ STATUSES = ("proposed", "approved", "rejected")
 STATUS_LABELS = {"proposed": "提案", "approved": "承認", "rejected": "却下"}
 _MAX_SPAN = 20
 _CONTEXTS = 3
-# What a finish's kept mining result was worked out by: raise it when substitutions()
-# changes, and every finish is aligned again at the next mining.
+# What a finish's kept mining result was worked out by: raise it when the result would
+# change (substitutions(), _MAX_SPAN, the analyser's dictionary, stored_draft_text), and
+# every finish is aligned again at the next mining.
 _MINED_VERSION = 1
 
 
@@ -113,7 +114,9 @@ def _finished_texts(
     Each job's latest finish is aligned once: what it gave is kept with that finish
     (``asr_corrections.mined``, tagged with :data:`_MINED_VERSION`), since aligning a
     two-hour meeting's texts takes seconds and the rules page mines at every view.
-    A job finished again is a new finish row, aligned anew.
+    The draft kept is the one the clerk corrected: a job transcribed again after
+    its finish keeps learning from that pair, not from the new draft, which nobody
+    corrected. A job finished again is a new finish row, aligned anew.
     """
     latest = (
         select(func.max(AsrCorrection.id).label("id"))
