@@ -335,11 +335,14 @@ def test_two_minings_at_once_propose_a_new_rule_once(engine: Engine) -> None:
 def _until_a_session_waits_for_a_lock(engine: Engine) -> None:
     from sqlalchemy import text
 
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
     with engine.connect() as conn:
         for _ in range(300):
-            waiting = conn.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            )
+            waiting = conn.scalar(query)
+            conn.rollback()  # pg_stat_activity is read once per transaction
             if waiting:
                 return
             time.sleep(0.05)
