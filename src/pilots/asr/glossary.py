@@ -204,8 +204,7 @@ class Glossary:
         taken = [(s, e) for s, e, _ in exact]
         tokens = _tokens(skeleton)
         reading, offsets = _reading_map(tokens)
-        _, process, _ = _rapidfuzz()
-        fuzz = _rapidfuzz()[0]
+        fuzz, process, _ = _rapidfuzz()
         # One C call scores every term against the segment; only close ones are searched.
         hits = process.extract(
             reading, self._keys, scorer=fuzz.partial_ratio, score_cutoff=70, limit=None
@@ -214,12 +213,10 @@ class Glossary:
         for index in sorted(hit[2] for hit in hits):
             term, key, skel_surface = prepared[index]
             for candidate in _find(term, key, skel_surface, skeleton, tokens, reading, offsets):
-                # A shorter term written inside the span is part of this one (システム
-                # in 財務開計システム → 財務会計システム): it gives way to it.
                 inner = {
                     (start, end)
                     for start, end, surface in exact
-                    if candidate.start <= start and end <= candidate.end and surface in term.surface
+                    if _part_of(term, candidate.start, candidate.end, start, end, surface)
                 }
                 if any(
                     candidate.start < end and start < candidate.end
@@ -291,7 +288,7 @@ class Glossary:
                     if not size - 2 <= r_end - r_start <= size + 2 or any(
                         first < end
                         and start < last
-                        and not (first <= start and end <= last and surface in term.surface)
+                        and not _part_of(term, first, last, start, end, surface)
                         for start, end, surface in present
                     ):
                         continue  # another term written there is not replaced (but its part is)
@@ -326,6 +323,13 @@ class Glossary:
             by_length = sorted(self._surface_of, key=len, reverse=True)
             self._exact_pattern = re.compile("|".join(re.escape(x) for x in by_length))
         return self._prepared
+
+
+def _part_of(term: GlossaryTerm, first: int, last: int, start: int, end: int, surface: str) -> bool:
+    """Whether the term ``surface``, written at ``start``–``end``, lies within the span
+    ``first``–``last`` where ``term`` is to be written, and is a part of ``term``
+    (システム in 財務開計システム → 財務会計システム): then it gives way to ``term``."""
+    return first <= start and end <= last and surface in term.surface
 
 
 def _skeleton(text: str) -> tuple[str, list[int]]:

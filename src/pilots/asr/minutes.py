@@ -109,13 +109,8 @@ def one_line(text: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-def spoken(utterance: Utterance) -> str:
-    """The utterance on one line, after its speaker where it has one (``議長：…``)."""
-    return spoken_line(utterance.speaker, utterance.text)
-
-
 def spoken_line(speaker: str | None, text: str) -> str:
-    """A draft's line: ``text`` on one line, after ``speaker`` where there is one."""
+    """A draft's line: ``text`` on one line, after ``speaker`` where there is one (``議長：…``)."""
     text = one_line(text)
     return f"{speaker}：{text}" if speaker and text else text
 
@@ -493,7 +488,7 @@ def build_docx(
 
 def render_txt(transcript: Transcript) -> str:
     """The plain transcript: one utterance a line, ``話者1：text`` when speakers were told apart."""
-    texts = [spoken(u) for u in transcript.utterances]
+    texts = [spoken_line(u.speaker, u.text) for u in transcript.utterances]
     return "".join(f"{text}\n" for text in texts if text)
 
 
