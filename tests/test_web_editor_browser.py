@@ -105,6 +105,29 @@ def _text(locator: Any) -> str:
     return text
 
 
+def _paused_clock(page: Any) -> None:
+    """Playwright's clock in the page, standing still: the page's timers (the autosave a
+    second after a change, a retry two seconds after a failed save) fire only when the
+    test runs the clock on."""
+    start = datetime(2030, 4, 1, 9, 0, 0)
+    page.clock.install(time=start)
+    page.clock.pause_at(start.replace(second=1))
+
+
+def _version(page: Any) -> int:
+    """The version of the text the server last saved, as the page knows it."""
+    return int(page.locator("[data-version]").get_attribute("data-version"))
+
+
+def _split_first_utterance(page: Any, at: int) -> None:
+    """The first utterance split by the keyboard: clicked, Home, → ``at`` times, Enter."""
+    page.locator("ol.utterances li").first.locator(".text").click()
+    page.keyboard.press("Home")
+    for _ in range(at):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # split at the cursor
+
+
 def _saved(page: Any) -> None:
     page.locator('[data-role="save-status"]').filter(has_text="保存しました").wait_for()
 
@@ -183,11 +206,7 @@ def test_after_undoing_a_split_the_tools_act_on_a_visible_utterance(
     # hidden one with the first, and the first utterance vanished from the page.
     page.goto(f"{server.url}/minutes/{meeting}/edit")
     before = _texts(page)
-    page.locator("ol.utterances li").first.locator(".text").click()
-    page.keyboard.press("Home")
-    for _ in range(4):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")  # split at the cursor
+    _split_first_utterance(page, 4)
     page.keyboard.press("Control+KeyZ")  # undo: merged again
     assert _texts(page) == before
     page.keyboard.press("Alt+KeyM")  # merge the first utterance with the next
@@ -200,12 +219,7 @@ def test_after_undoing_a_split_the_tools_act_on_a_visible_utterance(
 def test_keyboard_split_merge_undo_and_playback(server: Server, meeting: int, page: Any) -> None:
     page.goto(f"{server.url}/minutes/{meeting}/edit")
     before = _texts(page)
-    first = page.locator("ol.utterances li").first.locator(".text")
-    first.click()
-    page.keyboard.press("Home")
-    for _ in range(4):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")  # split at the cursor
+    _split_first_utterance(page, 4)
     after = _texts(page)
     assert after[0] == before[0][:4] and after[1] == before[0][4:]
     assert page.evaluate("document.activeElement.closest('li') === "
@@ -277,9 +291,7 @@ def test_finish_measures_the_active_time_and_the_accuracy(
     page = context.new_page()
     try:
         job = _upload(page, server, clip)
-        start = datetime(2030, 4, 1, 9, 0, 0)
-        page.clock.install(time=start)
-        page.clock.pause_at(start.replace(second=1))  # the page's time moves only when told
+        _paused_clock(page)
         page.goto(f"{server.url}/minutes/{job}/edit")
         text = page.locator("ol.utterances li").first.locator(".text")
         text.click()
@@ -351,7 +363,7 @@ def test_leaving_the_tab_while_a_save_is_on_its_way_keeps_the_page_and_the_edit(
 
     page.route("**/edit/save", hold)
     page.goto(f"{server.url}/minutes/{meeting}/edit")
-    version = int(page.locator("[data-version]").get_attribute("data-version"))
+    version = _version(page)
     text = page.locator("ol.utterances li").nth(2).locator(".text")
     start = _text(text)
     text.click()
@@ -375,25 +387,28 @@ def test_leaving_the_tab_while_a_save_is_on_its_way_keeps_the_page_and_the_edit(
 def test_a_save_the_server_refuses_stops_the_page_instead_of_retrying(
     server: Server, meeting: int, page: Any
 ) -> None:
-    sent: list[str] = []
-
     def refuse(route: Any) -> None:
-        sent.append(route.request.post_data or "")
         route.fulfill(
             status=400, content_type="application/json", body='{"message": "発言 u9 はありません"}'
         )
 
     page.route("**/edit/save", refuse)
+    page.add_init_script(  # the saves the page sends, counted as it sends them
+        "window.saves = 0; const send = window.fetch;"
+        " window.fetch = (url, init) => { if (String(url).endsWith('/edit/save')) saves += 1;"
+        " return send(url, init); };"
+    )
+    _paused_clock(page)
     page.goto(f"{server.url}/minutes/{meeting}/edit")
     text = page.locator("ol.utterances li").nth(1).locator(".text")
     text.click()
     page.keyboard.press("End")
     page.keyboard.type("Z")
+    page.clock.run_for(1_500)  # the autosave
     conflict = page.locator('[data-role="conflict"]')
     conflict.get_by_text("発言 u9 はありません").wait_for()
-    page.wait_for_timeout(2500)  # a retry came 2 s after a failed save
-    assert len(sent) == 1
-    page.unroute("**/edit/save")
+    page.clock.run_for(10_000)  # a retry came every 2 s after a failed save
+    assert page.evaluate("window.saves") == 1
 
 
 def test_saved_is_not_said_while_a_change_waits_to_be_saved(
@@ -404,18 +419,18 @@ def test_saved_is_not_said_while_a_change_waits_to_be_saved(
     # change for saved when only its first character was.
     held: list[Any] = []
     page.route("**/edit/save", lambda route: held.append(route))
-    start = datetime(2030, 4, 1, 9, 0, 0)
-    page.clock.install(time=start)
-    page.clock.pause_at(start.replace(second=1))  # the autosave waits until it is told
+    _paused_clock(page)
     page.goto(f"{server.url}/minutes/{meeting}/edit")
-    version = int(page.locator("[data-version]").get_attribute("data-version"))
+    version = _version(page)
     status = page.locator('[data-role="save-status"]')
 
-    def saved(saves: int) -> None:  # the save on its way let through, and its answer read
+    def send(save: int) -> None:  # the autosave, a second after the change, held on its way
         page.clock.run_for(1_500)
-        _held(held, saves, page)
-        held[saves - 1].continue_()
-        page.locator(f'[data-saved-version="{version + saves}"]').wait_for(state="attached")
+        _held(held, save, page)
+
+    def answer(save: int) -> None:  # that save let through, and its answer read
+        held[save - 1].continue_()
+        page.locator(f'[data-version="{version + save}"]').wait_for(state="attached")
 
     text = page.locator("ol.utterances li").nth(3).locator(".text")
     before = _text(text)
@@ -423,17 +438,17 @@ def test_saved_is_not_said_while_a_change_waits_to_be_saved(
     page.keyboard.press("End")
     page.keyboard.type("A")
     assert status.inner_text() == "保存しています…"
-    saved(1)
+    send(1)
+    answer(1)
     assert status.inner_text().startswith(f"保存しました（版 {version + 1}、")
     page.keyboard.type("B")  # after that save: its autosave is a second away
     assert status.inner_text() == "保存しています…"
-    page.clock.run_for(1_500)
-    _held(held, 2, page)
+    send(2)
     page.keyboard.type("C")  # while B's save is on its way
-    held[1].continue_()
-    page.locator(f'[data-saved-version="{version + 2}"]').wait_for(state="attached")
+    answer(2)
     assert status.inner_text() == "保存しています…"  # B is saved, C is not yet
-    saved(3)
+    send(3)
+    answer(3)
     assert status.inner_text().startswith(f"保存しました（版 {version + 3}、")
     page.unroute("**/edit/save")
     page.reload()
@@ -451,9 +466,7 @@ def test_a_failing_save_stays_said_while_the_clerk_types_on(
         )
 
     page.route("**/edit/save", down)
-    start = datetime(2030, 4, 1, 9, 0, 0)
-    page.clock.install(time=start)
-    page.clock.pause_at(start.replace(second=1))
+    _paused_clock(page)
     page.goto(f"{server.url}/minutes/{meeting}/edit")
     status = page.locator('[data-role="save-status"]')
     text = page.locator("ol.utterances li").nth(5).locator(".text")

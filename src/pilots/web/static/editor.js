@@ -235,7 +235,7 @@
           failing = false;
           if (ops.length) {
             version = answer.version;
-            root.setAttribute("data-saved-version", String(version));
+            root.setAttribute("data-version", String(version));  // the server's version now
             Object.keys(answer.times || {}).forEach(function (id) {
               var li = byId(id);
               if (li) { setTimes(li, answer.times[id][0], answer.times[id][1]); }
