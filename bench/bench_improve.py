@@ -112,12 +112,17 @@ def run() -> list[Comparison]:
         drafts["+ handouts"][stem] = _text(handouts)
     applied = confirmed = 0
     max_unchanged = settings.get("asr.rules_max_unchanged_share")
+    # Each meeting's step-4 draft aligned with its reference once: what the other meetings
+    # teach this one, and what this one's reference calls for.
+    found = {
+        s.stem: substitutions(drafts["+ handouts"][s.stem], references[s.stem]) for s in SAMPLES
+    }
     for sample in SAMPLES:
         stem = sample.stem
         changed: Counter[tuple[str, str]] = Counter()
         for other in SAMPLES:
             if other.stem != stem:
-                for sub in substitutions(drafts["+ handouts"][other.stem], references[other.stem]):
+                for sub in found[other.stem]:
                     changed[(sub.before, sub.after)] += 1
         rules: list[LearnedRule] = []
         for (before, after), count in sorted(changed.items()):
@@ -130,10 +135,7 @@ def run() -> list[Comparison]:
         rule_options = dataclasses.replace(options, rules=tuple(rules))
         improve_transcript(learned, transcriber, with_handouts[stem], rule_options)
         drafts["+ rules"][stem] = _text(learned)
-        wanted = {
-            (sub.before, sub.after)
-            for sub in substitutions(drafts["+ handouts"][stem], references[stem])
-        }
+        wanted = {(sub.before, sub.after) for sub in found[stem]}
         for improvement in learned.improvements:
             if improvement.kind == "rule":
                 applied += 1

@@ -124,7 +124,7 @@ def run() -> list[Comparison]:
         Comparison(
             f"pilots asr rules list, {JOBS} finished meetings of {CHARACTERS:,} characters",
             again_s,
-            "the same listing aligning every job (as before)",
+            "the first listing (aligns every job and keeps what it found)",
             first_s,
         )
     ]
