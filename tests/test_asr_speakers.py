@@ -234,6 +234,15 @@ def test_a_long_meeting_keeps_its_number_of_speakers() -> None:
     assert np.sort(counts)[-5:].sum() >= 0.99 * len(labels)
 
 
+def _speaker_child(parent: psutil.Process) -> psutil.Process | None:
+    """The speaker step's process among ``parent``'s children, if it has started."""
+    for child in parent.children():
+        with contextlib.suppress(psutil.Error):  # a child ending while it is looked at
+            if "pilots.asr.speakers" in " ".join(child.cmdline()):
+                return child
+    return None
+
+
 @POSIX_ONLY
 @pytest.mark.slow
 def test_a_crashed_speaker_step_still_gives_the_draft(
@@ -247,14 +256,10 @@ def test_a_crashed_speaker_step_still_gives_the_draft(
 
     def kill_the_child() -> None:
         while not stop.is_set():
-            for child in psutil.Process().children():
-                try:  # another child of the test run may end meanwhile
-                    ours = "pilots.asr.speakers" in " ".join(child.cmdline())
-                except psutil.Error:
-                    continue
-                if ours:
-                    child.send_signal(signal.SIGKILL)
-                    return
+            child = _speaker_child(psutil.Process())
+            if child is not None:
+                child.send_signal(signal.SIGKILL)
+                return
             time.sleep(0.05)
 
     killer = threading.Thread(target=kill_the_child)
@@ -307,10 +312,7 @@ def test_the_speaker_process_ends_with_pilots(
     child = None
     deadline = time.monotonic() + 120
     while child is None and time.monotonic() < deadline and proc.poll() is None:
-        for c in psutil.Process(proc.pid).children():
-            with contextlib.suppress(psutil.Error):  # a child ending meanwhile
-                if "pilots.asr.speakers" in " ".join(c.cmdline()):
-                    child = c
+        child = _speaker_child(psutil.Process(proc.pid))
         time.sleep(0.05)
     assert child is not None, "the speaker step never started"
     proc.send_signal(how)

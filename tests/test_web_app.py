@@ -839,7 +839,8 @@ def test_a_refused_register_entry_shows_the_page_again_with_what_was_typed(web: 
     )
     text = page.text  # type: ignore[attr-defined]
     assert page.status_code == 400  # type: ignore[attr-defined]
-    assert "保留" in text and "端末の&lt;不調&gt;" in text and "端末の<不調>" not in text
+    assert "知らない状態です: 保留" in text
+    assert "端末の&lt;不調&gt;" in text and "端末の<不調>" not in text
     assert 'value="山田"' in text
     assert _count(web, RpaIssue) == 0
 
