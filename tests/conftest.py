@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,23 @@ POSIX_ONLY = pytest.mark.skipif(
     os.name == "nt", reason="sends POSIX signals to another process, or forks: not on Windows"
 )
 DATA = Path(__file__).parent / "data"
+
+
+def until_a_session_waits_for_a_lock(engine: Engine) -> None:
+    """Wait until a session of the test database (PostgreSQL) waits for a lock: the second
+    of two transactions has come to the first's row. At most 15 s."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with engine.connect() as conn:
+        for _ in range(300):
+            waiting = conn.scalar(query)
+            conn.rollback()  # pg_stat_activity is read once per transaction
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("no session came to wait for a lock in 15 s")
 
 
 def _reset_postgresql(url: str) -> None:

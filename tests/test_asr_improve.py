@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from pilots.asr.materials import extract_terms, join_terms, material_terms, read
 from pilots.asr.result import MeetingInfo, Transcript, Utterance
 from pilots.asr.rules import approved_rules, decide_rule, list_rules, mine_rules, substitutions
 from pilots.errors import InputFileError, NotFoundError
+from tests.conftest import until_a_session_waits_for_a_lock
 
 # --- the acceptance rule ---------------------------------------------------------------------
 
@@ -323,30 +323,14 @@ def test_two_minings_at_once_propose_a_new_rule_once(engine: Engine) -> None:
         first.begin()
         assert mine_rules(first, min_jobs=2, max_unchanged_share=0.2) == 1
         worker.start()
-        _until_a_session_waits_for_a_lock(engine)  # the second's insert, on the first's row
+        until_a_session_waits_for_a_lock(engine)  # the second's insert, on the first's row
         first.commit()
         worker.join(timeout=30)
+        assert not worker.is_alive()
     finally:
         first.rollback()
         first.close()
     assert result == {"added": 0, "rules": [("以降", "移行", 2)]}
-
-
-def _until_a_session_waits_for_a_lock(engine: Engine) -> None:
-    from sqlalchemy import text
-
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    with engine.connect() as conn:
-        for _ in range(300):
-            waiting = conn.scalar(query)
-            conn.rollback()  # pg_stat_activity is read once per transaction
-            if waiting:
-                return
-            time.sleep(0.05)
-    raise AssertionError("no session came to wait for a lock in 15 s")
 
 
 def test_deciding_an_unknown_rule_is_refused(session: Session) -> None:

@@ -14,6 +14,7 @@ from pilots import db
 from pilots.errors import InputFileError
 from pilots.org import DepartmentResolver, import_org, list_departments
 from pilots.tables import Department
+from tests.conftest import until_a_session_waits_for_a_lock
 
 ORG_CSV = (
     "所属コード,所属名,上位所属コード\n"
@@ -147,11 +148,14 @@ def test_two_imports_meeting_the_same_new_department_share_it(engine: Engine) ->
             result["id"] = resolver("新設課 ").id
             result["created"] = resolver.created
 
-    worker = threading.Thread(target=second_import)
-    worker.start()
-    worker.join(timeout=1.0)
-    assert worker.is_alive()  # waiting on the first transaction's new row
-    first.commit()
-    worker.join(timeout=30)
+    worker = threading.Thread(target=second_import, daemon=True)
+    try:
+        worker.start()
+        until_a_session_waits_for_a_lock(engine)  # the second, on the first's new row
+        first.commit()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+    finally:
+        first.rollback()
+        first.close()
     assert result == {"id": mine.id, "created": []}
-    first.close()
